@@ -1,0 +1,48 @@
+# Justo Lead backend. Every target sets itself up first (scripts/setup.sh is idempotent and quick when done).
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup run test test-unit test-service test-http test-e2e lint typecheck bench load fuzz openapi clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup ## start the whole local stack with the seeded demo
+	@$(PY) -m devtools.run
+
+test: setup ## every test tier, ruff and mypy
+	@bash scripts/test.sh
+
+test-unit: setup
+	@$(PY) -m pytest -m unit tests
+
+test-service: setup
+	@$(PY) -m pytest -m service tests
+
+test-http: setup
+	@$(PY) -m pytest -m http tests
+
+test-e2e: setup
+	@$(PY) -m pytest -m e2e tests
+
+lint: setup
+	@.venv/bin/ruff check functions tests devtools bench
+
+typecheck: setup
+	@.venv/bin/mypy
+
+openapi: setup ## regenerate docs/openapi.json from the pydantic models and routes
+	@$(PY) -m devtools.openapi write
+
+bench: setup ## benchmarks: cold start, latency and Firestore operations, as ratios to baselines
+	@$(PY) -m bench.run
+
+load: setup ## a bounded load test against the local stack
+	@$(PY) -m bench.load
+
+fuzz: setup ## a long schemathesis run against the local stack
+	@$(PY) -m bench.fuzz --long
+
+clean:
+	rm -rf .cache .venv functions/venv node_modules

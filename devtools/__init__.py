@@ -1,0 +1,1 @@
+"""Local tooling: the emulator stack, seeding, benchmarks. Never deployed."""

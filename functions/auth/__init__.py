@@ -1,0 +1,1 @@
+"""Login with a one-time code emailed to a member's work address."""

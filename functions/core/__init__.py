@@ -1,0 +1,1 @@
+"""Shared building blocks of every feature: settings, errors, HTTP routing, auth context, clients."""

@@ -1,0 +1,281 @@
+"""Routing of sub-paths inside one HTTPS function, request parsing, and the one error-to-HTTP mapping."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from core.caller import Caller, authenticate
+from core.errors import ApiError, invalid
+from core.jsonutil import to_json
+
+log = logging.getLogger("justo")
+
+M = TypeVar("M", bound=BaseModel)
+MAX_BODY_BYTES = 1_000_000
+
+
+@dataclass
+class Reply:
+    """What a handler answers: a JSON body (or raw text), a status and headers."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    stream: Iterable[str] | None = None
+
+
+def created(body: Any) -> Reply:
+    """201 with the stored resource."""
+    return Reply(body, 201)
+
+
+def no_content() -> Reply:
+    """204 with no body."""
+    return Reply(None, 204)
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "body"
+
+
+def validation_error(error: ValidationError, prefix: str = "") -> ApiError:
+    """A 400 naming every failing field of a pydantic error."""
+    fields: dict[str, str] = {}
+    for item in error.errors():
+        path = _field_path(tuple(item["loc"]))
+        fields.setdefault(f"{prefix}{path}", item["msg"])
+    first = next(iter(fields.items()))
+    return ApiError("INVALID_ARGUMENT", f"{first[0]}: {first[1]}", fields=fields)
+
+
+class Call:
+    """One request as a handler sees it: path parameters, the caller, parsed body and query."""
+
+    def __init__(self, request: Any, params: dict[str, str], caller: Caller | None) -> None:
+        self.request = request
+        self.params = params
+        self._caller = caller
+
+    @property
+    def caller(self) -> Caller:
+        """The authenticated caller (only on routes that require one)."""
+        assert self._caller is not None, "route is public"
+        return self._caller
+
+    def header(self, name: str) -> str | None:
+        """A request header, or None."""
+        value = self.request.headers.get(name)
+        return str(value) if value is not None else None
+
+    @property
+    def client_ip(self) -> str:
+        """The client address (first X-Forwarded-For hop behind Google's front end)."""
+        forwarded = self.header("X-Forwarded-For")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+        return str(self.request.remote_addr or "unknown")
+
+    def raw_body(self) -> bytes:
+        """The request body, bounded."""
+        data: bytes = self.request.get_data(cache=True)
+        if len(data) > MAX_BODY_BYTES:
+            raise ApiError("PAYLOAD_TOO_LARGE", "Request body too large")
+        return data
+
+    def json(self) -> Any:
+        """The JSON body, or 400."""
+        data = self.raw_body()
+        if not data.strip():
+            return {}
+        try:
+            return json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise invalid("body", "not valid JSON") from error
+
+    def body(self, model: type[M]) -> M:
+        """The JSON body validated by model; 400 naming each failing field."""
+        payload = self.json()
+        if not isinstance(payload, dict):
+            raise invalid("body", "must be a JSON object")
+        try:
+            return model.model_validate(payload)
+        except ValidationError as error:
+            raise validation_error(error) from error
+
+    def query(self, model: type[M]) -> M:
+        """The query string validated by model; 400 naming each failing parameter."""
+        args = {key: value for key, value in self.request.args.items() if value != ""}
+        try:
+            return model.model_validate(args)
+        except ValidationError as error:
+            raise validation_error(error) from error
+
+    def if_match(self) -> int | None:
+        """The version of an `If-Match` header (quoted or bare), or None."""
+        value = self.header("If-Match")
+        if value is None or value.strip() in {"", "*"}:
+            return None
+        cleaned = value.strip().removeprefix("W/").strip('"')
+        if not cleaned.isdigit():
+            raise invalid("If-Match", "must be the resource's version number")
+        return int(cleaned)
+
+
+Handler = Callable[[Call], Reply | Any]
+
+
+@dataclass
+class Route:
+    """A method and path pattern bound to a handler, with its access options."""
+
+    method: str
+    path: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    public: bool
+    fresh: bool
+    idempotent: bool
+    doc: RouteDoc
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What docs/openapi.json says of a route: its models and success status."""
+
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    items: type[BaseModel] | None = None
+    status: int = 200
+    content_type: str = "application/json"
+    body_content_type: str = "application/json"
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/") or "/")
+    return re.compile(f"^{regex}/?$")
+
+
+class Router:
+    """The sub-path router of one HTTPS function (`/leads/{id}` is function `leads`, path `/{id}`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        public: bool = False,
+        fresh: bool = False,
+        idempotent: bool = False,
+        **doc: Any,
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler; public skips authentication, fresh re-reads the member record,
+        idempotent honours Idempotency-Key; doc (body, query, response, items, status) feeds OpenAPI."""
+
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(method, path, _compile(path), handler, public, fresh, idempotent, RouteDoc(**doc)))
+            return handler
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Register a GET handler."""
+        return self.route("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Register a POST handler."""
+        return self.route("POST", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Register a PATCH handler."""
+        return self.route("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Register a DELETE handler."""
+        return self.route("DELETE", path, **options)
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        allowed = False
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found:
+                if route.method == method:
+                    return route, found.groupdict()
+                allowed = True
+        if allowed:
+            raise ApiError("METHOD_NOT_ALLOWED", f"{method} is not allowed on this path")
+        raise ApiError("NOT_FOUND", "No such endpoint")
+
+    def dispatch(self, request: Any) -> tuple[int, dict[str, str], Any, str, Iterable[str] | None]:
+        """Run the matching handler; every failure becomes API.md's error shape."""
+        try:
+            path = request.path or "/"
+            if path == "/__/health":
+                return 200, {}, {"status": "ok"}, "application/json", None
+            route, params = self._match(request.method, path)
+            caller = None if route.public else authenticate(request.headers.get("Authorization"), fresh=route.fresh)
+            call = Call(request, params, caller)
+            if route.idempotent and caller is not None:
+                from core import idempotency
+
+                reply = idempotency.run(call, self.name, lambda: _as_reply(route.handler(call)))
+            else:
+                reply = _as_reply(route.handler(call))
+            return reply.status, reply.headers, reply.body, reply.content_type, reply.stream
+        except ApiError as error:
+            return error.status, error.headers, error.body(), "application/json", None
+        except ValidationError as error:
+            api_error = validation_error(error)
+            return api_error.status, {}, api_error.body(), "application/json", None
+        except Exception as error:
+            mapped = unavailable_or_none(error)
+            if mapped is not None:
+                log.warning("backing service unavailable: %s", type(error).__name__)
+                return mapped.status, mapped.headers, mapped.body(), "application/json", None
+            log.exception("unhandled error in %s %s", self.name, request.method)
+            body = ApiError("INTERNAL", "Something went wrong; it has been logged").body()
+            return 500, {}, body, "application/json", None
+
+    def __call__(self, request: Any) -> Any:
+        """Serve a flask request: the entry point the HTTPS function hands requests to."""
+        from flask import Response
+
+        status, headers, body, content_type, stream = self.dispatch(request)
+        if stream is not None:
+            return Response(stream, status=status, headers=headers, content_type=content_type)
+        if status == 204 or body is None:
+            return Response(status=status, headers=headers)
+        if content_type == "application/json":
+            payload = json.dumps(to_json(body), ensure_ascii=False, separators=(",", ":"))
+            return Response(payload, status=status, headers=headers, content_type=content_type)
+        return Response(body, status=status, headers=headers, content_type=content_type)
+
+
+def unavailable_or_none(error: Exception) -> ApiError | None:
+    """503 for a backing service that is down or timing out; None for anything else."""
+    from google.api_core import exceptions as gexc
+
+    retryable = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError, gexc.InternalServerError)
+    if isinstance(error, retryable) or type(error).__name__ in {"_InactiveRpcError", "TransportError"}:
+        return ApiError("UNAVAILABLE", "A backing service is unavailable; retry", headers={"Retry-After": "2"})
+    return None
+
+
+def _as_reply(result: Any) -> Reply:
+    if isinstance(result, Reply):
+        return result
+    if isinstance(result, BaseModel):
+        return Reply(result.model_dump(by_alias=True, mode="json"))
+    return Reply(result)

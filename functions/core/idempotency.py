@@ -1,0 +1,84 @@
+"""`Idempotency-Key` replay: a retried create returns the first reply and creates nothing new."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from core import clients, clock
+from core.errors import ApiError, invalid
+from core.ids import sha256_hex
+from core.jsonutil import to_json
+
+if TYPE_CHECKING:
+    from core.http import Call, Reply
+
+COLLECTION = "idempotency"
+TTL = timedelta(hours=24)
+
+
+def _subject_ids(body: Any) -> list[str]:
+    """Ids a stored reply names, so erasure can find the record."""
+    if not isinstance(body, dict):
+        return []
+    return sorted({str(body[key]) for key in ("id", "leadId") if isinstance(body.get(key), str)})
+
+
+def run(call: Call, function: str, handler: Callable[[], Reply]) -> Reply:
+    """Run handler once per (caller, function, key); replay its stored reply on a retry."""
+    from google.api_core.exceptions import AlreadyExists
+
+    from core.http import Reply
+
+    key = call.header("Idempotency-Key")
+    if not key:
+        return handler()
+    if len(key) > 200:
+        raise invalid("Idempotency-Key", "at most 200 characters")
+    caller = call.caller
+    body_hash = hashlib.sha256(call.raw_body()).hexdigest()
+    ref = clients.db().collection(COLLECTION).document(sha256_hex(caller.uid, function, call.request.path, key))
+    now = clock.now()
+    try:
+        ref.create(
+            {
+                "state": "pending",
+                "bodyHash": body_hash,
+                "uid": caller.uid,
+                "orgId": caller.org_id,
+                "createdAt": now,
+                "expiresAt": now + TTL,
+            }
+        )
+    except AlreadyExists:
+        record = ref.get().to_dict() or {}
+        if record.get("bodyHash") != body_hash:
+            raise invalid("Idempotency-Key", "already used with a different body") from None
+        if record.get("state") != "done":
+            raise ApiError(
+                "ALREADY_EXISTS", "A request with this Idempotency-Key is in progress", headers={"Retry-After": "1"}
+            ) from None
+        return Reply(json.loads(record["body"]), int(record["status"]), {"Idempotent-Replayed": "true"})
+    try:
+        reply = handler()
+    except ApiError as error:
+        if error.status >= 500:
+            ref.delete()
+        else:
+            ref.update({"state": "done", "status": error.status, "body": json.dumps(error.body())})
+        raise
+    except Exception:
+        ref.delete()
+        raise
+    ref.update(
+        {
+            "state": "done",
+            "status": reply.status,
+            "body": json.dumps(to_json(reply.body)),
+            "subjectIds": _subject_ids(reply.body),
+        }
+    )
+    return reply

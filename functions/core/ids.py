@@ -1,0 +1,31 @@
+"""Identifiers and keyed hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_id(prefix: str = "") -> str:
+    """A random, URL-safe, unguessable id (20 characters after the prefix)."""
+    return prefix + secrets.token_urlsafe(15)
+
+
+def sha256_hex(*parts: str) -> str:
+    """A stable hex digest of the parts, for document ids that must not reveal what they name."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def keyed_hash(key: str, value: str) -> str:
+    """HMAC-SHA256 of value under key, hex: how secrets such as OTP codes are stored."""
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time string comparison."""
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,127 @@
+"""The Mailer port: SMTP (STARTTLS, auth) in production, the outbox on the emulators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Protocol
+
+from core import outbox, settings
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email to send; refs are ids (lead, visit) it concerns, for erasure."""
+
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    refs: tuple[str, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Mailer(Protocol):
+    """Sends an email or raises."""
+
+    def send(self, email: Email) -> None:
+        """Deliver one email."""
+        ...
+
+
+def build_message(email: Email, sender: str) -> EmailMessage:
+    """The MIME message of an email: text (and html) with attachments."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = email.to
+    message["Subject"] = email.subject
+    for name, value in email.headers.items():
+        message[name] = value
+    message.set_content(email.text)
+    if email.html:
+        message.add_alternative(email.html, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        if maintype == "text" and subtype == "calendar":
+            message.add_attachment(
+                attachment.data.decode(),
+                subtype="calendar",
+                filename=attachment.filename,
+                params={"method": email.headers.get("X-Calendar-Method", "REQUEST")},
+            )
+        else:
+            message.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.filename
+            )
+    return message
+
+
+class SmtpMailer:
+    """Production: SMTP with STARTTLS and login."""
+
+    def __init__(self, host: str, port: int, user: str, password: str, sender: str, *, starttls: bool = True) -> None:
+        self.host, self.port, self.user, self.password, self.sender = host, port, user, password, sender
+        self.starttls = starttls
+
+    def send(self, email: Email) -> None:
+        """Deliver over SMTP."""
+        import smtplib
+        import ssl
+
+        with smtplib.SMTP(self.host, self.port, timeout=20) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password)
+            smtp.send_message(build_message(email, self.sender))
+
+
+class OutboxMailer:
+    """Emulator: the email lands in the outbox."""
+
+    def send(self, email: Email) -> None:
+        """Record the email."""
+        outbox.record(
+            channel="email",
+            to=email.to,
+            subject=email.subject,
+            text=email.text,
+            refs=list(email.refs),
+            attachments=[
+                {"fileName": a.filename, "contentType": a.content_type, "sizeBytes": len(a.data)}
+                for a in email.attachments
+            ],
+        )
+
+
+_mailer: Mailer | None = None
+
+
+def mailer() -> Mailer:
+    """The configured Mailer, chosen once: the outbox on the emulators, SMTP in production."""
+    global _mailer
+    if _mailer is None:
+        config = settings.get()
+        if config.emulator:
+            _mailer = OutboxMailer()
+        else:
+            _mailer = SmtpMailer(
+                config.smtp_host, config.smtp_port, config.smtp_user, config.smtp_password, config.mail_from
+            )
+    return _mailer
+
+
+def install(replacement: Mailer | None) -> None:
+    """Replace the mailer (tests)."""
+    global _mailer
+    _mailer = replacement

@@ -1,0 +1,64 @@
+"""Fixed-window rate limits kept in Firestore, so every instance shares them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from core import clients, clock
+from core.errors import ApiError
+from core.ids import sha256_hex
+
+COLLECTION = "throttles"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` events per `window`, and at least `gap` between two."""
+
+    name: str
+    count: int
+    window: timedelta
+    gap: timedelta = timedelta(0)
+
+
+def hit(limit: Limit, subject: str) -> None:
+    """Count one event for subject, or raise 429 with Retry-After when over the limit."""
+    from google.cloud import firestore
+
+    db = clients.db()
+    ref = db.collection(COLLECTION).document(sha256_hex(limit.name, subject))
+    now = clock.now()
+
+    @firestore.transactional
+    def apply(transaction: Any) -> float:
+        snapshot = ref.get(transaction=transaction)
+        state = snapshot.to_dict() if snapshot.exists else None
+        if not state or state["windowStart"] + limit.window <= now:
+            state = {"windowStart": now, "count": 0, "last": None}
+        wait = 0.0
+        if state["count"] >= limit.count:
+            wait = (state["windowStart"] + limit.window - now).total_seconds()
+        elif state["last"] is not None and state["last"] + limit.gap > now:
+            wait = (state["last"] + limit.gap - now).total_seconds()
+        if wait > 0:
+            return wait
+        transaction.set(
+            ref,
+            {
+                "windowStart": state["windowStart"],
+                "count": state["count"] + 1,
+                "last": now,
+                "expiresAt": state["windowStart"] + limit.window,
+            },
+        )
+        return 0.0
+
+    wait = apply(db.transaction())
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(
+            "RESOURCE_EXHAUSTED", f"Too many requests; retry in {seconds} s", headers={"Retry-After": str(seconds)}
+        )

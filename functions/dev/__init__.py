@@ -1,0 +1,1 @@
+"""Emulator-only helpers; never deployed."""

@@ -1,0 +1,1 @@
+"""The member's devices and their FCM tokens."""

@@ -1,0 +1,18 @@
+"""The deployed functions. Only the one named by FUNCTION_TARGET is imported (cold start);
+deploy discovery, which sets no target, sees every function."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from registry import EMULATOR_ONLY, FUNCTIONS
+
+_target = os.environ.get("FUNCTION_TARGET")
+_available = dict(FUNCTIONS)
+if os.environ.get("FUNCTIONS_EMULATOR") == "true":
+    _available.update(EMULATOR_ONLY)
+
+for _name, _module in _available.items():
+    if _target in (None, "", _name) or (_target and _target.startswith(_name + "-")):
+        globals()[_name] = getattr(importlib.import_module(_module), _name)

@@ -1,0 +1,1 @@
+"""The organization's members: profiles, roles, teams, seats and sessions."""

@@ -1,0 +1,68 @@
+"""Members as the API shows and takes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import EmailStr, Field
+
+from core.models import ApiModel, ApiOut
+from core.pagination import PageQuery
+
+Role = Literal["admin", "manager", "agent", "rm"]
+
+
+class MemberCreate(ApiModel):
+    """A member to add (admin)."""
+
+    email: EmailStr = Field(description="Work email; the login codes go there")
+    name: str = Field(min_length=1, max_length=120, description="Full name")
+    role: Role = Field(description="admin, manager, agent or rm")
+    team_id: str | None = Field(None, description="Team id, or null")
+
+
+class MemberUpdate(ApiModel):
+    """A partial change of a member (admin)."""
+
+    name: str | None = Field(None, min_length=1, max_length=120, description="Full name")
+    role: Role | None = Field(None, description="New role; ends the member's sessions")
+    team_id: str | None = Field(None, description="New team; ends the member's sessions")
+    active: bool | None = Field(None, description="false deactivates the member and ends its sessions")
+
+
+class Member(ApiOut):
+    """A member of the organization."""
+
+    uid: str = Field(description="Stable member id, also the Firebase Auth uid")
+    email: str = Field(description="Work email")
+    name: str = Field(description="Full name")
+    role: Role = Field(description="Role")
+    team_id: str | None = Field(description="Team id")
+    active: bool = Field(description="false once deactivated")
+    version: int = Field(description="Version, for If-Match")
+    created_at: datetime = Field(description="When added")
+    updated_at: datetime = Field(description="Last change")
+    last_login_at: datetime | None = Field(None, description="Last successful login")
+
+
+class OrgSummary(ApiOut):
+    """The caller's organization."""
+
+    id: str = Field(description="Organization id")
+    name: str = Field(description="Organization name")
+    subscription_ends_at: datetime = Field(description="End of the current subscription")
+
+
+class Me(Member):
+    """The caller's own profile with its effective permissions."""
+
+    permissions: list[str] = Field(description="Effective permissions after the organization's overrides")
+    org: OrgSummary = Field(description="The caller's organization")
+
+
+class MemberListQuery(PageQuery):
+    """Filters of GET /members."""
+
+    team_id: str | None = Field(None, description="Only this team's members")
+    role: Role | None = Field(None, description="Only this role")

@@ -1,0 +1,56 @@
+"""The `org` HTTPS function: /org/settings and /org/teams."""
+
+from __future__ import annotations
+
+from firebase_functions import https_fn
+
+from core.deploy import https_options
+from core.http import Call, Reply, Router, created
+from org import service
+from org.models import OrgSettings, OrgSettingsUpdate, Team, TeamCreate, TeamUpdate
+
+router = Router("org")
+
+
+@router.get("/settings", response=OrgSettings)
+def get_settings(call: Call) -> OrgSettings:
+    """The organization's settings (every member reads them: stages, sources, ...)."""
+    return OrgSettings.model_validate(service.get_settings(caller=call.caller))
+
+
+@router.patch("/settings", fresh=True, body=OrgSettingsUpdate, response=OrgSettings)
+def update_settings(call: Call) -> OrgSettings:
+    """Change settings (admin)."""
+    call.caller.require("settings.manage")
+    data = call.body(OrgSettingsUpdate)
+    return OrgSettings.model_validate(service.update_settings(caller=call.caller, data=data, if_match=call.if_match()))
+
+
+@router.get("/teams", items=Team)
+def list_teams(call: Call) -> Reply:
+    """The organization's teams."""
+    teams = [Team.model_validate(team).json_body() for team in service.list_teams(caller=call.caller)]
+    return Reply({"items": teams, "nextCursor": None})
+
+
+@router.post("/teams", fresh=True, idempotent=True, body=TeamCreate, response=Team, status=201)
+def create_team(call: Call) -> Reply:
+    """Create a team (admin)."""
+    call.caller.require("teams.manage")
+    team = service.create_team(caller=call.caller, data=call.body(TeamCreate))
+    return created(Team.model_validate(team).json_body())
+
+
+@router.patch("/teams/{team_id}", fresh=True, body=TeamUpdate, response=Team)
+def update_team(call: Call) -> Team:
+    """Change a team (admin)."""
+    call.caller.require("teams.manage")
+    data = call.body(TeamUpdate)
+    team = service.update_team(caller=call.caller, team_id=call.params["team_id"], data=data, if_match=call.if_match())
+    return Team.model_validate(team)
+
+
+@https_fn.on_request(**https_options())
+def org(req: https_fn.Request) -> https_fn.Response:
+    """HTTPS function `org`."""
+    return router(req)

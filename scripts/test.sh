@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make test`: every tier in its own pytest run (each can run alone), then ruff and mypy.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+status=0
+summary=()
+
+for tier in unit service http rules e2e; do
+  echo "==> tests: $tier"
+  $PY -m pytest -m "$tier" tests -q -p no:randomly
+  code=$?
+  if [ $code -eq 5 ]; then code=0; summary+=("$tier: no tests"); else summary+=("$tier: exit $code"); fi
+  [ $code -ne 0 ] && status=1
+done
+
+echo "==> docs/openapi.json is current"
+$PY -m devtools.openapi check || status=1
+echo "==> ruff"
+.venv/bin/ruff check functions tests devtools bench || status=1
+.venv/bin/ruff format --check functions tests devtools bench -q || status=1
+echo "==> mypy"
+.venv/bin/mypy || status=1
+
+echo
+printf '%s\n' "${summary[@]}"
+exit $status

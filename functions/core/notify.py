@@ -1,0 +1,134 @@
+"""The Notifier port: every push lands in the user's feed `users/{uid}/notifications`, then goes out
+through FCM in production (dead tokens removed) or to the outbox on the emulators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core import clients, clock, outbox, settings
+from core.ids import sha256_hex
+
+
+@dataclass(frozen=True)
+class Push:
+    """One notification to one user."""
+
+    uid: str
+    kind: str  # lead-assigned, task-assigned, visit-reminder, call-alert, lead-updated, ...
+    title: str
+    body: str
+    data: dict[str, str] = field(default_factory=dict)
+    refs: tuple[str, ...] = ()
+
+
+class Notifier(Protocol):
+    """Delivers a push to a user's devices."""
+
+    def deliver(self, push: Push, tokens: list[str]) -> list[str]:
+        """Send to every token; return the tokens the provider reported dead."""
+        ...
+
+
+class OutboxNotifier:
+    """Emulator: the push lands in the outbox (channel push, to = uid)."""
+
+    def deliver(self, push: Push, tokens: list[str]) -> list[str]:
+        """Record the push."""
+        outbox.record(
+            channel="push",
+            to=push.uid,
+            subject=push.title,
+            text=push.body,
+            refs=list(push.refs),
+            data=dict(push.data) | {"kind": push.kind},
+            tokens=len(tokens),
+        )
+        return []
+
+
+DEAD_TOKEN_CODES = {"UNREGISTERED", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH"}
+
+
+class FcmNotifier:
+    """Production: FCM `send_each`, one message per device token."""
+
+    def deliver(self, push: Push, tokens: list[str]) -> list[str]:
+        """Send; collect tokens FCM says are unregistered or invalid."""
+        if not tokens:
+            return []
+        from firebase_admin import messaging
+
+        messages = [
+            messaging.Message(
+                token=token,
+                notification=messaging.Notification(title=push.title, body=push.body),
+                data=dict(push.data) | {"kind": push.kind},
+                android=messaging.AndroidConfig(priority="high"),
+            )
+            for token in tokens
+        ]
+        result = messaging.send_each(messages, app=clients.firebase_app())
+        dead = []
+        for token, response in zip(tokens, result.responses, strict=True):
+            if response.success or response.exception is None:
+                continue
+            code = getattr(response.exception, "code", "") or ""
+            cause = str(getattr(response.exception, "cause", "") or "")
+            if (
+                isinstance(response.exception, messaging.UnregisteredError)
+                or str(code).upper() in DEAD_TOKEN_CODES
+                or ("registration-token-not-registered" in cause)
+            ):
+                dead.append(token)
+        return dead
+
+
+_notifier: Notifier | None = None
+
+
+def notifier() -> Notifier:
+    """The configured Notifier: the outbox on the emulators, FCM in production."""
+    global _notifier
+    if _notifier is None:
+        _notifier = OutboxNotifier() if settings.get().emulator else FcmNotifier()
+    return _notifier
+
+
+def install(replacement: Notifier | None) -> None:
+    """Replace the notifier (tests)."""
+    global _notifier
+    _notifier = replacement
+
+
+def send(push: Push, *, dedupe_key: str) -> bool:
+    """Add the push to the user's feed and deliver it, once per dedupe_key (retries send nothing new)."""
+    from google.api_core.exceptions import AlreadyExists
+
+    from devices.service import remove_token, tokens_of
+
+    feed = clients.db().collection("users").document(push.uid).collection("notifications")
+    now = clock.now()
+    try:
+        feed.document(sha256_hex("push", dedupe_key)[:32]).create(
+            {
+                "kind": push.kind,
+                "title": push.title,
+                "body": push.body,
+                "data": dict(push.data),
+                "refs": list(push.refs),
+                "read": False,
+                "createdAt": now,
+            }
+        )
+    except AlreadyExists:
+        return False
+    tokens = tokens_of(push.uid)
+    for dead in notifier().deliver(push, tokens):
+        remove_token(push.uid, dead)
+    return True
+
+
+def feed_entry(uid: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A feed entry as the API shows it."""
+    return {"uid": uid, **data}

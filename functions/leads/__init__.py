@@ -1,0 +1,1 @@
+"""Leads: the buyers an organization's agents work."""

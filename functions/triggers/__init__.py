@@ -1,0 +1,1 @@
+"""Firestore triggers and scheduled jobs: thin, they call feature services."""

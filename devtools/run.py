@@ -72,6 +72,17 @@ def _fire(name: str) -> None:
 
 def main() -> int:
     """Start, seed, print the walkthrough, fire schedules until Ctrl-C, then stop everything."""
+    import fcntl
+
+    from devtools.toolchain import CACHE
+
+    CACHE.mkdir(exist_ok=True)
+    lock = (CACHE / "stack.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("run: another local stack (or an end-to-end test) is running; waiting for it...", flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
     local = stack.Stack()
     print("run: starting the Emulator Suite and the Storage emulator (about 15 s)...", flush=True)
     local.start()

@@ -36,9 +36,7 @@ def test_register_stores_the_device_and_a_repeat_updates_it(db: Any) -> None:
     assert second.status == 201 and second.body["createdAt"] == first.body["createdAt"]
     stored = _devices(db, agent.uid)
     assert list(stored) == ["pixel-1"] and stored["pixel-1"]["fcmToken"] == "tok-2"
-    assert (
-        not db.collection("fcmTokens").document(__import__("core.ids", fromlist=["x"]).sha256_hex("tok-1")).get().exists
-    )
+    assert not db.collection("fcmTokens").document(sha256_hex("tok-1")).get().exists
 
 
 def test_a_token_moves_to_whoever_signs_in_on_the_device(db: Any) -> None:

@@ -100,3 +100,25 @@ def test_failed_codes_and_lockouts_are_audited_without_personal_data(db: Any) ->
     actions = [e["action"] for e in entries]
     assert actions.count("login.failed") == 5 and actions.count("login.locked") == 1
     assert agent.email not in str(entries) and code not in str(entries)
+
+
+def test_app_check_is_required_where_the_deployment_enables_it(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import settings
+    from tests.support.http import call
+
+    monkeypatch.setenv("APP_CHECK_REQUIRED", "true")
+    settings.reset()
+    try:
+        missing = call("POST", "/auth/otp/request", json_body={"email": "a@b.example.com"})
+        forged = call(
+            "POST",
+            "/auth/otp/request",
+            json_body={"email": "a@b.example.com"},
+            headers={"X-Firebase-AppCheck": "forged"},
+        )
+        assert missing.status == 401 and forged.status == 401
+        assert call("POST", "/auth/otp/verify", json_body={"email": "a@b.example.com", "code": "123456"}).status == 401
+        assert db.collection("throttles").limit(1).get() == [], "refused before anything is counted or sent"
+    finally:
+        monkeypatch.delenv("APP_CHECK_REQUIRED")
+        settings.reset()

@@ -8,12 +8,46 @@ FUNCTIONS: dict[str, str] = {
     "members": "members.api",
     "org": "org.api",
     "devices": "devices.api",
+    "leads": "leads.api",
+    "projects": "projects.api",
+    "tasks": "tasks.api",
+    "leadactivity": "triggers.activity",
+    "noteactivity": "triggers.activity",
+    "taskactivity": "triggers.activity",
+    "purgeleads": "triggers.purge",
+    "leadmasking": "triggers.masking",
+    "comms": "comms.api",
+    "webhooks": "webhooks.api",
+    "attachments": "attachments.api",
+    "commscallactivity": "triggers.comms_activity",
+    "commsmessageactivity": "triggers.comms_activity",
+    "sendqueuedmessages": "triggers.comms_queue",
+    "visits": "visits.api",
+    "remind": "triggers.reminders",
+    "remindersweep": "triggers.reminders",
+    "dailydigest": "triggers.reminders",
+    "notifyonlead": "triggers.notifications",
+    "notifyontask": "triggers.notifications",
+    "remindonvisit": "triggers.notifications",
+    "privacy": "privacy.api",
+    "audit": "audit.api",
+    "retentionexpiry": "triggers.retention",
+    "retentiondaily": "triggers.retention",
 }
 
 # Emulator-only functions: never part of a deploy.
 EMULATOR_ONLY: dict[str, str] = {
     "dev": "dev.api",
+    "devreminders": "triggers.reminders",
 }
 
 # Scheduled functions: name -> (cron, time zone). The local runner fires them (the emulator does not).
-SCHEDULES: dict[str, tuple[str, str]] = {}
+SCHEDULES: dict[str, tuple[str, str]] = {
+    "sendqueuedmessages": ("*/15 * * * *", "Asia/Kolkata"),
+    "remindersweep": ("5 0 * * *", "UTC"),
+    "dailydigest": ("*/15 * * * *", "UTC"),
+    "devreminders": ("* * * * *", "UTC"),
+    "retentionexpiry": ("17 * * * *", "Asia/Kolkata"),
+    "retentiondaily": ("30 3 * * *", "Asia/Kolkata"),
+    "purgeleads": ("45 3 * * *", "Asia/Kolkata"),
+}

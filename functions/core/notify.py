@@ -4,6 +4,7 @@ through FCM in production (dead tokens removed) or to the outbox on the emulator
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from core import clients, clock, outbox, settings
@@ -101,16 +102,21 @@ def install(replacement: Notifier | None) -> None:
     _notifier = replacement
 
 
+DELIVERY_LEASE = timedelta(seconds=30)
+
+
 def send(push: Push, *, dedupe_key: str) -> bool:
-    """Add the push to the user's feed and deliver it, once per dedupe_key (retries send nothing new)."""
-    from google.api_core.exceptions import AlreadyExists
+    """Add the push to the user's feed and deliver it, once per dedupe_key.
 
-    from devices.service import remove_token, tokens_of
+    A retry after a failed delivery (the feed entry still `pending` and its lease over) delivers again;
+    a retry after a delivery sends nothing. True when this call delivered."""
+    from google.api_core.exceptions import AlreadyExists, FailedPrecondition
 
-    feed = clients.db().collection("users").document(push.uid).collection("notifications")
+    ref = clients.db().collection("users").document(push.uid).collection("notifications")
+    doc = ref.document(sha256_hex("push", dedupe_key)[:32])
     now = clock.now()
     try:
-        feed.document(sha256_hex("push", dedupe_key)[:32]).create(
+        doc.create(
             {
                 "kind": push.kind,
                 "title": push.title,
@@ -119,14 +125,35 @@ def send(push: Push, *, dedupe_key: str) -> bool:
                 "refs": list(push.refs),
                 "read": False,
                 "createdAt": now,
+                "delivery": "pending",
+                "deliveryLeaseUntil": now + DELIVERY_LEASE,
             }
         )
     except AlreadyExists:
-        return False
+        snapshot = doc.get()
+        entry = snapshot.to_dict() or {}
+        lease = entry.get("deliveryLeaseUntil")
+        if entry.get("delivery") != "pending" or (lease is not None and lease > now):
+            return False
+        try:  # take the lease over, unless another retry just did
+            doc.update(
+                {"deliveryLeaseUntil": now + DELIVERY_LEASE},
+                option=clients.db().write_option(last_update_time=snapshot.update_time),
+            )
+        except FailedPrecondition:
+            return False
+    _deliver(push)
+    doc.update({"delivery": "sent", "deliveryLeaseUntil": None, "deliveredAt": clock.now()})
+    return True
+
+
+def _deliver(push: Push) -> None:
+    """Hand the push to the notifier; forget the tokens it reports dead."""
+    from devices.service import remove_token, tokens_of
+
     tokens = tokens_of(push.uid)
     for dead in notifier().deliver(push, tokens):
         remove_token(push.uid, dead)
-    return True
 
 
 def feed_entry(uid: str, data: dict[str, Any]) -> dict[str, Any]:

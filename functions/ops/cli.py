@@ -32,6 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     subscription.add_argument("--seats", type=int)
     subscription.add_argument("--ends", type=_date)
 
+    verify = commands.add_parser("audit-verify", help="verify an organization's audit chain; name the first bad entry")
+    verify.add_argument("--org", required=True)
+
+    publish = commands.add_parser("policy-publish", help="publish a privacy policy version and tell every member")
+    publish.add_argument("--version", required=True)
+    publish.add_argument("--url", required=True)
+    publish.add_argument("--summary", required=True)
+
+    lead_import = commands.add_parser(
+        "leads-import", help="import a CSV file of leads as an admin, with a progress bar"
+    )
+    lead_import.add_argument("--org", required=True)
+    lead_import.add_argument("--admin-uid", required=True, help="the admin the import is made as (assignment, audit)")
+    lead_import.add_argument("--file", required=True, help="UTF-8 CSV, header row first")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "org-create":
@@ -51,6 +66,20 @@ def main(argv: list[str] | None = None) -> int:
 
             set_subscription(org_id=args.id, seats=args.seats, subscription_ends_at=args.ends)
             print("updated")
+        elif args.command == "audit-verify":
+            from core import audit
+
+            verdict = audit.verify(args.org)
+            print(verdict.message if verdict.ok else f"FAILED: {verdict.message}")
+            return 0 if verdict.ok else 1
+        elif args.command == "policy-publish":
+            from privacy.policy import publish as publish_policy
+
+            print(json.dumps(publish_policy(version=args.version, url=args.url, summary=args.summary)))
+        elif args.command == "leads-import":
+            from leads.transfer import import_file
+
+            print(json.dumps(import_file(org_id=args.org, admin_uid=args.admin_uid, path=args.file)))
     except ApiError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2

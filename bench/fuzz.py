@@ -1,0 +1,135 @@
+"""`make fuzz`: schemathesis against docs/openapi.json on the local stack, with ID tokens obtained the way
+the app gets them (an emailed code from the outbox, verified, exchanged at the Auth emulator).
+
+Checks: no 5xx (`not_a_server_error`) and every documented response matches its schema
+(`response_schema_conformance`). The short run is part of the e2e tier (tests/e2e/test_fuzz.py); `--long`
+is `make fuzz`.
+
+    python -m bench.fuzz [--long] [--max-examples N] [--max-time S] [--as EMAIL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import env
+
+SCHEMA = env.ROOT / "docs" / "openapi.json"
+CHECKS = "not_a_server_error,response_schema_conformance"
+# Ending the fuzzer's own session would turn the rest of the run into 401s: logout is tested elsewhere.
+EXCLUDED_PATHS = ("/auth/logout",)
+REPORTS = env.ROOT / ".cache" / "fuzz"
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    """What one schemathesis run found."""
+
+    returncode: int
+    output: str
+    junit: Path
+
+    @property
+    def passed(self) -> bool:
+        """True when no check failed and nothing crashed."""
+        return self.returncode == 0
+
+    def summary(self) -> str:
+        """The closing lines of schemathesis' own report."""
+        lines = [line for line in self.output.splitlines() if line.strip()]
+        return "\n".join(lines[-25:])
+
+
+def login(base: str, email: str) -> str:
+    """An ID token for a seeded member: OTP request, code from the outbox, verify, custom-token exchange."""
+    from devtools import stack
+
+    with httpx.Client(base_url=base, timeout=60) as client:
+        client.post("/auth/otp/request", json={"email": email}).raise_for_status()
+        outbox = client.get("/dev/outbox", params={"to": email}).json()["items"]
+        found = re.search(r"\b(\d{6})\b", outbox[0]["subject"] + " " + outbox[0].get("text", ""))
+        if not found:
+            raise RuntimeError(f"no login code in the outbox for {email}")
+        verified = client.post("/auth/otp/verify", json={"email": email, "code": found.group(1)})
+        verified.raise_for_status()
+        custom = verified.json()["customToken"]
+    exchange = httpx.post(
+        f"http://127.0.0.1:{stack.PORTS['auth']}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key=any",
+        json={"token": custom, "returnSecureToken": True},
+        timeout=30,
+    )
+    exchange.raise_for_status()
+    return str(exchange.json()["idToken"])
+
+
+def run(base: str, token: str, *, max_examples: int, max_time: int, seed: int | None = None) -> FuzzResult:
+    """One schemathesis run over every operation of the schema."""
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    junit = REPORTS / "junit.xml"
+    command = [
+        str(env.ROOT / ".venv" / "bin" / "schemathesis"),
+        "run",
+        str(SCHEMA),
+        "--url",
+        base,
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(max_examples),
+        "--max-time",
+        str(max_time),
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--workers",
+        "2",
+        "--request-timeout",
+        "60",
+        "--suppress-health-check",
+        "too_slow,filter_too_much",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(junit),
+        "--no-color",
+    ]
+    for path in EXCLUDED_PATHS:
+        command += ["--exclude-path", path]
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=env.ROOT, timeout=max_time + 600)
+    return FuzzResult(completed.returncode, completed.stdout + completed.stderr, junit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the fuzzer against a seeded local stack."""
+    parser = argparse.ArgumentParser(prog="bench.fuzz")
+    parser.add_argument("--long", action="store_true", help="100 examples per operation, up to 20 minutes")
+    parser.add_argument("--max-examples", type=int)
+    parser.add_argument("--max-time", type=int)
+    parser.add_argument("--as", dest="email", default="admin@demo.example.com", help="the member to fuzz as")
+    parser.add_argument("--seed", type=int)
+    args = parser.parse_args(argv)
+    max_examples = args.max_examples or (100 if args.long else 10)
+    max_time = args.max_time or (1200 if args.long else 180)
+    from bench.stackctl import local_stack
+
+    with local_stack() as base:
+        token = login(base, args.email)
+        print(f"fuzz: {max_examples} examples per operation, at most {max_time} s, as {args.email}", flush=True)
+        result = run(base, token, max_examples=max_examples, max_time=max_time, seed=args.seed)
+    print(result.summary())
+    print(f"fuzz: {'PASSED' if result.passed else 'FAILED'} (junit report {result.junit.relative_to(env.ROOT)})")
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

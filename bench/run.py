@@ -1,0 +1,266 @@
+"""`make bench`: cold starts, import times, endpoint latency and Firestore operations, each as a ratio to a
+baseline measured in the same run on the same machine; one table, and JSON under bench/results/ compared
+with the previous run so regressions show.
+
+    python -m bench.run [--rounds N] [--iterations N] [--quick] [--no-save]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart, endpoints, env
+from bench.stats import Regression, median, ratio, regressions
+
+RESULTS = env.ROOT / "bench" / "results"
+COLD_START_GOAL = 1.1
+LATENCY_GOAL = 1.2
+
+
+def https_functions() -> list[str]:
+    """Every HTTPS function a deploy ships (triggers, task queues, schedules and emulator-only ones excluded)."""
+    import importlib
+
+    from registry import FUNCTIONS
+
+    found = []
+    for name, module in sorted(FUNCTIONS.items()):
+        endpoint = getattr(getattr(importlib.import_module(module), name), "__firebase_endpoint__", None)
+        if endpoint is not None and getattr(endpoint, "httpsTrigger", None) is not None:
+            found.append(name)
+    return found
+
+
+def bench_imports(functions: list[str], runs: int) -> dict[str, Any]:
+    """Cold import of functions/main.py per FUNCTION_TARGET beside the floor's imports and the whole stack."""
+    whole = median([coldstart.import_seconds(f"import {coldstart.WHOLE_STACK_IMPORTS}") for _ in range(runs)])
+    floor = median([coldstart.import_seconds(f"import {coldstart.FLOOR_IMPORTS}") for _ in range(runs)])
+    every = median([coldstart.import_seconds("import main", extra_env={"FUNCTION_TARGET": ""}) for _ in range(runs)])
+    result: dict[str, Any] = {
+        "wholeStackSeconds": round(whole, 4),
+        "floorSeconds": round(floor, 4),
+        "mainAllFunctions": {"seconds": round(every, 4), "ratio": ratio(every, whole)},
+    }
+    for name in functions:
+        seconds = median(
+            [coldstart.import_seconds("import main", extra_env={"FUNCTION_TARGET": name}) for _ in range(runs)]
+        )
+        result[name] = {
+            "seconds": round(seconds, 4),
+            "ratio": ratio(seconds, whole),
+            "floorRatio": ratio(seconds, floor),
+        }
+    return result
+
+
+def bench_cold_starts(functions: list[str], host: str, rounds: int) -> dict[str, Any]:
+    """Process start to first response, the floor and each function interleaved round by round."""
+    samples: dict[str, list[float]] = {name: [] for name in ["floor", *functions]}
+    statuses: dict[str, int] = {}
+    for _ in range(rounds):
+        for name in samples:
+            seconds, status = coldstart.cold_start(name, host)
+            samples[name].append(seconds)
+            statuses[name] = status
+    floor = median(samples["floor"])
+    result: dict[str, Any] = {"floor": {"seconds": round(floor, 4), "status": statuses["floor"]}}
+    for name in functions:
+        seconds = median(samples[name])
+        first = coldstart.FIRST_REQUESTS.get(name)
+        result[name] = {
+            "seconds": round(seconds, 4),
+            "ratio": ratio(seconds, floor),
+            "status": statuses[name],
+            "request": f"{first.method} /{name}{first.path}" if first else f"GET /{name}/",
+        }
+    return result
+
+
+def bench_endpoints(iterations: int) -> dict[str, Any]:
+    """Latency and operations of every endpoint case that exists in this tree."""
+    cases = endpoints.members_endpoints()
+    try:
+        from bench import leads_bench
+    except ImportError:
+        leads_bench = None  # type: ignore[assignment]
+    if leads_bench is not None and env.has_function("leads"):
+        cases += leads_bench.leads_endpoints()
+    return {case.name: endpoints.measure(case, iterations=iterations) for case in cases}
+
+
+def bench_import_throughput(rows: int) -> dict[str, Any] | None:
+    """CSV import rows/s beside a raw BulkWriter, once POST /leads/import exists."""
+    try:
+        from bench import leads_bench
+    except ImportError:
+        return None
+    if not env.has_function("leads"):
+        return None
+    return leads_bench.import_throughput(rows)
+
+
+def previous_results(exclude: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The most recent saved run."""
+    runs = sorted(p for p in RESULTS.glob("bench-*.json") if p != exclude)
+    if not runs:
+        return None
+    return runs[-1], json.loads(runs[-1].read_text())
+
+
+def _row(section: str, item: str, value: str, baseline: str, figure: float | None, goal: float | None) -> list[str]:
+    verdict = "" if goal is None or figure is None else ("ok" if figure <= goal else "OVER")
+    return [
+        section,
+        item,
+        value,
+        baseline,
+        "-" if figure is None else f"{figure:.2f}x",
+        "" if goal is None else f"<={goal}x",
+        verdict,
+    ]
+
+
+def table(results: dict[str, Any]) -> str:
+    """The one table: every figure beside its baseline and the ratio."""
+    rows = [["section", "item", "value", "baseline", "ratio", "goal", ""]]
+    imports = results.get("imports", {})
+    for name, figure in imports.items():
+        if isinstance(figure, dict):
+            rows.append(
+                _row(
+                    "import",
+                    "main.py [all: deploy discovery]" if name == "mainAllFunctions" else f"main.py [{name}]",
+                    f"{figure['seconds'] * 1000:.0f} ms",
+                    f"whole stack {imports['wholeStackSeconds'] * 1000:.0f} ms",
+                    figure["ratio"],
+                    None,
+                )
+            )
+    cold = results.get("coldStart", {})
+    for name, figure in cold.items():
+        if name == "floor":
+            continue
+        rows.append(
+            _row(
+                "cold start",
+                f"{name}: {figure['request']} -> {figure['status']}",
+                f"{figure['seconds'] * 1000:.0f} ms",
+                f"floor {cold['floor']['seconds'] * 1000:.0f} ms",
+                figure["ratio"],
+                COLD_START_GOAL,
+            )
+        )
+    for name, figure in results.get("endpoints", {}).items():
+        mine, raw = figure["latencyMs"], figure["rawLatencyMs"]
+        for pct in ("p50", "p95"):
+            rows.append(
+                _row(
+                    f"latency {pct}",
+                    name,
+                    f"{mine[pct]:.1f} ms",
+                    f"raw client {raw[pct]:.1f} ms",
+                    figure[pct]["ratio"],
+                    LATENCY_GOAL,
+                )
+            )
+    for name, figure in results.get("endpoints", {}).items():
+        ops, minimum = figure["ops"], figure["ops"]["minimum"]
+        cold, warm = ops["cold"], ops["warm"]
+        over = ops["cold"]["reads"] > minimum["reads"] or ops["cold"]["writes"] > minimum["writes"]
+        rows.append(
+            [
+                "firestore ops",
+                name,
+                f"{cold['reads']}r/{cold['writes']}w cold, {warm['reads']}r/{warm['writes']}w warm",
+                f"minimum {minimum['reads']}r/{minimum['writes']}w",
+                "-",
+                "",
+                "ABOVE MIN" if over else "ok",
+            ]
+        )
+    throughput = results.get("importThroughput")
+    if throughput:
+        rows.append(
+            _row(
+                "csv import",
+                f"{throughput['rows']} rows",
+                f"{throughput['rowsPerSecond']:.0f} rows/s",
+                f"BulkWriter {throughput['bulkWriterRowsPerSecond']:.0f} rows/s",
+                throughput["seconds"]["ratio"],
+                None,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def compare(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[Regression]:
+    """Regressions since the previous run (ratios beyond 15 %, any added read or write)."""
+    if previous is None:
+        return []
+    keep = ("imports", "coldStart", "endpoints", "importThroughput")
+    return regressions({k: previous.get(k) or {} for k in keep}, {k: current.get(k) or {} for k in keep})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark, print the table, save and compare the JSON."""
+    parser = argparse.ArgumentParser(prog="bench.run")
+    parser.add_argument("--rounds", type=int, default=3, help="cold starts and imports per function")
+    parser.add_argument("--iterations", type=int, default=60, help="requests per endpoint")
+    parser.add_argument("--rows", type=int, default=10_000, help="CSV import rows")
+    parser.add_argument("--quick", action="store_true", help="small counts, for development")
+    parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.iterations, args.rows = 2, 15, 500
+    started = time.monotonic()
+    functions = https_functions()
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadAverageAtStart": round(os.getloadavg()[0], 2),
+        },
+        "settings": {"rounds": args.rounds, "iterations": args.iterations, "rows": args.rows},
+    }
+    print(f"bench: imports ({args.rounds} runs each)...", file=sys.stderr, flush=True)
+    results["imports"] = bench_imports(functions, args.rounds)
+    with env.firestore() as host:
+        print(f"bench: cold starts ({args.rounds} rounds)...", file=sys.stderr, flush=True)
+        results["coldStart"] = bench_cold_starts(functions, host, args.rounds)
+        print(f"bench: endpoints ({args.iterations} requests each)...", file=sys.stderr, flush=True)
+        results["endpoints"] = bench_endpoints(args.iterations)
+        print("bench: CSV import...", file=sys.stderr, flush=True)
+        results["importThroughput"] = bench_import_throughput(args.rows)
+    results["machine"]["loadAverageAtEnd"] = round(os.getloadavg()[0], 2)
+    results["machine"]["seconds"] = round(time.monotonic() - started, 1)
+    print(table(results))
+    print(
+        f"\nmachine: {results['machine']['cpus']} cpus, load average {results['machine']['loadAverageAtStart']}"
+        f" -> {results['machine']['loadAverageAtEnd']} (shared machine: compare ratios, not raw times)"
+    )
+    found = previous_results()
+    for regression in compare(found[1] if found else None, results):
+        print(f"REGRESSION {regression.key}: {regression.previous} -> {regression.current}")
+    if found:
+        print(f"compared with {found[0].relative_to(env.ROOT)}")
+    if not args.no_save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+        path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        print(f"saved {path.relative_to(env.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

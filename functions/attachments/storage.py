@@ -1,0 +1,113 @@
+"""Cloud Storage access for attachments: v4 signed URLs (IAM signBlob in production, a generated key locally)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from core import settings
+
+
+def emulator_host() -> str | None:
+    """The Storage emulator's base URL, when one is configured."""
+    host = os.environ.get("STORAGE_EMULATOR_HOST", "").strip()
+    if not host:
+        return None
+    return host if host.startswith("http") else f"http://{host}"
+
+
+@lru_cache(maxsize=1)
+def _client() -> Any:
+    from google.cloud import storage  # type: ignore[attr-defined,unused-ignore]
+
+    config = settings.get()
+    if emulator_host():
+        from google.auth.credentials import AnonymousCredentials
+
+        return storage.Client(project=config.project_id, credentials=AnonymousCredentials())
+    return storage.Client(project=config.project_id)
+
+
+def bucket() -> Any:
+    """The attachments bucket."""
+    return _client().bucket(settings.get().bucket)
+
+
+def reset() -> None:
+    """Forget the client (tests that switch emulators)."""
+    _client.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _local_signer() -> Any:
+    """A service-account key generated for this process: the emulator does not check signatures."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from google.oauth2 import service_account
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    info = {
+        "type": "service_account",
+        "project_id": settings.get().project_id,
+        "private_key_id": "local",
+        "private_key": pem,
+        "client_email": f"local-signer@{settings.get().project_id}.iam.gserviceaccount.com",
+        "client_id": "0",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    return service_account.Credentials.from_service_account_info(info)
+
+
+def signed_url(object_path: str, *, method: str, minutes: int, content_type: str | None = None) -> str:
+    """A v4 signed URL for one object and method."""
+    blob = bucket().blob(object_path)
+    options: dict[str, Any] = {"version": "v4", "expiration": timedelta(minutes=minutes), "method": method}
+    if content_type:
+        options["content_type"] = content_type
+    host = emulator_host()
+    if host:
+        options |= {"credentials": _local_signer(), "api_access_endpoint": host}
+    else:
+        # The function's own service account signs through IAM signBlob: no key file anywhere.
+        import google.auth
+        from google.auth.transport.requests import Request
+
+        credentials, _ = google.auth.default()
+        credentials.refresh(Request())
+        email = getattr(credentials, "service_account_email", None)
+        options |= {"service_account_email": email, "access_token": credentials.token}
+    return str(blob.generate_signed_url(**options))
+
+
+def stat(object_path: str) -> tuple[int, str] | None:
+    """(size in bytes, content type) of the stored object, or None when nothing was uploaded."""
+    blob = bucket().get_blob(object_path)
+    if blob is None:
+        return None
+    return int(blob.size or 0), str(blob.content_type or "")
+
+
+def head(object_path: str, length: int) -> bytes:
+    """The first bytes of the stored object."""
+    data: bytes = bucket().blob(object_path).download_as_bytes(start=0, end=max(0, length - 1))
+    return data
+
+
+def read(object_path: str) -> bytes:
+    """The whole stored object."""
+    data: bytes = bucket().blob(object_path).download_as_bytes()
+    return data
+
+
+def delete(object_path: str) -> None:
+    """Remove the object if it exists."""
+    from google.api_core.exceptions import NotFound
+
+    with contextlib.suppress(NotFound):
+        bucket().blob(object_path).delete()

@@ -1,0 +1,1 @@
+"""Communications: call logs, VoIP, email, SMS and WhatsApp to leads, with delivery status."""

@@ -1,0 +1,106 @@
+"""The `comms` HTTPS function: call logs, VoIP sessions, email, SMS, WhatsApp, templates and messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firebase_functions import https_fn
+
+from comms import config as comms_config
+from comms import contact, service
+from comms.models import (
+    Call,
+    CallCreate,
+    CallListQuery,
+    EmailCreate,
+    Message,
+    MessageListQuery,
+    SmsCreate,
+    Template,
+    VoipSession,
+    VoipSessionCreate,
+    WhatsAppCreate,
+)
+from core.caller import Caller
+from core.deploy import https_options
+from core.http import Call as HttpCall
+from core.http import Reply, Router, created
+
+router = Router("comms")
+
+
+def _message(message: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """A message as this caller may see it: numbers masked for agents of a masking organization."""
+    shown = dict(message)
+    for field in ("to", "sender"):
+        value = shown.get(field)
+        if isinstance(value, str) and value.startswith("+") and value[1:].isdigit():
+            shown[field] = contact.shown_number(caller, caller.org, value)
+    return Message.model_validate(shown).json_body()
+
+
+@router.get("/calls", query=CallListQuery, items=Call)
+def list_calls(call: HttpCall) -> Reply:
+    """A page of call logs, newest first (a lead's with ?leadId=)."""
+    items, cursor = service.list_calls(caller=call.caller, query=call.query(CallListQuery))
+    return Reply({"items": [Call.model_validate(c).json_body() for c in items], "nextCursor": cursor})
+
+
+@router.post("/calls", idempotent=True, body=CallCreate, response=Call, status=201)
+def log_call(call: HttpCall) -> Reply:
+    """Log a call made or taken on the agent's phone."""
+    record = service.log_call(caller=call.caller, data=call.body(CallCreate))
+    return created(Call.model_validate(record).json_body())
+
+
+@router.post("/voip/session", idempotent=True, body=VoipSessionCreate, response=VoipSession, status=201)
+def start_voip(call: HttpCall) -> Reply:
+    """Start a VoIP call to a lead: the provider token, the call id and TURN credentials."""
+    session = service.start_voip(caller=call.caller, lead_id=call.body(VoipSessionCreate).lead_id)
+    return created(VoipSession.model_validate(session).json_body())
+
+
+@router.post("/email", idempotent=True, body=EmailCreate, response=Message, status=201)
+def send_email(call: HttpCall) -> Reply:
+    """Email the lead, with ready attachments; answers with the stored message."""
+    return created(_message(service.send_email(caller=call.caller, data=call.body(EmailCreate)), call.caller))
+
+
+@router.get("/templates", items=Template)
+def list_templates(call: HttpCall) -> Reply:
+    """The organization's registered SMS and WhatsApp templates."""
+    items = service.list_templates(caller=call.caller)
+    return Reply({"items": [Template.model_validate(t).json_body() for t in items], "nextCursor": None})
+
+
+@router.post("/sms", idempotent=True, body=SmsCreate, response=Message, status=201)
+def send_sms(call: HttpCall) -> Reply:
+    """Send an SMS on a registered DLT template; answers with the stored message."""
+    return created(_message(service.send_sms(caller=call.caller, data=call.body(SmsCreate)), call.caller))
+
+
+@router.post("/whatsapp", idempotent=True, body=WhatsAppCreate, response=Message, status=201)
+def send_whatsapp(call: HttpCall) -> Reply:
+    """Send a WhatsApp template message; answers with the stored message."""
+    return created(_message(service.send_whatsapp(caller=call.caller, data=call.body(WhatsAppCreate)), call.caller))
+
+
+@router.get("/messages", query=MessageListQuery, items=Message)
+def list_messages(call: HttpCall) -> Reply:
+    """A page of messages with their status history, newest first (a lead's with ?leadId=)."""
+    items, cursor = service.list_messages(caller=call.caller, query=call.query(MessageListQuery))
+    return Reply({"items": [_message(m, call.caller) for m in items], "nextCursor": cursor})
+
+
+@router.get("/messages/{message_id}", response=Message)
+def get_message(call: HttpCall) -> Reply:
+    """One message with its status history."""
+    message = service.get_message(caller=call.caller, message_id=call.params["message_id"])
+    return Reply(_message(message, call.caller))
+
+
+@https_fn.on_request(**https_options())
+def comms(req: https_fn.Request) -> https_fn.Response:
+    """HTTPS function `comms`."""
+    comms_config.get()  # production refuses to serve without its provider configuration
+    return router(req)

@@ -1,0 +1,87 @@
+"""Provider configuration of the comms features, read once; production refuses to start without it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from core import settings
+from core.settings import SettingsError
+
+
+@dataclass(frozen=True)
+class CommsConfig:
+    """Where and as whom the providers are called, and where they call back."""
+
+    live: bool  # real providers (production, or COMMS_PROVIDERS=live locally)
+    public_base: str  # base URL of the functions, as providers call them
+    plivo_api: str
+    plivo_auth_id: str  # voice account (its auth token is VOICE_AUTH_TOKEN)
+    plivo_sms_auth_id: str  # SMS subaccount (its auth token is SMS_WEBHOOK_SECRET)
+    sms_sender_id: str  # DLT-registered header, e.g. JUSTOL
+    dlt_entity_id: str  # the organization's DLT principal entity id
+    whatsapp_api: str
+    whatsapp_phone_number_id: str
+    whatsapp_access_token: str
+    turn_urls: tuple[str, ...]
+    retry_attempts: int
+    retry_backoff_sec: float
+    timeout_sec: float
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def load() -> CommsConfig:
+    """Build the configuration; in production every provider credential must be present."""
+    base = settings.get()
+    live = base.production or _env("COMMS_PROVIDERS") == "live"
+    default_public = (
+        f"http://127.0.0.1:5001/{base.project_id}/{base.region}"
+        if base.emulator
+        else f"https://{base.region}-{base.project_id}.cloudfunctions.net"
+    )
+    config = CommsConfig(
+        live=live,
+        public_base=_env("COMMS_PUBLIC_BASE", default_public).rstrip("/"),
+        plivo_api=_env("PLIVO_API_BASE", "https://api.plivo.com").rstrip("/"),
+        plivo_auth_id=_env("PLIVO_AUTH_ID"),
+        plivo_sms_auth_id=_env("PLIVO_SMS_AUTH_ID"),
+        sms_sender_id=_env("SMS_SENDER_ID", "JUSTOL"),
+        dlt_entity_id=_env("DLT_ENTITY_ID"),
+        whatsapp_api=_env("WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0").rstrip("/"),
+        whatsapp_phone_number_id=_env("WHATSAPP_PHONE_NUMBER_ID"),
+        whatsapp_access_token=_env("WHATSAPP_ACCESS_TOKEN"),
+        turn_urls=tuple(u for u in _env("TURN_URLS", "turn:turn.justo.example.com:3478").split(",") if u),
+        retry_attempts=int(_env("COMMS_RETRY_ATTEMPTS", "3")),
+        retry_backoff_sec=float(_env("COMMS_RETRY_BACKOFF_SEC", "0.5")),
+        timeout_sec=float(_env("COMMS_TIMEOUT_SEC", "10")),
+    )
+    if base.production:
+        missing = [
+            name
+            for name, value in {
+                "PLIVO_AUTH_ID": config.plivo_auth_id,
+                "PLIVO_SMS_AUTH_ID": config.plivo_sms_auth_id,
+                "DLT_ENTITY_ID": config.dlt_entity_id,
+                "WHATSAPP_PHONE_NUMBER_ID": config.whatsapp_phone_number_id,
+                "WHATSAPP_ACCESS_TOKEN": config.whatsapp_access_token,
+            }.items()
+            if not value
+        ]
+        if missing:
+            raise SettingsError("Comms providers are not configured: " + ", ".join(missing))
+    return config
+
+
+@lru_cache(maxsize=1)
+def get() -> CommsConfig:
+    """The process's comms configuration, loaded once."""
+    return load()
+
+
+def reset() -> None:
+    """Forget the cached configuration (tests)."""
+    get.cache_clear()

@@ -1,0 +1,172 @@
+"""Calls, messages, templates and VoIP sessions as the API shows and takes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from core.models import ApiModel, ApiOut
+from core.pagination import PageQuery
+
+Direction = Literal["outbound", "inbound"]
+CallKind = Literal["phone", "voip"]
+Outcome = Literal[
+    "connected", "no-answer", "busy", "failed", "wrong-number", "callback-requested", "not-interested", "interested"
+]
+Channel = Literal["sms", "whatsapp", "email"]
+MessageStatus = Literal["queued", "sent", "delivered", "read", "failed"]
+Category = Literal["utility", "marketing"]
+
+
+class PhoneRef(ApiModel):
+    """A phone number as the app's call log shows it."""
+
+    country_code: str | None = Field(None, description="Country calling code; the organization's by default")
+    number: str = Field(min_length=3, max_length=30, description="The number")
+
+
+class CallCreate(ApiModel):
+    """A call to log against a lead (by id, or by the number that called)."""
+
+    lead_id: str | None = Field(None, min_length=1, description="The lead called or calling")
+    phone: PhoneRef | None = Field(None, description="Instead of leadId: the number, matched to the lead who has it")
+    direction: Direction = Field(description="outbound or inbound")
+    kind: CallKind = Field("phone", description="phone (the agent's own phone) or voip")
+    started_at: datetime = Field(description="When the call started (RFC 3339)")
+    duration_sec: int = Field(0, ge=0, le=86_400, description="Talk time in seconds")
+    outcome: Outcome = Field(description="What came of the call")
+    notes: str = Field("", max_length=4000, description="Free-text notes")
+
+    @model_validator(mode="after")
+    def _one_lead(self) -> CallCreate:
+        if (self.lead_id is None) == (self.phone is None):
+            raise ValueError("give exactly one of leadId and phone")
+        return self
+
+
+class Call(ApiOut):
+    """A logged call."""
+
+    id: str = Field(description="Call id")
+    lead_id: str = Field(description="The lead")
+    agent_id: str | None = Field(description="The member who made or took the call")
+    team_id: str | None = Field(description="The lead's team")
+    direction: Direction = Field(description="outbound or inbound")
+    kind: CallKind = Field(description="phone or voip")
+    started_at: datetime = Field(description="When the call started")
+    duration_sec: int = Field(description="Talk time in seconds")
+    outcome: Outcome | None = Field(description="Outcome; null while a VoIP call is in progress")
+    notes: str = Field(description="Notes")
+    status: Literal["logged", "dialing", "completed"] = Field(description="logged by hand, or a VoIP call's state")
+    recording_url: str | None = Field(None, description="Recording link, where the organization records calls")
+    version: int = Field(description="Version")
+    created_at: datetime = Field(description="When logged")
+
+
+class CallListQuery(PageQuery):
+    """Filters of GET /comms/calls."""
+
+    lead_id: str | None = Field(None, description="Only this lead's calls")
+
+
+class VoipSessionCreate(ApiModel):
+    """A VoIP call to start."""
+
+    lead_id: str = Field(min_length=1, description="The lead to call")
+
+
+class IceServer(ApiOut):
+    """A STUN/TURN server for app-to-app calls."""
+
+    urls: list[str] = Field(description="turn: / stun: URLs")
+    username: str | None = Field(None, description="TURN username (expiry:uid)")
+    credential: str | None = Field(None, description="TURN credential (base64 HMAC-SHA1)")
+
+
+class VoipSession(ApiOut):
+    """What the app needs to place the call through the provider's SDK."""
+
+    call_id: str = Field(description="The call log this call completes; send it as the X-PH-CallId header")
+    provider: str = Field(description="Telephony provider (plivo)")
+    access_token: str = Field(description="Short-lived token for the provider's mobile SDK, scoped to this agent")
+    expires_at: datetime = Field(description="When the token expires")
+    ice_servers: list[IceServer] = Field(description="TURN credentials for app-to-app calls")
+
+
+class EmailCreate(ApiModel):
+    """An email to a lead."""
+
+    lead_id: str = Field(min_length=1, description="The lead")
+    subject: str = Field(min_length=1, max_length=200, description="Subject line")
+    body: str = Field(min_length=1, max_length=50_000, description="Plain-text body")
+    attachment_ids: list[str] = Field(default_factory=list, max_length=10, description="Ready attachments to send")
+
+
+class SmsCreate(ApiModel):
+    """An SMS on a registered DLT template."""
+
+    lead_id: str = Field(min_length=1, description="The lead")
+    template_id: str = Field(min_length=1, description="The DLT template id")
+    params: list[str] = Field(default_factory=list, description="Values for the template's variables, in order")
+
+
+class WhatsAppCreate(ApiModel):
+    """A WhatsApp template message."""
+
+    lead_id: str = Field(min_length=1, description="The lead")
+    template_name: str = Field(min_length=1, description="Approved template name")
+    language: str = Field("en", min_length=2, max_length=10, description="Template language code, e.g. en")
+    params: list[str] = Field(default_factory=list, description="Body parameters, in order")
+
+
+class StatusChange(ApiOut):
+    """One step of a message's delivery."""
+
+    status: MessageStatus = Field(description="The status reached")
+    at: datetime = Field(description="When")
+    reason: str | None = Field(None, description="Why it failed, when it did")
+
+
+class Message(ApiOut):
+    """A message to or from a lead."""
+
+    id: str = Field(description="Message id")
+    lead_id: str = Field(description="The lead")
+    agent_id: str | None = Field(description="The member who sent it (or the lead's owner for inbound)")
+    team_id: str | None = Field(description="The lead's team")
+    channel: Channel = Field(description="sms, whatsapp or email")
+    direction: Direction = Field(description="outbound or inbound")
+    to: str = Field(description="Recipient (masked where the organization masks numbers)")
+    sender: str | None = Field(None, description="Sender of an inbound message (masked likewise)")
+    template: str | None = Field(None, description="Template name or DLT id")
+    category: Category | None = Field(None, description="utility or marketing")
+    subject: str | None = Field(None, description="Email subject")
+    text: str = Field("", description="The text sent or received")
+    status: MessageStatus = Field(description="queued, sent, delivered, read or failed")
+    status_history: list[StatusChange] = Field(description="Every status change, oldest first")
+    provider_message_id: str | None = Field(None, description="The provider's id")
+    failure_reason: str | None = Field(None, description="Why it failed")
+    send_after: datetime | None = Field(None, description="Queued promotional messages go out from this time")
+    attachment_ids: list[str] = Field(default_factory=list, description="Attachments sent")
+    created_at: datetime = Field(description="When stored")
+
+
+class MessageListQuery(PageQuery):
+    """Filters of GET /comms/messages."""
+
+    lead_id: str | None = Field(None, description="Only this lead's messages")
+
+
+class Template(ApiOut):
+    """A registered message template."""
+
+    id: str = Field(description="Template document id")
+    channel: Literal["sms", "whatsapp"] = Field(description="sms or whatsapp")
+    name: str | None = Field(None, description="WhatsApp template name")
+    template_id: str | None = Field(None, description="DLT template id (SMS)")
+    category: Category = Field(description="utility or marketing")
+    language: str = Field(description="Language code")
+    params: list[str] = Field(description="Names of the variables, in order")
+    text: str = Field("", description="The registered text, {#var#} or {{n}} for variables")

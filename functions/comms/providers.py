@@ -1,0 +1,419 @@
+"""Provider ports and adapters: Plivo SMS (DLT), WhatsApp Cloud API, Plivo voice; the outbox on the emulators.
+
+Production adapters speak each provider's real HTTP API; 5xx answers, timeouts and connection errors
+are retried with exponential backoff, anything else fails at once with the provider's reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from xml.sax.saxutils import quoteattr
+
+from comms import config as comms_config
+from core import outbox
+
+USER_AGENT = "JustoLead/1.0"
+
+
+class ProviderError(Exception):
+    """A send the provider refused or that never got through; reason is safe to store and show."""
+
+    def __init__(self, reason: str, *, retryable: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    """An SMS on a DLT template."""
+
+    message_id: str
+    lead_id: str
+    to: str  # E.164
+    text: str
+    template_id: str
+    dlt_category: str  # transactional, service_implicit, service_explicit, promotional
+
+
+@dataclass(frozen=True)
+class OutgoingWhatsApp:
+    """A WhatsApp template message."""
+
+    message_id: str
+    lead_id: str
+    to: str  # E.164
+    template_name: str
+    language: str
+    params: tuple[str, ...]
+
+
+class SmsSender(Protocol):
+    """Sends an SMS and returns the provider's message id, or raises ProviderError."""
+
+    def send(self, sms: OutgoingSms) -> str:
+        """Send one SMS."""
+        ...
+
+
+class WhatsAppSender(Protocol):
+    """Sends a WhatsApp template message and returns the provider's message id, or raises ProviderError."""
+
+    def send(self, message: OutgoingWhatsApp) -> str:
+        """Send one message."""
+        ...
+
+
+def with_retries(
+    attempt: Callable[[], Any], *, attempts: int, backoff_sec: float, sleep: Callable[[float], None] = time.sleep
+) -> Any:
+    """Run attempt until it succeeds or fails for good; retryable failures wait backoff * 2^n between tries."""
+    for number in range(attempts):
+        try:
+            return attempt()
+        except ProviderError as error:
+            if not error.retryable or number == attempts - 1:
+                raise
+        sleep(backoff_sec * (2**number))
+    raise ProviderError("no attempt was made")  # pragma: no cover - attempts >= 1
+
+
+def _post(url: str, *, headers: dict[str, str], body: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """POST JSON once; 2xx -> parsed body, 5xx/timeout -> retryable ProviderError, other -> final."""
+    import httpx
+
+    try:
+        response = httpx.post(url, headers=headers, content=json.dumps(body).encode(), timeout=timeout)
+    except httpx.TimeoutException as error:
+        raise ProviderError("provider timed out", retryable=True) from error
+    except httpx.TransportError as error:
+        raise ProviderError("provider unreachable", retryable=True) from error
+    if response.status_code >= 500:
+        raise ProviderError(f"provider error {response.status_code}", retryable=True)
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {}
+    if response.status_code >= 300:
+        raise ProviderError(_reason(response.status_code, payload))
+    return payload if isinstance(payload, dict) else {}
+
+
+def _reason(status: int, payload: Any) -> str:
+    """A short reason from a provider's error body (Plivo `error`, Graph `error.message`)."""
+    detail = ""
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):
+            detail = str(error.get("message") or error.get("code") or "")
+        elif error:
+            detail = str(error)
+    return f"provider refused ({status}){': ' + scrub(detail)[:200] if detail else ''}"
+
+
+def scrub(text: str) -> str:
+    """A provider's text without phone numbers (reasons are stored and shown to agents)."""
+    return re.sub(r"\+?\d[\d -]{6,}\d", "[number]", text)
+
+
+class PlivoSmsSender:
+    """Plivo Message API (`POST /v1/Account/{auth_id}/Message/`) with India's DLT parameters."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        auth_id: str,
+        auth_token: str,
+        sender_id: str,
+        dlt_entity_id: str,
+        callback_base: str,
+        attempts: int = 3,
+        backoff_sec: float = 0.5,
+        timeout_sec: float = 10,
+    ) -> None:
+        self.api_base, self.auth_id, self.auth_token = api_base.rstrip("/"), auth_id, auth_token
+        self.sender_id, self.dlt_entity_id, self.callback_base = sender_id, dlt_entity_id, callback_base
+        self.attempts, self.backoff_sec, self.timeout_sec = attempts, backoff_sec, timeout_sec
+
+    def request(self, sms: OutgoingSms) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The exact URL, headers and JSON body of the send."""
+        basic = base64.b64encode(f"{self.auth_id}:{self.auth_token}".encode()).decode()
+        headers = {
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        body = {
+            "src": self.sender_id,
+            "dst": sms.to,
+            "text": sms.text,
+            "type": "sms",
+            "url": f"{self.callback_base}/webhooks/sms",
+            "method": "POST",
+            "dlt_entity_id": self.dlt_entity_id,
+            "dlt_template_id": sms.template_id,
+            "dlt_template_category": sms.dlt_category,
+        }
+        return f"{self.api_base}/v1/Account/{self.auth_id}/Message/", headers, body
+
+    def send(self, sms: OutgoingSms) -> str:
+        """Send with retries; the provider's message_uuid."""
+        url, headers, body = self.request(sms)
+        payload = with_retries(
+            lambda: _post(url, headers=headers, body=body, timeout=self.timeout_sec),
+            attempts=self.attempts,
+            backoff_sec=self.backoff_sec,
+        )
+        uuids = payload.get("message_uuid") or []
+        if not uuids:
+            raise ProviderError("provider answered without a message id")
+        return str(uuids[0])
+
+
+class WhatsAppCloudSender:
+    """WhatsApp Cloud API (`POST /{phone-number-id}/messages`), template messages."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        phone_number_id: str,
+        access_token: str,
+        attempts: int = 3,
+        backoff_sec: float = 0.5,
+        timeout_sec: float = 10,
+    ) -> None:
+        self.api_base, self.phone_number_id, self.access_token = api_base.rstrip("/"), phone_number_id, access_token
+        self.attempts, self.backoff_sec, self.timeout_sec = attempts, backoff_sec, timeout_sec
+
+    def request(self, message: OutgoingWhatsApp) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The exact URL, headers and JSON body of the send."""
+        headers = {
+            "Authorization": f"Bearer {self.access_token}",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        template: dict[str, Any] = {"name": message.template_name, "language": {"code": message.language}}
+        if message.params:
+            template["components"] = [
+                {"type": "body", "parameters": [{"type": "text", "text": value} for value in message.params]}
+            ]
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": message.to.lstrip("+"),
+            "type": "template",
+            "template": template,
+        }
+        return f"{self.api_base}/{self.phone_number_id}/messages", headers, body
+
+    def send(self, message: OutgoingWhatsApp) -> str:
+        """Send with retries; the wamid of the accepted message."""
+        url, headers, body = self.request(message)
+        payload = with_retries(
+            lambda: _post(url, headers=headers, body=body, timeout=self.timeout_sec),
+            attempts=self.attempts,
+            backoff_sec=self.backoff_sec,
+        )
+        messages = payload.get("messages") or []
+        if not messages or not messages[0].get("id"):
+            raise ProviderError("provider answered without a message id")
+        return str(messages[0]["id"])
+
+
+class OutboxSmsSender:
+    """Emulator: the SMS lands in the outbox (channel sms)."""
+
+    def send(self, sms: OutgoingSms) -> str:
+        """Record the SMS; its outbox id stands in for the provider's."""
+        return "outbox-" + outbox.record(
+            channel="sms", to=sms.to, text=sms.text, refs=[sms.lead_id, sms.message_id], templateId=sms.template_id
+        )
+
+
+class OutboxWhatsAppSender:
+    """Emulator: the WhatsApp message lands in the outbox (channel whatsapp)."""
+
+    def send(self, message: OutgoingWhatsApp) -> str:
+        """Record the message; its outbox id stands in for the provider's."""
+        return "outbox-" + outbox.record(
+            channel="whatsapp",
+            to=message.to,
+            subject=message.template_name,
+            text=" | ".join(message.params),
+            refs=[message.lead_id, message.message_id],
+            language=message.language,
+        )
+
+
+# ---- voice -----------------------------------------------------------------------------------
+
+
+class VoiceProvider(Protocol):
+    """Telephony: SDK tokens for the app and call-control instructions for the provider."""
+
+    name: str
+
+    def access_token(self, *, uid: str, call_id: str, now: float, lifetime_sec: int) -> str:
+        """A token the provider's mobile SDK logs in with, scoped to one agent."""
+        ...
+
+    def dial_instructions(
+        self, *, call_id: str, number: str, caller_id: str, record: bool, callback_base: str
+    ) -> tuple[str, str]:
+        """(content type, body) telling the provider to dial number with caller_id."""
+        ...
+
+    def ring_agent(
+        self, *, call_id: str, uid: str, caller_id: str, record: bool, callback_base: str
+    ) -> tuple[str, str]:
+        """(content type, body) connecting an inbound call to the agent's app."""
+        ...
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def endpoint_username(uid: str) -> str:
+    """The Plivo endpoint username of a member (letters and digits only)."""
+    return "justo" + "".join(ch for ch in uid if ch.isalnum())[:40]
+
+
+class PlivoVoice:
+    """Plivo Voice: HS256 access tokens (the SDK's AccessToken format) and Plivo XML."""
+
+    name = "plivo"
+
+    def __init__(self, *, auth_id: str, auth_token: str) -> None:
+        self.auth_id, self.auth_token = auth_id, auth_token
+
+    def access_token(self, *, uid: str, call_id: str, now: float, lifetime_sec: int) -> str:
+        """A Plivo JWT with outgoing voice only, for this agent's endpoint."""
+        header = {"typ": "JWT", "cty": "plivo;v=1", "alg": "HS256"}
+        valid_from = int(now)
+        claims = {
+            "jti": call_id,
+            "iss": self.auth_id,
+            "sub": endpoint_username(uid),
+            "nbf": valid_from,
+            "exp": valid_from + lifetime_sec,
+            "grants": {"voice": {"incoming_allow": False, "outgoing_allow": True}},
+        }
+        signing_input = (
+            _b64url(json.dumps(header, separators=(",", ":")).encode())
+            + "."
+            + _b64url(json.dumps(claims, separators=(",", ":")).encode())
+        )
+        signature = hmac.new(self.auth_token.encode(), signing_input.encode(), hashlib.sha256).digest()
+        return signing_input + "." + _b64url(signature)
+
+    def dial_instructions(
+        self, *, call_id: str, number: str, caller_id: str, record: bool, callback_base: str
+    ) -> tuple[str, str]:
+        """Plivo XML: optionally record from answer, then dial the number with the caller ID."""
+        return self._dial(call_id, f"<Number>{number.lstrip('+')}</Number>", caller_id, record, callback_base)
+
+    def ring_agent(
+        self, *, call_id: str, uid: str, caller_id: str, record: bool, callback_base: str
+    ) -> tuple[str, str]:
+        """Plivo XML: ring the agent's app endpoint, showing the lead's number as caller ID."""
+        target = f"<User>sip:{endpoint_username(uid)}@phone.plivo.com</User>"
+        return self._dial(call_id, target, caller_id, record, callback_base)
+
+    @staticmethod
+    def _dial(call_id: str, target: str, caller_id: str, record: bool, callback_base: str) -> tuple[str, str]:
+        status_url = f"{callback_base}/webhooks/voice/status?callId={call_id}"
+        lines = ['<?xml version="1.0" encoding="utf-8"?>', "<Response>"]
+        if record:
+            recording_url = f"{callback_base}/webhooks/voice/recording?callId={call_id}"
+            lines.append(
+                f"<Record action={quoteattr(recording_url)} callbackUrl={quoteattr(recording_url)} "
+                'startOnDialAnswer="true" redirect="false" maxLength="3600" />'
+            )
+        lines.append(
+            f"<Dial callerId={quoteattr(caller_id.lstrip('+'))} action={quoteattr(status_url)} "
+            'method="POST" redirect="false" timeout="45">'
+        )
+        lines.append(target)
+        lines.append("</Dial>")
+        lines.append("</Response>")
+        return "application/xml", "\n".join(lines)
+
+
+# ---- the one place adapters are chosen ------------------------------------------------------
+
+_sms: SmsSender | None = None
+_whatsapp: WhatsAppSender | None = None
+_voice: VoiceProvider | None = None
+
+
+def sms_sender() -> SmsSender:
+    """The configured SmsSender: Plivo when live, the outbox otherwise."""
+    global _sms
+    if _sms is None:
+        from core import settings
+
+        config = comms_config.get()
+        if config.live:
+            _sms = PlivoSmsSender(
+                api_base=config.plivo_api,
+                auth_id=config.plivo_sms_auth_id,
+                auth_token=settings.get().sms_webhook_secret,
+                sender_id=config.sms_sender_id,
+                dlt_entity_id=config.dlt_entity_id,
+                callback_base=config.public_base,
+                attempts=config.retry_attempts,
+                backoff_sec=config.retry_backoff_sec,
+                timeout_sec=config.timeout_sec,
+            )
+        else:
+            _sms = OutboxSmsSender()
+    return _sms
+
+
+def whatsapp_sender() -> WhatsAppSender:
+    """The configured WhatsAppSender: the Cloud API when live, the outbox otherwise."""
+    global _whatsapp
+    if _whatsapp is None:
+        config = comms_config.get()
+        if config.live:
+            _whatsapp = WhatsAppCloudSender(
+                api_base=config.whatsapp_api,
+                phone_number_id=config.whatsapp_phone_number_id,
+                access_token=config.whatsapp_access_token,
+                attempts=config.retry_attempts,
+                backoff_sec=config.retry_backoff_sec,
+                timeout_sec=config.timeout_sec,
+            )
+        else:
+            _whatsapp = OutboxWhatsAppSender()
+    return _whatsapp
+
+
+def voice() -> VoiceProvider:
+    """The telephony provider (Plivo; on the emulators it signs with the local voice token)."""
+    global _voice
+    if _voice is None:
+        from core import settings
+
+        config = comms_config.get()
+        _voice = PlivoVoice(auth_id=config.plivo_auth_id or "LOCALAUTHID", auth_token=settings.get().voice_auth_token)
+    return _voice
+
+
+def install(
+    *, sms: SmsSender | None = None, whatsapp: WhatsAppSender | None = None, voice: VoiceProvider | None = None
+) -> None:
+    """Replace adapters (tests); None restores the configured choice on next use."""
+    global _sms, _whatsapp, _voice
+    _sms, _whatsapp, _voice = sms, whatsapp, voice

@@ -1,0 +1,71 @@
+"""The registered templates every local organization starts with (API.md "Local seed")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import clock, tenancy
+
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "wa-site-visit-reminder": {
+        "channel": "whatsapp",
+        "name": "site_visit_reminder",
+        "templateId": None,
+        "category": "utility",
+        "language": "en",
+        "params": ["visitTime"],
+        "text": "Reminder: your site visit is at {{1}}. Reply to this message if you need to reschedule.",
+    },
+    "wa-new-launch-offer": {
+        "channel": "whatsapp",
+        "name": "new_launch_offer",
+        "templateId": None,
+        "category": "marketing",
+        "language": "en",
+        "params": ["projectName"],
+        "text": "New launch: {{1}} is now open with introductory prices. Reply YES to know more.",
+    },
+    "sms-visit-confirmation": {
+        "channel": "sms",
+        "name": "visit_confirmation",
+        "templateId": "1107170000000000001",
+        "category": "utility",
+        "dltCategory": "service_implicit",
+        "language": "en",
+        "params": ["visitTime"],
+        "text": "Your site visit is confirmed for {#var#}. - JUSTOL",
+    },
+    "sms-launch-offer": {
+        "channel": "sms",
+        "name": "launch_offer",
+        "templateId": "1107170000000000002",
+        "category": "marketing",
+        "dltCategory": "promotional",
+        "language": "en",
+        "params": ["projectName"],
+        "text": "{#var#} launch offer: book a site visit this week. - JUSTOL",
+    },
+}
+
+
+def local_phone_number_id(org_id: str) -> str:
+    """The WhatsApp Cloud API phone number id the local seed routes to an organization."""
+    return f"local-{org_id}"
+
+
+def local_voice_number(org_id: str) -> str:
+    """The Plivo number the local seed routes to an organization (a distinct fake number per org)."""
+    return "+9180" + str(int.from_bytes(org_id.encode(), "big") % 10**8).zfill(8)
+
+
+def seed(org_id: str, members: Any = None) -> list[str]:
+    """Write (or refresh) the organization's templates and local WhatsApp number; members is unused."""
+    from webhooks.service import register_voice_number, register_whatsapp_number
+
+    register_whatsapp_number(org_id, local_phone_number_id(org_id))
+    register_voice_number(org_id, local_voice_number(org_id))
+    templates = tenancy.org_ref(org_id).collection("templates")
+    now = clock.now()
+    for template_id, template in TEMPLATES.items():
+        templates.document(template_id).set({**template, "createdAt": now, "updatedAt": now})
+    return list(TEMPLATES)

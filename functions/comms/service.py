@@ -1,0 +1,529 @@
+"""Calls and messages to leads: stored first, then sent; do-not-contact, opt-in and promotional-window rules."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from comms import contact, providers, rules
+from comms.models import CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
+from core import clients, clock, pagination, settings, tenancy
+from core.caller import Caller
+from core.errors import ApiError, forbidden, invalid, not_found, precondition
+from core.ids import new_id, sha256_hex
+from core.visibility import can_see_record
+from leads.access import get_visible_lead
+
+log = logging.getLogger("justo.comms")
+
+PROVIDER_INDEX = "providerMessages"  # {sha(provider, providerMessageId)} -> orgId, messageId
+VOIP_INDEX = "voipCalls"  # {callId} -> orgId, agentId
+SEND_CLAIM = timedelta(minutes=5)
+TOKEN_LIFETIME_SEC = 600
+
+
+def _org_col(org_id: str, name: str) -> Any:
+    return tenancy.org_ref(org_id).collection(name)
+
+
+def provider_key(provider: str, provider_message_id: str) -> str:
+    """The index document id of a provider's message id."""
+    return sha256_hex(provider, provider_message_id)[:40]
+
+
+def _refuse_do_not_contact(caller: Caller, lead: dict[str, Any], channel: str) -> None:
+    if channel in (lead.get("doNotContact") or []):
+        # ids only: no names or numbers in logs
+        log.info(
+            "do-not-contact refused org=%s lead=%s channel=%s by=%s", caller.org_id, lead["id"], channel, caller.uid
+        )
+        raise precondition(f"This lead asked not to be contacted by {channel}", channel=channel)
+
+
+def _opted_in(lead: dict[str, Any], channel: str) -> bool:
+    return any(isinstance(item, dict) and item.get("channel") == channel for item in lead.get("optIns") or [])
+
+
+# ---- calls -----------------------------------------------------------------------------------
+
+
+def log_call(*, caller: Caller, data: CallCreate) -> dict[str, Any]:
+    """Store a call the agent made or took on its own phone."""
+    caller.require("comms.call")
+    lead = get_visible_lead(caller, data.lead_id or _lead_id_by_phone(caller, data))
+    now = clock.now()
+    call_id = new_id("call_")
+    record = {
+        "id": call_id,
+        "orgId": caller.org_id,
+        "leadId": lead["id"],
+        "leadOwnerId": lead.get("assigneeId"),
+        "agentId": caller.uid,
+        "teamId": lead.get("teamId"),
+        "direction": data.direction,
+        "kind": data.kind,
+        "startedAt": data.started_at,
+        "durationSec": data.duration_sec,
+        "outcome": data.outcome,
+        "notes": data.notes,
+        "status": "logged",
+        "recordingUrl": None,
+        "version": 1,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    _org_col(caller.org_id, "calls").document(call_id).create(record)
+    return record
+
+
+def _lead_id_by_phone(caller: Caller, data: CallCreate) -> str:
+    """The id of the lead with the call's number, or 404."""
+    from leads import phones
+
+    assert data.phone is not None
+    default = str(caller.org_settings.get("defaultCountryCode") or "+91")
+    parsed = phones.parse(
+        data.phone.number, data.phone.country_code, default_country_code=default, field="phone.number"
+    )
+    lead = contact.find_lead_by_phone(caller.org_id, parsed.e164)
+    if lead is None:
+        raise not_found("Lead with this number")
+    return str(lead["id"])
+
+
+def list_calls(*, caller: Caller, query: CallListQuery) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of calls: a lead's (when the caller sees the lead) or the caller's visible ones."""
+    return _list(caller, "calls", query.lead_id, query.limit, query.cursor)
+
+
+def _list(
+    caller: Caller, collection: str, lead_id: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    ref: Any = _org_col(caller.org_id, collection)
+    if lead_id:
+        get_visible_lead(caller, lead_id)
+        ref = ref.where(filter=clients.where("leadId", "==", lead_id))
+    elif caller.role == "manager":
+        if caller.team_id is None:
+            return [], None
+        ref = ref.where(filter=clients.where("teamId", "==", caller.team_id))
+    elif caller.role != "admin":
+        ref = ref.where(filter=clients.where("agentId", "==", caller.uid))
+    snapshots, next_cursor = pagination.page(ref, order_field="createdAt", limit=limit, cursor=cursor)
+    return [s.to_dict() or {} for s in snapshots], next_cursor
+
+
+def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
+    """Create the call log of a VoIP call and the agent's SDK token and TURN credentials."""
+    caller.require("comms.call")
+    lead = get_visible_lead(caller, lead_id)
+    _refuse_do_not_contact(caller, lead, "call")
+    if not caller.org_settings.get("callerId"):
+        raise precondition("The organization has no caller ID for VoIP calls; an admin sets callerId")
+    if not contact.raw_phone(caller.org_id, lead):
+        raise precondition("This lead has no phone number to call")
+    now = clock.now()
+    call_id = new_id("call_")
+    record = {
+        "id": call_id,
+        "orgId": caller.org_id,
+        "leadId": lead["id"],
+        "leadOwnerId": lead.get("assigneeId"),
+        "agentId": caller.uid,
+        "teamId": lead.get("teamId"),
+        "direction": "outbound",
+        "kind": "voip",
+        "startedAt": now,
+        "durationSec": 0,
+        "outcome": None,
+        "notes": "",
+        "status": "dialing",
+        "recordingUrl": None,
+        "providerCallId": None,
+        "version": 1,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    batch = clients.db().batch()
+    batch.create(_org_col(caller.org_id, "calls").document(call_id), record)
+    batch.create(
+        clients.db().collection(VOIP_INDEX).document(call_id),
+        {"orgId": caller.org_id, "agentId": caller.uid, "createdAt": now},
+    )
+    batch.commit()
+    voice = providers.voice()
+    token = voice.access_token(uid=caller.uid, call_id=call_id, now=now.timestamp(), lifetime_sec=TOKEN_LIFETIME_SEC)
+    username, credential = rules.turn_credentials(secret=settings.get().turn_secret, uid=caller.uid, now=now)
+    from comms import config
+
+    return {
+        "callId": call_id,
+        "provider": voice.name,
+        "accessToken": token,
+        "expiresAt": now + timedelta(seconds=TOKEN_LIFETIME_SEC),
+        "iceServers": [{"urls": list(config.get().turn_urls), "username": username, "credential": credential}],
+    }
+
+
+# ---- templates -------------------------------------------------------------------------------
+
+
+def list_templates(*, caller: Caller) -> list[dict[str, Any]]:
+    """The organization's registered templates."""
+    return [
+        {"id": s.id, **(s.to_dict() or {})}
+        for s in _org_col(caller.org_id, "templates").order_by("channel").limit(200).stream()
+    ]
+
+
+def _template(org_id: str, **match: str) -> dict[str, Any] | None:
+    query: Any = _org_col(org_id, "templates")
+    for field, value in match.items():
+        query = query.where(filter=clients.where(field, "==", value))
+    for snapshot in query.limit(1).stream():
+        return {"id": snapshot.id, **(snapshot.to_dict() or {})}
+    return None
+
+
+def _check_params(template: dict[str, Any], params: list[str]) -> None:
+    expected = len(template.get("params") or [])
+    if len(params) != expected:
+        raise invalid("params", f"this template takes {expected} parameter(s)")
+    for index, value in enumerate(params):
+        if not value.strip():
+            raise invalid(f"params.{index}", "must not be empty")
+
+
+# ---- messages --------------------------------------------------------------------------------
+
+
+def _new_message(
+    caller: Caller | None, org: dict[str, Any], org_id: str, lead: dict[str, Any], channel: str, to: str, **fields: Any
+) -> dict[str, Any]:
+    now = clock.now()
+    return {
+        "id": new_id("msg_"),
+        "orgId": org_id,
+        "leadId": lead["id"],
+        "leadOwnerId": lead.get("assigneeId"),
+        "agentId": caller.uid if caller else lead.get("assigneeId"),
+        "teamId": lead.get("teamId"),
+        "channel": channel,
+        "direction": "outbound",
+        "to": contact.shown_number(None, org, to) if channel != "email" else to,
+        "template": None,
+        "category": None,
+        "subject": None,
+        "text": "",
+        "params": [],
+        "status": "queued",
+        "statusHistory": [{"status": "queued", "at": now, "reason": None}],
+        "providerMessageId": None,
+        "failureReason": None,
+        "sendAfter": None,
+        "attachmentIds": [],
+        "createdAt": now,
+        "updatedAt": now,
+        **fields,
+    }
+
+
+def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
+    """Store an SMS on a DLT template, then send it (or queue it outside the promotional window)."""
+    caller.require("comms.send")
+    lead = get_visible_lead(caller, data.lead_id)
+    _refuse_do_not_contact(caller, lead, "sms")
+    template = _template(caller.org_id, channel="sms", templateId=data.template_id)
+    if template is None:
+        raise invalid("templateId", "no registered SMS template with this DLT id")
+    _check_params(template, data.params)
+    phone = contact.raw_phone(caller.org_id, lead)
+    if not phone:
+        raise precondition("This lead has no phone number")
+    message = _new_message(
+        caller,
+        caller.org,
+        caller.org_id,
+        lead,
+        "sms",
+        phone,
+        template=data.template_id,
+        category=template.get("category"),
+        dltCategory=template.get("dltCategory") or rules.DLT_CATEGORY.get(str(template.get("category")), "promotional"),
+        text=rules.fill_dlt_text(str(template.get("text") or ""), data.params),
+        params=list(data.params),
+    )
+    return _store_and_send(caller.org, caller.org_id, message)
+
+
+def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
+    """Store a WhatsApp template message, then send it; needs the lead's recorded opt-in."""
+    caller.require("comms.send")
+    lead = get_visible_lead(caller, data.lead_id)
+    _refuse_do_not_contact(caller, lead, "whatsapp")
+    template = _template(caller.org_id, channel="whatsapp", name=data.template_name, language=data.language)
+    if template is None:
+        raise invalid("templateName", "no registered WhatsApp template with this name and language")
+    _check_params(template, data.params)
+    if not _opted_in(lead, "whatsapp"):
+        raise precondition("The lead has not opted in to WhatsApp messages", channel="whatsapp")
+    phone = contact.raw_phone(caller.org_id, lead)
+    if not phone:
+        raise precondition("This lead has no phone number")
+    message = _new_message(
+        caller,
+        caller.org,
+        caller.org_id,
+        lead,
+        "whatsapp",
+        phone,
+        template=data.template_name,
+        language=data.language,
+        category=template.get("category"),
+        text=" | ".join(data.params),
+        params=list(data.params),
+    )
+    return _store_and_send(caller.org, caller.org_id, message)
+
+
+def _store_and_send(org: dict[str, Any], org_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """Store the message; send now, or leave it queued until the promotional window opens."""
+    if message.get("category") == "marketing":
+        time_zone = str((org.get("settings") or {}).get("timeZone") or "Asia/Kolkata")
+        message["sendAfter"] = rules.promotional_send_after(clock.now(), time_zone)
+    # dueAt lets the scheduled sender pick up a message whose immediate send never finished.
+    message["dueAt"] = message["sendAfter"] or message["createdAt"]
+    _org_col(org_id, "messages").document(message["id"]).create(message)
+    if message["sendAfter"] is not None:
+        return message
+    return dispatch(org_id, message["id"])
+
+
+def _claim(org_id: str, message_id: str) -> dict[str, Any] | None:
+    """Mark a queued message as being sent (one sender at a time); None when it is not ours to send."""
+    from google.cloud import firestore
+
+    ref = _org_col(org_id, "messages").document(message_id)
+    now = clock.now()
+
+    @firestore.transactional
+    def apply(transaction: Any) -> dict[str, Any] | None:
+        snapshot = ref.get(transaction=transaction)
+        message = snapshot.to_dict() if snapshot.exists else None
+        if not message or message.get("status") != "queued":
+            return None
+        claimed = message.get("sendingSince")
+        if claimed is not None and claimed > now - SEND_CLAIM:
+            return None
+        transaction.update(ref, {"sendingSince": now})
+        return message
+
+    result: dict[str, Any] | None = apply(clients.db().transaction())
+    return result
+
+
+def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
+    """Send one stored, queued message through its provider; record sent or failed with the reason."""
+    message = _claim(org_id, message_id)
+    ref = _org_col(org_id, "messages").document(message_id)
+    if message is None:
+        return ref.get().to_dict() or {}
+    lead_snapshot = tenancy.org_ref(org_id).collection("leads").document(message["leadId"]).get()
+    lead = {"id": lead_snapshot.id, **(lead_snapshot.to_dict() or {})} if lead_snapshot.exists else None
+    channel = str(message["channel"])
+    try:
+        if lead is None or lead.get("archived"):
+            raise providers.ProviderError("the lead no longer exists")
+        if channel in (lead.get("doNotContact") or []):
+            raise providers.ProviderError(f"the lead asked not to be contacted by {channel}")
+        phone = contact.raw_phone(org_id, lead)
+        if not phone:
+            raise providers.ProviderError("the lead has no phone number")
+        if channel == "sms":
+            provider_id = providers.sms_sender().send(
+                providers.OutgoingSms(
+                    message_id=message_id,
+                    lead_id=lead["id"],
+                    to=phone,
+                    text=str(message.get("text") or ""),
+                    template_id=str(message["template"]),
+                    dlt_category=str(message.get("dltCategory") or "promotional"),
+                )
+            )
+        else:
+            provider_id = providers.whatsapp_sender().send(
+                providers.OutgoingWhatsApp(
+                    message_id=message_id,
+                    lead_id=lead["id"],
+                    to=phone,
+                    template_name=str(message["template"]),
+                    language=str(message.get("language") or "en"),
+                    params=tuple(message.get("params") or ()),
+                )
+            )
+    except providers.ProviderError as error:
+        log.warning("message send failed org=%s message=%s channel=%s", org_id, message_id, channel)
+        apply_status(org_id, message_id, "failed", at=clock.now(), reason=error.reason)
+        return ref.get().to_dict() or {}
+    mark_sent(org_id, message_id, provider=channel, provider_message_id=provider_id)
+    return ref.get().to_dict() or {}
+
+
+def mark_sent(org_id: str, message_id: str, *, provider: str, provider_message_id: str) -> None:
+    """Record the provider's id (and its index, for webhooks) and the sent status."""
+    db = clients.db()
+    batch = db.batch()
+    batch.set(
+        db.collection(PROVIDER_INDEX).document(provider_key(provider, provider_message_id)),
+        {"orgId": org_id, "messageId": message_id, "provider": provider},
+    )
+    batch.update(_org_col(org_id, "messages").document(message_id), {"providerMessageId": provider_message_id})
+    batch.commit()
+    apply_status(org_id, message_id, "sent", at=clock.now())
+
+
+def apply_status(org_id: str, message_id: str, status: str, *, at: datetime, reason: str | None = None) -> bool:
+    """Move a message forward (never back) and keep the change in its history; True when status changed."""
+    from google.cloud import firestore
+
+    ref = _org_col(org_id, "messages").document(message_id)
+
+    @firestore.transactional
+    def apply(transaction: Any) -> bool:
+        snapshot = ref.get(transaction=transaction)
+        if not snapshot.exists:
+            return False
+        message = snapshot.to_dict() or {}
+        history = list(message.get("statusHistory") or [])
+        if any(step.get("status") == status for step in history):
+            return False  # a duplicate event
+        history.append({"status": status, "at": at, "reason": reason})
+        history.sort(key=lambda step: step["at"])
+        changes: dict[str, Any] = {"statusHistory": history, "updatedAt": clock.now()}
+        forward = rules.moves_forward(str(message.get("status")), status)
+        if forward:
+            changes["status"] = status
+            changes["sendingSince"] = None
+            if status == "failed":
+                changes["failureReason"] = reason or "failed"
+        transaction.update(ref, changes)
+        return forward
+
+    result: bool = apply(clients.db().transaction())
+    return result
+
+
+def status_by_provider_id(provider: str, provider_message_id: str) -> tuple[str, str] | None:
+    """(orgId, messageId) of a provider's message id, or None."""
+    snapshot = clients.db().collection(PROVIDER_INDEX).document(provider_key(provider, provider_message_id)).get()
+    if not snapshot.exists:
+        return None
+    data = snapshot.to_dict() or {}
+    return str(data["orgId"]), str(data["messageId"])
+
+
+def send_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Send queued messages that are due (promotional ones once their window opens, and any immediate send
+    that never finished), across organizations; how many went out."""
+    now = now or clock.now()
+    query = (
+        clients.db()
+        .collection_group("messages")
+        .where(filter=clients.where("status", "==", "queued"))
+        .where(filter=clients.where("dueAt", "<=", now))
+        .limit(limit)
+    )
+    sent = 0
+    for snapshot in query.stream():
+        message = snapshot.to_dict() or {}
+        org_id = snapshot.reference.parent.parent.id
+        if message.get("channel") not in ("sms", "whatsapp"):
+            continue
+        result = dispatch(org_id, snapshot.id)
+        sent += int(result.get("status") == "sent")
+    return sent
+
+
+def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
+    """Store an email to the lead with its ready attachments, then send it through the Mailer."""
+    from attachments import service as attachment_service
+    from core import mail
+
+    caller.require("comms.send")
+    lead = get_visible_lead(caller, data.lead_id)
+    _refuse_do_not_contact(caller, lead, "email")
+    address = contact.raw_email(caller.org_id, lead)
+    if not address:
+        raise precondition("This lead has no email address")
+    files = []
+    for index, attachment_id in enumerate(data.attachment_ids):
+        record = attachment_service.load(caller.org_id, attachment_id)
+        if record is None or record.get("leadId") != lead["id"]:
+            raise invalid(f"attachmentIds.{index}", "no such attachment on this lead")
+        if record.get("status") != "ready":
+            raise invalid(f"attachmentIds.{index}", "the upload is not complete")
+        files.append(
+            mail.Attachment(
+                filename=str(record["fileName"]),
+                content_type=str(record["contentType"]),
+                data=attachment_service.read_bytes(record),
+            )
+        )
+    message = _new_message(
+        caller,
+        caller.org,
+        caller.org_id,
+        lead,
+        "email",
+        contact.mask_email(address) if contact.masking(caller.org) else address,
+        subject=data.subject,
+        text=data.body,
+        attachmentIds=list(data.attachment_ids),
+    )
+    ref = _org_col(caller.org_id, "messages").document(message["id"])
+    ref.create(message)
+    email = mail.Email(
+        to=address,
+        subject=data.subject,
+        text=data.body,
+        attachments=tuple(files),
+        refs=(lead["id"], message["id"]),
+        headers={"X-Justo-Message-Id": message["id"]},
+    )
+    try:
+        mail.mailer().send(email)
+    except Exception as error:  # noqa: BLE001 - SMTP refusals and connection errors alike
+        log.warning("email send failed org=%s message=%s: %s", caller.org_id, message["id"], type(error).__name__)
+        apply_status(
+            caller.org_id, message["id"], "failed", at=clock.now(), reason=f"mail server: {type(error).__name__}"
+        )
+        return ref.get().to_dict() or {}
+    batch = clients.db().batch()
+    batch.set(
+        clients.db().collection(PROVIDER_INDEX).document(provider_key("email", message["id"])),
+        {"orgId": caller.org_id, "messageId": message["id"], "provider": "email"},
+    )
+    batch.update(ref, {"providerMessageId": message["id"]})
+    batch.commit()
+    apply_status(caller.org_id, message["id"], "sent", at=clock.now())
+    return ref.get().to_dict() or {}
+
+
+def list_messages(*, caller: Caller, query: MessageListQuery) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of messages: a lead's (when the caller sees the lead) or the caller's visible ones."""
+    return _list(caller, "messages", query.lead_id, query.limit, query.cursor)
+
+
+def get_message(*, caller: Caller, message_id: str) -> dict[str, Any]:
+    """One message the caller may see."""
+    snapshot = _org_col(caller.org_id, "messages").document(message_id).get()
+    if not snapshot.exists:
+        raise not_found("Message")
+    message = snapshot.to_dict() or {}
+    if not can_see_record(caller, owner_id=message.get("agentId"), team_id=message.get("teamId")):
+        try:
+            get_visible_lead(caller, str(message.get("leadId")))
+        except ApiError:
+            raise forbidden("You may not see this message") from None
+    return message

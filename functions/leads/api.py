@@ -1,0 +1,158 @@
+"""The `leads` HTTPS function: leads, their notes and activity, stats, import, export, merge and bulk moves."""
+
+from __future__ import annotations
+
+from firebase_functions import https_fn
+
+from core.deploy import https_options
+from core.errors import ApiError, invalid
+from core.http import Call, Reply, Router, created, no_content
+from core.pagination import PageQuery
+from leads import service
+from leads.models import (
+    Activity,
+    AssignBody,
+    BulkAssignBody,
+    BulkAssignResult,
+    CsvFile,
+    ImportResult,
+    Lead,
+    LeadCreate,
+    LeadListQuery,
+    LeadUpdate,
+    MergeBody,
+    Note,
+    NoteCreate,
+    Stats,
+)
+
+router = Router("leads")
+CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
+
+
+def _lead(lead: dict[str, object]) -> dict[str, object]:
+    return Lead.model_validate(lead).json_body()
+
+
+@router.get("/", query=LeadListQuery, items=Lead)
+def list_leads(call: Call) -> Reply:
+    """A page of visible leads, newest first; filters stage, source, assigneeId, projectId, q."""
+    items, cursor = service.list_leads(caller=call.caller, query=call.query(LeadListQuery))
+    return Reply({"items": [_lead(lead) for lead in items], "nextCursor": cursor})
+
+
+@router.post("/", idempotent=True, body=LeadCreate, response=Lead, status=201)
+def create_lead(call: Call) -> Reply:
+    """Create a lead; 409 with duplicateOf when its phone or email belongs to another lead."""
+    lead = service.create_lead(org_id=call.caller.org_id, actor=call.caller, data=call.body(LeadCreate))
+    return created(_lead(service.present(lead, call.caller)))
+
+
+@router.get("/stats", response=Stats)
+def lead_stats(call: Call) -> Stats:
+    """Counts by stage and by source over the caller's visible leads (aggregation queries)."""
+    return Stats.model_validate(service.stats(caller=call.caller))
+
+
+@router.get("/export", content_type="text/csv")
+def export_leads(call: Call) -> Reply:
+    """The visible leads as CSV (permission leads.export)."""
+    from leads import transfer
+
+    lines = transfer.export_csv(caller=call.caller)
+    headers = {"Content-Disposition": 'attachment; filename="leads.csv"', "Cache-Control": "no-store"}
+    return Reply(None, 200, headers, content_type="text/csv; charset=utf-8", stream=lines)
+
+
+@router.post("/import", idempotent=True, body=CsvFile, body_content_type="text/csv", response=ImportResult)
+def import_leads(call: Call) -> ImportResult:
+    """Import a CSV file: creates the valid rows; duplicates and per-row errors numbered as a spreadsheet shows."""
+    from leads import transfer
+
+    content_type = (call.header("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type not in CSV_TYPES:
+        raise ApiError("UNSUPPORTED_MEDIA_TYPE", "Send the file as text/csv")
+    try:
+        text = call.raw_body().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise invalid("body", "not UTF-8 text") from error
+    return ImportResult.model_validate(transfer.import_csv(caller=call.caller, text=text))
+
+
+@router.post("/bulk-assign", body=BulkAssignBody, response=BulkAssignResult)
+def bulk_assign(call: Call) -> BulkAssignResult:
+    """Move all of a member's leads, or a list of leads, to one assignee (admin; manager within its team)."""
+    moved = service.bulk_assign(caller=call.caller, body=call.body(BulkAssignBody))
+    return BulkAssignResult(moved=moved)
+
+
+@router.get("/{lead_id}", response=Lead)
+def get_lead(call: Call) -> Reply:
+    """One lead."""
+    return Reply(_lead(service.get_lead(caller=call.caller, lead_id=call.params["lead_id"])))
+
+
+@router.patch("/{lead_id}", body=LeadUpdate, response=Lead)
+def update_lead(call: Call) -> Reply:
+    """Change a lead (If-Match: its version)."""
+    data = call.body(LeadUpdate)
+    lead = service.update_lead(caller=call.caller, lead_id=call.params["lead_id"], data=data, if_match=call.if_match())
+    return Reply(_lead(lead))
+
+
+@router.delete("/{lead_id}", status=204)
+def delete_lead(call: Call) -> Reply:
+    """Archive a lead: hidden everywhere, restorable by an admin for 30 days, then purged."""
+    service.archive_lead(caller=call.caller, lead_id=call.params["lead_id"], if_match=call.if_match())
+    return no_content()
+
+
+@router.post("/{lead_id}/restore", response=Lead)
+def restore_lead(call: Call) -> Reply:
+    """Restore an archived lead (admin, within 30 days)."""
+    return Reply(_lead(service.restore_lead(caller=call.caller, lead_id=call.params["lead_id"])))
+
+
+@router.post("/{lead_id}/assign", body=AssignBody, response=Lead)
+def assign_lead(call: Call) -> Reply:
+    """Reassign a lead (admin; manager within its team)."""
+    lead = service.assign_lead(caller=call.caller, lead_id=call.params["lead_id"], body=call.body(AssignBody))
+    return Reply(_lead(lead))
+
+
+@router.post("/{lead_id}/merge", body=MergeBody, response=Lead)
+def merge_lead(call: Call) -> Reply:
+    """Fold a duplicate into this lead: notes, tasks, calls, messages, visits and activity move over."""
+    from leads import merge
+
+    body = call.body(MergeBody)
+    lead = merge.merge_leads(caller=call.caller, lead_id=call.params["lead_id"], duplicate_id=body.duplicate_id)
+    return Reply(_lead(lead))
+
+
+@router.get("/{lead_id}/notes", query=PageQuery, items=Note)
+def list_notes(call: Call) -> Reply:
+    """A page of the lead's notes, newest first."""
+    items, cursor = service.list_notes(caller=call.caller, lead_id=call.params["lead_id"], page=call.query(PageQuery))
+    return Reply({"items": [Note.model_validate(n).json_body() for n in items], "nextCursor": cursor})
+
+
+@router.post("/{lead_id}/notes", idempotent=True, body=NoteCreate, response=Note, status=201)
+def add_note(call: Call) -> Reply:
+    """Add a note to the lead."""
+    note = service.add_note(caller=call.caller, lead_id=call.params["lead_id"], data=call.body(NoteCreate))
+    return created(Note.model_validate(note).json_body())
+
+
+@router.get("/{lead_id}/activity", query=PageQuery, items=Activity)
+def list_activity(call: Call) -> Reply:
+    """A page of the lead's automatic history, newest first."""
+    page = call.query(PageQuery)
+    items, cursor = service.list_activity(caller=call.caller, lead_id=call.params["lead_id"], page=page)
+    return Reply({"items": [Activity.model_validate(a).json_body() for a in items], "nextCursor": cursor})
+
+
+@https_fn.on_request(**https_options(memory_mb=512, timeout_sec=300))
+def leads(req: https_fn.Request) -> https_fn.Response:
+    """HTTPS function `leads`."""
+    return router(req)

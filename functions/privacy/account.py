@@ -1,0 +1,213 @@
+"""A member's own data: the export of everything kept about them, and account deletion.
+
+Deletion is asked for by the member and completed by an admin. The member document stays as a
+tombstone named "Former member" (no email, inactive), so every record the member authored or was
+assigned keeps working; the Auth user, devices, feed, login index and sessions go.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from auth.service import CHALLENGES, EMAIL_INDEX, PER_EMAIL, email_key, normalize_email, revoke_sessions
+from core import audit, clients, clock, notify, pagination, tenancy
+from core.caller import Caller
+from core.errors import not_found, precondition
+from core.ids import sha256_hex
+from privacy import purge, records
+
+LOGIN_ACTIONS = ("login", "login.failed", "login.locked", "logout")
+LOGIN_HISTORY_LIMIT = 500
+EXPORT_FORMAT = "justo-account-export/1"
+PRIVATE_MEMBER_FIELDS = ("sessionsValidAfter",)
+
+
+def _user(uid: str) -> Any:
+    return clients.db().collection("users").document(uid)
+
+
+def export_self(*, caller: Caller) -> dict[str, Any]:
+    """Everything kept about the caller: profile, membership, devices, notifications, login history."""
+    from google.cloud.firestore import Query
+
+    member = tenancy.member_ref(caller.org_id, caller.uid).get().to_dict() or {}
+    profile = {k: v for k, v in records.plain(member).items() if k not in PRIVATE_MEMBER_FIELDS}
+    team_name = None
+    if member.get("teamId"):
+        team = tenancy.org_ref(caller.org_id).collection("teams").document(str(member["teamId"])).get()
+        team_name = (team.to_dict() or {}).get("name") if team.exists else None
+    trail = audit.entries_ref(caller.org_id).where(filter=clients.where("actorId", "==", caller.uid))
+    logins = [
+        {"action": s.get("action"), "at": records.plain(s.get("createdAt")), "details": records.plain(s.get("details"))}
+        for s in trail.order_by("createdAt", direction=Query.DESCENDING).limit(LOGIN_HISTORY_LIMIT).stream()
+        if s.get("action") in LOGIN_ACTIONS
+    ]
+    result = {
+        "format": EXPORT_FORMAT,
+        "exportedAt": clock.rfc3339(clock.now()),
+        "profile": profile,
+        "memberships": [
+            {
+                "orgId": caller.org_id,
+                "orgName": caller.org.get("name", ""),
+                "role": member.get("role"),
+                "teamId": member.get("teamId"),
+                "teamName": team_name,
+                "active": member.get("active"),
+                "since": records.plain(member.get("createdAt")),
+            }
+        ],
+        "devices": [records.document(s) for s in _user(caller.uid).collection("devices").stream()],
+        "notifications": [records.document(s) for s in _user(caller.uid).collection("notifications").stream()],
+        "loginHistory": logins,
+        "policy": {
+            "acceptedVersion": member.get("acceptedPolicyVersion"),
+            "acceptedAt": records.plain(member.get("acceptedPolicyAt")),
+        },
+    }
+    audit.record(caller.org_id, "privacy.self.exported", actor=caller.uid, target=caller.uid)
+    return result
+
+
+def request_deletion(*, caller: Caller) -> dict[str, Any]:
+    """Record the caller's request to delete its account and tell the admins (once)."""
+    from google.cloud import firestore
+
+    ref = tenancy.member_ref(caller.org_id, caller.uid)
+    now = clock.now()
+
+    @firestore.transactional
+    def mark(transaction: Any) -> tuple[Any, bool]:
+        member = ref.get(transaction=transaction).to_dict() or {}
+        if member.get("deletionRequestedAt"):
+            return member["deletionRequestedAt"], False
+        transaction.update(ref, {"deletionRequestedAt": now, "deletionPending": True})
+        return now, True
+
+    requested_at, new = mark(clients.db().transaction())
+    tenancy.cache.forget(ref.path)
+    if new:
+        audit.record(caller.org_id, "account.deletion.requested", actor=caller.uid, target=caller.uid)
+        admins = tenancy.org_ref(caller.org_id).collection("members").where(filter=clients.where("role", "==", "admin"))
+        for admin in admins.stream():
+            if (admin.to_dict() or {}).get("active") and admin.id != caller.uid:
+                notify.send(
+                    notify.Push(
+                        uid=admin.id,
+                        kind="account-deletion-requested",
+                        title="Account deletion requested",
+                        body="A member asked for their account to be deleted. Reassign their work, then complete it.",
+                        data={"uid": caller.uid},
+                        refs=(caller.uid,),
+                    ),
+                    dedupe_key=f"account-deletion:{caller.org_id}:{caller.uid}",
+                )
+    return {"uid": caller.uid, "requestedAt": requested_at, "status": "pending"}
+
+
+def pending_deletions(*, caller: Caller, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Members whose deletion request waits for an admin, oldest request first."""
+    query = (
+        tenancy.org_ref(caller.org_id).collection("members").where(filter=clients.where("deletionPending", "==", True))
+    )
+    snapshots, next_cursor = pagination.page(
+        query, order_field="deletionRequestedAt", limit=limit, cursor=cursor, descending=False
+    )
+    items = []
+    for snapshot in snapshots:
+        member = snapshot.to_dict() or {}
+        items.append(
+            {
+                "uid": snapshot.id,
+                "name": member.get("name"),
+                "role": member.get("role"),
+                "teamId": member.get("teamId"),
+                "requestedAt": member.get("deletionRequestedAt"),
+                "status": "pending",
+            }
+        )
+    return items, next_cursor
+
+
+def complete_deletion(*, caller: Caller, uid: str) -> None:
+    """Delete a member's account on its request: Auth user, sessions, devices, feed and login index go;
+    the member document stays as a "Former member" tombstone so its records keep working."""
+    from firebase_admin import auth
+    from google.cloud import firestore
+
+    if uid == caller.uid:
+        raise precondition("You cannot delete your own account; ask another admin")
+    db = clients.db()
+    org_ref = tenancy.org_ref(caller.org_id)
+    ref = org_ref.collection("members").document(uid)
+    snapshot = ref.get()
+    member = (snapshot.to_dict() or {}) if snapshot.exists else {}
+    if not member or member.get("deleted") is True:
+        raise not_found("Member")
+    if not member.get("deletionRequestedAt"):
+        raise precondition("This member has not asked for account deletion")
+    email = normalize_email(str(member.get("email") or ""))
+    revoke_sessions(org_id=caller.org_id, uid=uid)
+    with contextlib.suppress(auth.UserNotFoundError):
+        auth.delete_user(uid, app=clients.firebase_app())
+
+    @firestore.transactional
+    def tombstone(transaction: Any) -> None:
+        current = ref.get(transaction=transaction).to_dict() or {}
+        org = org_ref.get(transaction=transaction).to_dict() or {}
+        if current.get("active"):
+            transaction.update(org_ref, {"activeMembers": max(0, int(org.get("activeMembers", 0)) - 1)})
+        transaction.set(
+            ref,
+            {
+                "uid": uid,
+                "orgId": caller.org_id,
+                "email": "",
+                "name": records.FORMER_MEMBER,
+                "role": current.get("role", "agent"),
+                "teamId": current.get("teamId"),
+                "active": False,
+                "deleted": True,
+                "deletedAt": clock.now(),
+                "deletionPending": False,
+                "version": int(current.get("version", 1)) + 1,
+                "createdAt": current.get("createdAt", clock.now()),
+                "updatedAt": clock.now(),
+                "lastLoginAt": None,
+                "sessionsValidAfter": current.get("sessionsValidAfter"),
+            },
+        )
+
+    tombstone(db.transaction())
+    tenancy.cache.forget(ref.path)
+    tenancy.cache.forget(org_ref.path)
+    _forget_person(uid, email)
+    audit.record(caller.org_id, "member.deleted", actor=caller.uid, target=uid)
+
+
+def _forget_person(uid: str, email: str) -> None:
+    """Remove what is kept about a person outside the member document, in batches."""
+    from devices.service import TOKENS
+
+    db = clients.db()
+    refs: dict[str, Any] = {}
+    devices = list(_user(uid).collection("devices").stream())
+    for device in devices:
+        token = (device.to_dict() or {}).get("fcmToken")
+        if token:
+            refs[f"token:{token}"] = db.collection(TOKENS).document(sha256_hex(str(token)))
+    for ref in purge.subtree(_user(uid)):
+        refs[ref.path] = ref
+    if email:
+        index = db.collection(EMAIL_INDEX).document(email_key(email))
+        held = index.get()
+        if (held.to_dict() or {}).get("uid") == uid:
+            refs[index.path] = index
+        refs["challenge"] = db.collection(CHALLENGES).document(email_key(email))
+        refs["throttle"] = db.collection("throttles").document(sha256_hex(PER_EMAIL.name, email))
+    queries = [("idempotency", "uid", uid), ("outbox", "to", uid)] + ([("outbox", "to", email)] if email else [])
+    for collection, field, value in queries:
+        for match in db.collection(collection).where(filter=clients.where(field, "==", value)).select([]).stream():
+            refs[match.reference.path] = match.reference
+    purge.delete_refs(refs.values())

@@ -1,0 +1,51 @@
+"""The `projects` HTTPS function: /projects, /projects/{id}."""
+
+from __future__ import annotations
+
+from firebase_functions import https_fn
+
+from core.deploy import https_options
+from core.http import Call, Reply, Router, created
+from projects import service
+from projects.models import Project, ProjectCreate, ProjectListQuery, ProjectUpdate
+
+router = Router("projects")
+
+
+@router.get("/", query=ProjectListQuery, items=Project)
+def list_projects(call: Call) -> Reply:
+    """A page of the organization's projects, newest first (every member)."""
+    items, cursor = service.list_projects(caller=call.caller, query=call.query(ProjectListQuery))
+    return Reply({"items": [Project.model_validate(p).json_body() for p in items], "nextCursor": cursor})
+
+
+@router.post("/", idempotent=True, body=ProjectCreate, response=Project, status=201)
+def create_project(call: Call) -> Reply:
+    """Create a project (admin)."""
+    call.caller.require("projects.manage")
+    data = call.body(ProjectCreate)
+    project = service.create_project(org_id=call.caller.org_id, actor=call.caller.uid, data=data)
+    return created(Project.model_validate(project).json_body())
+
+
+@router.get("/{project_id}", response=Project)
+def get_project(call: Call) -> Project:
+    """One project."""
+    return Project.model_validate(service.get_project(caller=call.caller, project_id=call.params["project_id"]))
+
+
+@router.patch("/{project_id}", body=ProjectUpdate, response=Project)
+def update_project(call: Call) -> Project:
+    """Change a project (admin; If-Match: its version)."""
+    call.caller.require("projects.manage")
+    data = call.body(ProjectUpdate)
+    project = service.update_project(
+        caller=call.caller, project_id=call.params["project_id"], data=data, if_match=call.if_match()
+    )
+    return Project.model_validate(project)
+
+
+@https_fn.on_request(**https_options())
+def projects(req: https_fn.Request) -> https_fn.Response:
+    """HTTPS function `projects`."""
+    return router(req)

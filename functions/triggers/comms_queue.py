@@ -1,0 +1,23 @@
+"""Scheduled: send the promotional messages queued outside 09:00-21:00 once their window opens."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from firebase_functions import scheduler_fn
+
+from core.settings import REGION
+
+log = logging.getLogger("justo.comms")
+
+CRON = "*/15 * * * *"
+TIME_ZONE = "Asia/Kolkata"
+
+
+@scheduler_fn.on_schedule(schedule=CRON, timezone=scheduler_fn.Timezone(TIME_ZONE), region=REGION)
+def sendqueuedmessages(event: Any) -> None:
+    """Scheduled function: dispatch due queued messages."""
+    from comms.service import send_due
+
+    log.info("queued messages sent: %d", send_due())

@@ -1,0 +1,21 @@
+"""The daily job purging leads archived more than 30 days ago (thin: the rule lives in leads.purge)."""
+
+from __future__ import annotations
+
+import logging
+
+from firebase_functions import scheduler_fn
+
+from core import clock
+from core.settings import REGION
+
+log = logging.getLogger("justo")
+
+
+@scheduler_fn.on_schedule(schedule="45 3 * * *", timezone=scheduler_fn.Timezone("Asia/Kolkata"), region=REGION)
+def purgeleads(event: scheduler_fn.ScheduledEvent) -> None:
+    """Purge archived leads older than 30 days."""
+    from leads.purge import purge_archived
+
+    purged = purge_archived(clock.now())
+    log.info("purged %d archived leads", purged)

@@ -1,0 +1,40 @@
+"""Scheduled retention jobs: thin wrappers around privacy.retention (the cron lives in registry.SCHEDULES)."""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from firebase_functions import scheduler_fn
+
+from core import clock
+from core.settings import REGION
+from registry import SCHEDULES
+
+log = logging.getLogger("justo")
+
+
+@scheduler_fn.on_schedule(
+    schedule=SCHEDULES["retentionexpiry"][0],
+    timezone=ZoneInfo(SCHEDULES["retentionexpiry"][1]),
+    region=REGION,
+    timeout_sec=540,
+)
+def retentionexpiry(event: scheduler_fn.ScheduledEvent) -> None:
+    """Remove expired OTP challenges, idempotency records and throttles."""
+    from privacy import retention
+
+    log.info("retention expiry: %s", retention.run_expiry(clock.now()))
+
+
+@scheduler_fn.on_schedule(
+    schedule=SCHEDULES["retentiondaily"][0],
+    timezone=ZoneInfo(SCHEDULES["retentiondaily"][1]),
+    region=REGION,
+    timeout_sec=540,
+)
+def retentiondaily(event: scheduler_fn.ScheduledEvent) -> None:
+    """Remove old outbox and feed entries, and audit months past their year."""
+    from privacy import retention
+
+    log.info("retention daily: %s", retention.run_daily(clock.now()))

@@ -1,0 +1,1 @@
+"""Site visits: scheduling, rescheduling, completion, cancellation, GPS check-in and calendar invitations."""

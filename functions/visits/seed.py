@@ -1,0 +1,46 @@
+"""Local seed: two upcoming site visits per organization (tomorrow and the day after), booked through the
+service as the admin, so the invitations, reminders and stage moves are those the API makes."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from core import clock, tenancy
+from visits.models import VisitCreate
+from visits.service import create_visit
+
+SLOTS = ((1, time(11, 0)), (2, time(16, 30)))  # (days from today, local time)
+
+
+def seed(org_id: str, members: dict[str, Any]) -> None:
+    """Book a visit for each of the first two assigned leads of an organization with a current subscription."""
+    from leads.seed import member_caller
+
+    org = tenancy.load_org(org_id, fresh=True) or {}
+    admin = next((uid for uid, member in members.items() if member[3] == "admin"), None)
+    if admin is None or not tenancy.subscription_current(org, clock.now()):
+        return
+    caller = member_caller(org_id, admin)
+    zone = ZoneInfo(str((org.get("settings") or {}).get("timeZone") or "Asia/Kolkata"))
+    today = clock.now().astimezone(zone).date()
+    leads = tenancy.org_ref(org_id).collection("leads").order_by("createdAt").limit(10).stream()
+    assigned = [s for s in leads if s.get("assigneeId") and not s.to_dict().get("archived")][: len(SLOTS)]
+    for snapshot, (days, local) in zip(assigned, SLOTS, strict=False):
+        lead = snapshot.to_dict() or {}
+        when = datetime.combine(today + timedelta(days=days), local, tzinfo=zone)
+        project = lead.get("projectId") or f"{org_id}-skyline"
+        if not tenancy.org_ref(org_id).collection("projects").document(project).get().exists:
+            project = None
+        data = VisitCreate.model_validate(
+            {
+                "leadId": snapshot.id,
+                "projectId": project,
+                "scheduledAt": when.isoformat(),
+                "agentId": lead["assigneeId"],
+                "notes": "Seeded demo visit",
+                "allowDoubleBooking": True,
+            }
+        )
+        create_visit(caller=caller, data=data)

@@ -1,0 +1,1 @@
+"""Provider webhooks: WhatsApp Cloud API, Plivo SMS delivery reports and voice, email events."""

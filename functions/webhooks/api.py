@@ -1,0 +1,120 @@
+"""The `webhooks` HTTPS function: providers call it; every request is authenticated by its signature."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from firebase_functions import https_fn
+
+from comms import config as comms_config
+from core import settings
+from core.deploy import https_options
+from core.errors import ApiError, invalid
+from core.http import Call, Reply, Router
+from core.ids import same
+from webhooks import service, signatures
+
+log = logging.getLogger("justo.webhooks")
+router = Router("webhooks")
+
+
+def _forged(provider: str) -> ApiError:
+    log.warning("webhook signature rejected provider=%s", provider)
+    return ApiError("UNAUTHENTICATED", "Invalid signature")
+
+
+def _public_url(call: Call) -> str:
+    """The URL the provider called (and signed): the public base, the function and the sub-path."""
+    query = call.request.query_string.decode()
+    return f"{comms_config.get().public_base}/webhooks{call.request.path}" + (f"?{query}" if query else "")
+
+
+def _plivo_params(call: Call, auth_token: str, provider: str) -> dict[str, str]:
+    """The form parameters of a Plivo callback whose V3 signature checks out, or 401."""
+    call.raw_body()  # bounded read
+    params = {key: str(value) for key, value in call.request.form.items()}
+    header = call.header("X-Plivo-Signature-V3") or call.header("X-Plivo-Signature-Ma-V3")
+    if not signatures.valid_plivo_signature(
+        auth_token, "POST", _public_url(call), params, call.header("X-Plivo-Signature-V3-Nonce"), header
+    ):
+        raise _forged(provider)
+    return params
+
+
+@router.get("/whatsapp", public=True)
+def whatsapp_verify(call: Call) -> Reply:
+    """Meta's verification handshake: echo hub.challenge when hub.verify_token matches."""
+    args = call.request.args
+    token = str(args.get("hub.verify_token", ""))
+    if args.get("hub.mode") != "subscribe" or not same(token, settings.get().whatsapp_verify_token):
+        raise ApiError("PERMISSION_DENIED", "Verification token mismatch")
+    return Reply(str(args.get("hub.challenge", "")), content_type="text/plain")
+
+
+@router.post("/whatsapp", public=True)
+def whatsapp_event(call: Call) -> Reply:
+    """WhatsApp statuses and inbound messages, X-Hub-Signature-256 checked first."""
+    body = call.raw_body()
+    if not signatures.valid_hub_signature(settings.get().whatsapp_app_secret, body, call.header("X-Hub-Signature-256")):
+        raise _forged("whatsapp")
+    payload = _json_object(body)
+    return Reply({"received": service.whatsapp_event(payload)})
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise invalid("body", "not valid JSON") from error
+    if not isinstance(payload, dict):
+        raise invalid("body", "must be a JSON object")
+    return payload
+
+
+@router.post("/sms", public=True)
+def sms_report(call: Call) -> Reply:
+    """Plivo SMS delivery reports, V3-signed with the SMS account's auth token."""
+    params = _plivo_params(call, settings.get().sms_webhook_secret, "sms")
+    return Reply({"applied": service.sms_report(params)})
+
+
+@router.post("/email", public=True)
+def email_event(call: Call) -> Reply:
+    """Email delivery events, signed X-Justo-Signature: sha256=<hex HMAC of the body>."""
+    body = call.raw_body()
+    expected = signatures.email_signature(settings.get().email_webhook_secret, body)
+    if not same(expected, call.header("X-Justo-Signature") or ""):
+        raise _forged("email")
+    return Reply({"applied": service.email_event(_json_object(body))})
+
+
+@router.post("/voice", public=True)
+def voice_answer(call: Call) -> Reply:
+    """Plivo's answer URL: the XML that dials the lead's number with the organization's caller ID."""
+    params = _plivo_params(call, settings.get().voice_auth_token, "voice")
+    content_type, xml = service.voice_answer(params)
+    return Reply(xml, content_type=content_type)
+
+
+@router.post("/voice/status", public=True)
+def voice_status(call: Call) -> Reply:
+    """Plivo's Dial action: the call's outcome and duration."""
+    params = _plivo_params(call, settings.get().voice_auth_token, "voice")
+    service.voice_status(str(call.request.args.get("callId", "")), params)
+    return Reply('<?xml version="1.0" encoding="utf-8"?>\n<Response></Response>', content_type="application/xml")
+
+
+@router.post("/voice/recording", public=True)
+def voice_recording(call: Call) -> Reply:
+    """Plivo's recording callback: the recording link."""
+    params = _plivo_params(call, settings.get().voice_auth_token, "voice")
+    return Reply({"applied": service.voice_recording(str(call.request.args.get("callId", "")), params)})
+
+
+@https_fn.on_request(**https_options())
+def webhooks(req: https_fn.Request) -> https_fn.Response:
+    """HTTPS function `webhooks`."""
+    comms_config.get()  # production refuses to serve without its provider configuration
+    return router(req)

@@ -1,0 +1,378 @@
+"""What provider callbacks change: message statuses, inbound WhatsApp, VoIP dial instructions and call results."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from comms import config as comms_config
+from comms import contact, providers, service
+from core import clients, clock, tenancy
+from core.errors import ApiError
+from core.ids import sha256_hex
+
+log = logging.getLogger("justo.webhooks")
+
+WHATSAPP_NUMBERS = "whatsappNumbers"  # {phone_number_id} -> orgId
+WHATSAPP_STATUSES = {"sent", "delivered", "read", "failed"}
+PLIVO_SMS_STATUSES = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "failed": "failed",
+    "undelivered": "failed",
+    "rejected": "failed",
+}
+EMAIL_EVENTS = {
+    "delivered": "delivered",
+    "opened": "read",
+    "bounced": "failed",
+    "dropped": "failed",
+    "failed": "failed",
+}
+DIAL_OUTCOMES = {
+    "completed": "connected",
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "timeout": "no-answer",
+    "cancel": "no-answer",
+    "failed": "failed",
+}
+
+
+def register_whatsapp_number(org_id: str, phone_number_id: str) -> None:
+    """Route inbound WhatsApp messages of a Cloud API phone number id to an organization."""
+    clients.db().collection(WHATSAPP_NUMBERS).document(phone_number_id).set({"orgId": org_id})
+
+
+def _timestamp(value: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError):
+        return clock.now()
+
+
+def provider_status(provider: str, provider_message_id: str, status: str, *, at: datetime, reason: str | None) -> bool:
+    """Apply a delivery status reported by a provider; unknown message ids are ignored."""
+    found = service.status_by_provider_id(provider, provider_message_id)
+    if found is None:
+        log.info("status for an unknown %s message ignored", provider)
+        return False
+    org_id, message_id = found
+    return service.apply_status(org_id, message_id, status, at=at, reason=reason)
+
+
+def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
+    """Statuses and inbound messages of one WhatsApp Cloud API webhook delivery."""
+    counts = {"statuses": 0, "messages": 0}
+    if payload.get("object") != "whatsapp_business_account":
+        return counts
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            for status in value.get("statuses") or []:
+                name = status.get("status")
+                if name not in WHATSAPP_STATUSES or not status.get("id"):
+                    continue
+                errors = status.get("errors") or []
+                reason = None
+                if name == "failed":
+                    first = errors[0] if errors else {}
+                    reason = str(first.get("title") or first.get("message") or "failed")[:200]
+                provider_status(
+                    "whatsapp", str(status["id"]), name, at=_timestamp(status.get("timestamp")), reason=reason
+                )
+                counts["statuses"] += 1
+            phone_number_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
+            profiles = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
+            for message in value.get("messages") or []:
+                if _inbound_whatsapp(phone_number_id, message, profiles.get(message.get("from"))):
+                    counts["messages"] += 1
+    return counts
+
+
+def _org_of_number(phone_number_id: str) -> str | None:
+    if not phone_number_id:
+        return None
+    snapshot = clients.db().collection(WHATSAPP_NUMBERS).document(phone_number_id).get()
+    return str((snapshot.to_dict() or {}).get("orgId")) if snapshot.exists else None
+
+
+def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[str, Any]:
+    """The lead with this number, or a new one with source whatsapp, assigned as any new lead."""
+    lead = contact.find_lead_by_phone(org_id, e164)
+    if lead is not None:
+        return lead
+    import phonenumbers
+
+    from leads.models import LeadCreate
+    from leads.service import create_lead
+
+    parsed = phonenumbers.parse(e164, None)
+    data = LeadCreate.model_validate(
+        {
+            "name": (profile_name or "").strip()[:120] or "WhatsApp lead",
+            "primaryPhone": {"countryCode": f"+{parsed.country_code}", "number": str(parsed.national_number)},
+            "source": "whatsapp",
+        }
+    )
+    try:
+        created = create_lead(org_id=org_id, actor=None, data=data)
+    except ApiError as error:
+        duplicate = error.extra.get("duplicateOf")
+        if error.code != "ALREADY_EXISTS" or not duplicate:
+            raise
+        snapshot = tenancy.org_ref(org_id).collection("leads").document(str(duplicate)).get()
+        return {"id": snapshot.id, **(snapshot.to_dict() or {})}
+    lead_dict = created if isinstance(created, dict) else created.model_dump(by_alias=True)
+    return dict(lead_dict)
+
+
+def _inbound_whatsapp(phone_number_id: str, message: dict[str, Any], profile_name: str | None) -> bool:
+    """Log one inbound message on its lead (creating the lead if unknown); replays write nothing."""
+    from google.api_core.exceptions import AlreadyExists
+
+    org_id = _org_of_number(phone_number_id)
+    sender = str(message.get("from") or "")
+    if org_id is None or not sender.isdigit() or not message.get("id"):
+        log.info("inbound WhatsApp for an unregistered number ignored")
+        return False
+    doc_id = "wa_" + sha256_hex("whatsapp-inbound", str(message["id"]))[:24]
+    ref = tenancy.org_ref(org_id).collection("messages").document(doc_id)
+    if ref.get().exists:
+        return False
+    org = tenancy.load_org(org_id) or {}
+    e164 = "+" + sender
+    lead = _lead_for_inbound(org_id, e164, profile_name)
+    kind = str(message.get("type") or "text")
+    text = str((message.get("text") or {}).get("body") or "") if kind == "text" else f"[{kind}]"
+    at = _timestamp(message.get("timestamp"))
+    record = {
+        "id": doc_id,
+        "orgId": org_id,
+        "leadId": lead["id"],
+        "leadOwnerId": lead.get("assigneeId"),
+        "agentId": lead.get("assigneeId"),
+        "teamId": lead.get("teamId"),
+        "channel": "whatsapp",
+        "direction": "inbound",
+        "to": "",
+        "sender": contact.shown_number(None, org, e164),
+        "template": None,
+        "category": None,
+        "subject": None,
+        "text": text[:4096],
+        "params": [],
+        "status": "delivered",
+        "statusHistory": [{"status": "delivered", "at": at, "reason": None}],
+        "providerMessageId": str(message["id"]),
+        "failureReason": None,
+        "sendAfter": None,
+        "attachmentIds": [],
+        "createdAt": clock.now(),
+        "updatedAt": clock.now(),
+    }
+    try:
+        ref.create(record)
+    except AlreadyExists:
+        return False
+    return True
+
+
+def sms_report(params: dict[str, str]) -> bool:
+    """A Plivo delivery report: MessageUUID, Status, ErrorCode."""
+    status = PLIVO_SMS_STATUSES.get(params.get("Status", "").lower())
+    uuid = params.get("MessageUUID", "")
+    if status is None or not uuid:
+        return False
+    reason = None
+    if status == "failed":
+        code = params.get("ErrorCode") or "unknown"
+        reason = f"{params.get('Status', 'failed').lower()} (Plivo error {code})"
+    return provider_status("sms", uuid, status, at=clock.now(), reason=reason)
+
+
+def email_event(payload: dict[str, Any]) -> bool:
+    """An email provider event: {messageId, event, reason?, timestamp?}."""
+    status = EMAIL_EVENTS.get(str(payload.get("event") or ""))
+    message_id = str(payload.get("messageId") or "")
+    if status is None or not message_id:
+        return False
+    reason = str(payload.get("reason") or payload.get("event"))[:200] if status == "failed" else None
+    return provider_status("email", message_id, status, at=_timestamp(payload.get("timestamp")), reason=reason)
+
+
+# ---- voice -----------------------------------------------------------------------------------
+
+
+def _voip_call(call_id: str) -> tuple[str, Any, dict[str, Any]] | None:
+    index = clients.db().collection(service.VOIP_INDEX).document(call_id).get()
+    if not call_id or not index.exists:
+        return None
+    org_id = str((index.to_dict() or {})["orgId"])
+    ref = tenancy.org_ref(org_id).collection("calls").document(call_id)
+    snapshot = ref.get()
+    if not snapshot.exists:
+        return None
+    return org_id, ref, snapshot.to_dict() or {}
+
+
+HANGUP = '<?xml version="1.0" encoding="utf-8"?>\n<Response>\n<Hangup reason="rejected" />\n</Response>'
+
+
+def _header_param(params: dict[str, str], name: str) -> str:
+    lowered = name.lower()
+    return next((value for key, value in params.items() if key.lower() == lowered), "")
+
+
+VOICE_NUMBERS = "voiceNumbers"  # {digits of an organization's Plivo number} -> orgId
+
+
+def register_voice_number(org_id: str, e164: str) -> None:
+    """Route inbound calls to an organization's Plivo number to that organization."""
+    digits = "".join(ch for ch in e164 if ch.isdigit())
+    clients.db().collection(VOICE_NUMBERS).document(digits).set({"orgId": org_id})
+
+
+def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
+    """A lead calls the organization's number: log the call and ring the lead's owner in the app."""
+    from google.api_core.exceptions import AlreadyExists
+
+    called = "".join(ch for ch in params.get("To", "") if ch.isdigit())
+    calling = "".join(ch for ch in params.get("From", "") if ch.isdigit())
+    number = clients.db().collection(VOICE_NUMBERS).document(called).get() if called else None
+    if number is None or not number.exists or not calling:
+        log.info("inbound call to an unregistered number refused")
+        return "application/xml", HANGUP
+    org_id = str((number.to_dict() or {})["orgId"])
+    lead = contact.find_lead_by_phone(org_id, "+" + calling)
+    if lead is None or not lead.get("assigneeId"):
+        log.info("inbound call from an unknown number org=%s", org_id)
+        return "application/xml", HANGUP
+    owner = str(lead["assigneeId"])
+    call_id = "call_" + sha256_hex("plivo-inbound", params.get("CallUUID") or calling)[:20]
+    now = clock.now()
+    record = {
+        "id": call_id,
+        "orgId": org_id,
+        "leadId": lead["id"],
+        "leadOwnerId": owner,
+        "agentId": owner,
+        "teamId": lead.get("teamId"),
+        "direction": "inbound",
+        "kind": "voip",
+        "startedAt": now,
+        "durationSec": 0,
+        "outcome": None,
+        "notes": "",
+        "status": "dialing",
+        "recordingUrl": None,
+        "providerCallId": params.get("CallUUID") or None,
+        "version": 1,
+        "createdAt": now,
+        "updatedAt": now,
+    }
+    batch = clients.db().batch()
+    batch.create(tenancy.org_ref(org_id).collection("calls").document(call_id), record)
+    batch.create(
+        clients.db().collection(service.VOIP_INDEX).document(call_id),
+        {"orgId": org_id, "agentId": owner, "createdAt": now},
+    )
+    with contextlib.suppress(AlreadyExists):  # Plivo retried the answer request: the call is already logged
+        batch.commit()
+    org = tenancy.load_org(org_id) or {}
+    return providers.voice().ring_agent(
+        call_id=call_id,
+        uid=owner,
+        caller_id="+" + calling,
+        record=bool((org.get("settings") or {}).get("callRecording")),
+        callback_base=comms_config.get().public_base,
+    )
+
+
+def voice_answer(params: dict[str, str]) -> tuple[str, str]:
+    """Plivo's answer request: an app-placed call dials the lead's raw number; an inbound one rings the owner."""
+    call_id = _header_param(params, "X-PH-CallId")
+    if (
+        not call_id
+        and params.get("Direction", "").lower() == "inbound"
+        and not params.get("From", "").startswith("sip:")
+    ):
+        return _inbound_call(params)
+    call_id = call_id or params.get("To", "").rpartition(":")[2].partition("@")[0]
+    found = _voip_call(call_id)
+    if found is None:
+        log.info("voice answer for an unknown call refused")
+        return "application/xml", HANGUP
+    org_id, ref, call = found
+    caller_endpoint = params.get("From", "").removeprefix("sip:").partition("@")[0]
+    if call.get("status") != "dialing" or caller_endpoint != providers.endpoint_username(str(call.get("agentId"))):
+        log.info("voice answer refused org=%s call=%s", org_id, call_id)
+        return "application/xml", HANGUP
+    org = tenancy.load_org(org_id) or {}
+    lead_snapshot = tenancy.org_ref(org_id).collection("leads").document(str(call["leadId"])).get()
+    lead = {"id": lead_snapshot.id, **(lead_snapshot.to_dict() or {})}
+    number = contact.raw_phone(org_id, lead) if lead_snapshot.exists else None
+    org_settings = org.get("settings") or {}
+    caller_id = str(org_settings.get("callerId") or "")
+    if not number or not caller_id or "call" in (lead.get("doNotContact") or []):
+        log.info("voice answer refused org=%s call=%s: no number, caller id or consent", org_id, call_id)
+        return "application/xml", HANGUP
+    ref.update({"providerCallId": params.get("CallUUID") or None, "updatedAt": clock.now()})
+    return providers.voice().dial_instructions(
+        call_id=call_id,
+        number=number,
+        caller_id=caller_id,
+        record=bool(org_settings.get("callRecording")),
+        callback_base=comms_config.get().public_base,
+    )
+
+
+def voice_status(call_id: str, params: dict[str, str]) -> bool:
+    """Plivo's Dial action: DialStatus and DialBLegDuration complete the call log (once)."""
+    from google.cloud import firestore
+
+    found = _voip_call(call_id)
+    outcome = DIAL_OUTCOMES.get(params.get("DialStatus", "").lower())
+    if found is None or outcome is None:
+        return False
+    _, ref, _ = found
+    try:
+        duration = max(0, int(float(params.get("DialBLegDuration") or 0)))
+    except ValueError:
+        duration = 0
+
+    @firestore.transactional
+    def apply(transaction: Any) -> bool:
+        call = ref.get(transaction=transaction).to_dict() or {}
+        if call.get("status") == "completed":
+            return False
+        transaction.update(
+            ref,
+            {
+                "status": "completed",
+                "outcome": outcome,
+                "durationSec": duration if outcome == "connected" else 0,
+                "version": int(call.get("version", 1)) + 1,
+                "updatedAt": clock.now(),
+            },
+        )
+        return True
+
+    result: bool = apply(clients.db().transaction())
+    return result
+
+
+def voice_recording(call_id: str, params: dict[str, str]) -> bool:
+    """Plivo's recording callback: keep the link where the organization records calls."""
+    found = _voip_call(call_id)
+    url = params.get("RecordUrl", "")
+    if found is None or not url.startswith("https://"):
+        return False
+    org_id, ref, call = found
+    org = tenancy.load_org(org_id) or {}
+    if not (org.get("settings") or {}).get("callRecording") or call.get("recordingUrl") == url:
+        return False
+    ref.update({"recordingUrl": url, "updatedAt": clock.now()})
+    return True

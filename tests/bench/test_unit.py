@@ -1,0 +1,93 @@
+"""The harness's own maths: percentiles, ratios, regressions against the previous run, and op counting."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import opcount
+from bench.stats import flatten, percentile, ratio, regressions, summary_ms
+
+pytestmark = pytest.mark.unit
+
+
+def test_percentile_interpolates_between_closest_ranks() -> None:
+    samples = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(samples, 0) == 1.0 and percentile(samples, 100) == 4.0
+    assert percentile(samples, 50) == 2.5
+    assert percentile([float(n) for n in range(1, 101)], 95) == pytest.approx(95.05)
+    assert percentile([7.0], 95) == 7.0
+
+
+def test_percentile_refuses_nonsense() -> None:
+    with pytest.raises(ValueError):
+        percentile([], 50)
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_ratio_and_summary() -> None:
+    assert ratio(1.1, 1.0) == 1.1 and ratio(2, 3) == 0.667
+    assert ratio(5, 0) is None
+    summary = summary_ms([0.010, 0.020, 0.030])
+    assert summary == {"p50": 20.0, "p95": 29.0, "mean": 20.0, "n": 3}
+
+
+def test_flatten_keeps_numeric_leaves_with_dotted_keys() -> None:
+    tree = {"a": {"b": 1, "c": {"ratio": 1.5}, "ok": True, "name": "x"}, "n": 2.0}
+    assert flatten(tree) == {"a.b": 1.0, "a.c.ratio": 1.5, "n": 2.0}
+
+
+def test_a_ratio_that_grew_beyond_the_tolerance_is_a_regression() -> None:
+    before = {"coldStart": {"members": {"ratio": 1.0, "seconds": 0.5}}}
+    after = {"coldStart": {"members": {"ratio": 1.2, "seconds": 9.0}}}
+    found = regressions(before, after, tolerance=0.15)
+    assert [(r.key, r.previous, r.current) for r in found] == [("coldStart.members.ratio", 1.0, 1.2)]
+    assert found[0].change == pytest.approx(0.2)
+    # raw seconds are not compared (a busy machine moves them); a small drift in a ratio is tolerated
+    assert regressions(before, {"coldStart": {"members": {"ratio": 1.1, "seconds": 9.0}}}) == []
+
+
+def test_any_extra_read_or_write_is_a_regression_and_less_throughput_too() -> None:
+    before = {"ops": {"cold": {"reads": 2, "writes": 0}}, "import": {"rowsPerSecond": 1000}}
+    after = {"ops": {"cold": {"reads": 3, "writes": 0}}, "import": {"rowsPerSecond": 700}}
+    keys = [r.key for r in regressions(before, after)]
+    assert keys == ["import.rowsPerSecond", "ops.cold.reads"]
+    assert regressions(after, before) == []  # improvements are not regressions
+    assert regressions({}, after) == []  # nothing to compare with yet
+
+
+def test_op_counter_counts_reads_writes_and_written_documents() -> None:
+    class FakeDocument:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    class FakeResponse:
+        def __init__(self, found: object = None, document: object = None) -> None:
+            self.found, self.missing, self.document = found, None, document
+
+    class FakeWrite:
+        def __init__(self, name: str) -> None:
+            self.update, self.delete, self.transform = FakeDocument(name), "", None
+
+    def batch_get(self: object, request: object = None, **_: object) -> object:
+        return iter([FakeResponse(found=FakeDocument("a")), FakeResponse(found=FakeDocument("b"))])
+
+    def run_query(self: object, request: object = None, **_: object) -> object:
+        return iter([FakeResponse()])  # no documents: still billed one read
+
+    def commit(self: object, request: object = None, **_: object) -> object:
+        return "committed"
+
+    wrapped_get = opcount._wrapper("batch_get_documents", batch_get)
+    wrapped_query = opcount._wrapper("run_query", run_query)
+    wrapped_commit = opcount._wrapper("commit", commit)
+    with opcount.counting() as ops:
+        assert len(list(wrapped_get(None, {}))) == 2
+        list(wrapped_query(None, {}))
+        prefix = "projects/p/databases/(default)/documents/"
+        assert wrapped_commit(None, {"writes": [FakeWrite(prefix + "orgs/o/x/1"), FakeWrite(prefix + "orgs/o")]})
+    assert (ops.reads, ops.writes) == (3, 2)
+    assert dict(ops.written) == {"orgs/o/x/1": 1, "orgs/o": 1}
+    assert ops.as_dict() == {"reads": 3, "writes": 2, "roundTrips": 3}
+    list(wrapped_get(None, {}))  # outside the block: not counted
+    assert ops.reads == 3

@@ -1,0 +1,99 @@
+"""Fixtures of the comms tests: an organization with templates, members and leads; provider stubs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.comms import stub as stub_module
+from tests.comms.storage import storage_emulator  # noqa: F401 - fixture
+from tests.support.factory import Person, add_person, make_org
+
+LEAD_PHONE = "+919876543210"
+LEAD_EMAIL = "asha.buyer@example.com"
+
+
+@dataclass
+class World:
+    """An organization as the comms tests use it."""
+
+    admin: Person
+    manager: Person
+    agent: Person
+    other_agent: Person
+    lead_id: str
+
+
+def make_lead(
+    org_id: str,
+    *,
+    assignee: str,
+    phone: str = "98765 43210",
+    emails: tuple[str, ...] = (LEAD_EMAIL,),
+    opt_ins: tuple[str, ...] = ("whatsapp", "sms", "email"),
+    do_not_contact: tuple[str, ...] = (),
+    name: str = "Asha Buyer",
+) -> str:
+    """A lead created through the leads service (private contact, keys and all)."""
+    from leads.models import LeadCreate
+    from leads.service import create_lead
+
+    data = LeadCreate.model_validate(
+        {
+            "name": name,
+            "primaryPhone": {"countryCode": "+91", "number": phone},
+            "emails": list(emails),
+            "optIns": list(opt_ins),
+            "doNotContact": list(do_not_contact),
+            "assigneeId": assignee,
+        }
+    )
+    return str(create_lead(org_id=org_id, actor=None, data=data)["id"])
+
+
+def set_org_settings(org_id: str, **settings: Any) -> None:
+    """Change organization settings directly (the org feature's API is not under test here)."""
+    from core import tenancy
+
+    tenancy.org_ref(org_id).update({f"settings.{key}": value for key, value in settings.items()})
+    tenancy.cache.clear()
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    """org1 with seeded templates, a manager and two agents of team north, and a lead of the first agent."""
+    from comms.seed import seed
+
+    admin = make_org()
+    manager = add_person("org1", "manager", "north")
+    agent = add_person("org1", "agent", "north")
+    other = add_person("org1", "agent", "north")
+    seed("org1", None)
+    set_org_settings("org1", callerId="+918045678900")
+    return World(admin, manager, agent, other, make_lead("org1", assignee=agent.uid))
+
+
+@pytest.fixture
+def stub() -> Iterator[stub_module.Stub]:
+    """A provider stub on a free port."""
+    running, server = stub_module.start()
+    yield running
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_adapters() -> Iterator[None]:
+    """Every test starts and ends with the configured adapters."""
+    from comms import config, providers
+    from core import mail
+
+    providers.install()
+    config.reset()
+    yield
+    providers.install()
+    config.reset()
+    mail.install(None)

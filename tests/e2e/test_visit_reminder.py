@@ -1,0 +1,77 @@
+"""End to end on the Emulator Suite: a visit scheduled a few seconds ahead is reminded of through the tasks
+emulator (the reminder lands in the outbox and the agent's feed), and the lead's invitation is emailed."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools import stack
+from tests.visits.data import feed, make_lead
+
+pytestmark = pytest.mark.e2e
+
+AGENT = "agent1@demo.example.com"
+
+
+def _login(base: str, email: str) -> str:
+    assert httpx.post(f"{base}/auth/otp/request", json={"email": email}, timeout=30).status_code == 202
+    outbox = httpx.get(f"{base}/dev/outbox", params={"to": email}, timeout=30).json()["items"]
+    code = re.search(r"\b(\d{6})\b", outbox[0]["subject"])
+    assert code, outbox
+    verified = httpx.post(f"{base}/auth/otp/verify", json={"email": email, "code": code.group(1)}, timeout=30)
+    assert verified.status_code == 200, verified.text
+    signed_in = httpx.post(
+        f"http://127.0.0.1:{stack.PORTS['auth']}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key=any",
+        json={"token": verified.json()["customToken"], "returnSecureToken": True},
+        timeout=30,
+    )
+    signed_in.raise_for_status()
+    return str(signed_in.json()["idToken"])
+
+
+def _wait_for(what: Any, timeout: float = 45.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError("timed out waiting")
+
+
+def test_a_visit_scheduled_seconds_ahead_is_reminded_through_cloud_tasks(suite: str) -> None:
+    make_lead("demo", "e2e-visit-lead", assignee="demo-agent1", team="north", email="e2e.buyer@example.net")
+    token = _login(suite, AGENT)
+    when = datetime.now(UTC) + timedelta(seconds=40)
+    created = httpx.post(
+        f"{suite}/visits",
+        json={"leadId": "e2e-visit-lead", "scheduledAt": when.isoformat()},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "e2e-visit-1"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    visit_id = created.json()["id"]
+
+    def reminder() -> list[dict[str, Any]]:
+        items = httpx.get(f"{suite}/dev/outbox", params={"to": "demo-agent1"}, timeout=30).json()["items"]
+        return [i for i in items if i["channel"] == "push" and i.get("data", {}).get("visitId") == visit_id]
+
+    (pushed,) = _wait_for(reminder)
+    assert pushed["subject"] == "Site visit soon" and pushed["data"]["kind"] == "visit-reminder"
+    assert pushed["refs"] == ["e2e-visit-lead", visit_id]
+    entries = [e for e in feed("demo-agent1") if e.get("data", {}).get("visitId") == visit_id]
+    assert len(entries) == 1 and entries[0]["kind"] == "visit-reminder" and entries[0]["read"] is False
+    invitation = httpx.get(f"{suite}/dev/outbox", params={"to": "e2e.buyer@example.net"}, timeout=30).json()["items"]
+    assert len(invitation) == 1 and invitation[0]["subject"].startswith("Your site visit on ")
+    assert invitation[0]["attachments"][0]["contentType"] == "text/calendar"
+    # the local runner's scheduled jobs answer (the minute sweep and the digest)
+    for job in ("devreminders", "dailydigest"):
+        assert httpx.post(f"{suite}/{job}-0", json={}, timeout=60).status_code < 300
+    time.sleep(3)  # the visit trigger reconciles too, and the sweep ran: still exactly one reminder
+    assert len(reminder()) == 1

@@ -1,0 +1,507 @@
+"""Tenant isolation at the API: for every endpoint that takes an id (in the path, the body or the query),
+
+- an id of another organization answers exactly as an id that exists nowhere (404 for the resource the
+  URL names; no existence oracle, no echo of foreign data) and changes nothing in either organization;
+- a caller of the same organization without permission answers 403 and changes nothing;
+- control: a caller who may (the owner organization's admin or the owner) reaches the same id, so the
+  404s and 403s above are about permission, not about a wrong id.
+
+One line per endpoint in ENDPOINTS. Templates: {id} the org1 resource under test, {mine} a lead of the
+calling organization the caller may act on (org2's own lead for org2's admin, the peer's own lead for the
+peer), {agent} and {peer} org1 uids, {soon} a time tomorrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.factory import Person, add_person, make_org
+from tests.support.http import Response, call
+
+pytestmark = pytest.mark.http
+
+OWNER, FOREIGN = "org1", "org2"
+UNKNOWN = "no-such-id-anywhere"
+SOON = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat()
+IN_AN_HOUR = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0).isoformat()  # check-in is open
+
+
+@dataclass
+class World:
+    """org1 owns the resources; org2's admin attacks them. A manager of another team, the lead's agent and a
+    peer agent of the same team give the same-organization cases."""
+
+    admin: Person
+    manager: Person  # team south: sees nothing of north
+    agent: Person  # north: owns the org1 resources
+    peer: Person  # north: owns nothing of them
+    foreign_admin: Person
+    mine: dict[str, str] = field(default_factory=dict)  # caller uid -> a lead of its own
+    colleague: dict[str, str] = field(default_factory=dict)  # caller uid -> an agent of its own organization
+
+    def person(self, key: str) -> Person:
+        """A person by attribute name."""
+        person: Person = getattr(self, key)
+        return person
+
+
+def _ok(response: Response, what: str) -> dict[str, Any]:
+    assert response.status in (200, 201), f"seeding {what}: {response.status} {response.body}"
+    body: dict[str, Any] = response.body
+    return body
+
+
+def _lead(world: World, *, by: Person, assignee: str, phone: str) -> str:
+    body = {"name": f"Lead {phone}", "primaryPhone": {"countryCode": "+91", "number": phone}, "assigneeId": assignee}
+    return str(_ok(call("POST", "/leads", token=by.token(), json_body=body), "lead")["id"])
+
+
+# ---- resources of org1, each made the way the app would (through the API, as org1's admin) ----------
+Seeder = Callable[[World], str]
+
+
+def seed_lead(world: World) -> str:
+    """A north lead assigned to the agent."""
+    return _lead(world, by=world.admin, assignee=world.agent.uid, phone="9876500001")
+
+
+def seed_archived_lead(world: World) -> str:
+    """A lead the admin deleted (archived, restorable)."""
+    lead_id = seed_lead(world)
+    assert call("DELETE", f"/leads/{lead_id}", token=world.admin.token()).status == 204
+    return lead_id
+
+
+def seed_task(world: World) -> str:
+    """A task of the agent about its lead."""
+    body = {"title": "Call back", "dueAt": SOON, "assigneeId": world.agent.uid, "leadId": seed_lead(world)}
+    return str(_ok(call("POST", "/tasks", token=world.admin.token(), json_body=body), "task")["id"])
+
+
+def seed_project(world: World) -> str:
+    """A project of org1."""
+    body = {
+        "name": "Skyline",
+        "city": "Pune",
+        "address": "Baner Road",
+        "location": {"lat": 18.56, "lng": 73.78},
+        "checkinRadiusM": 300,
+    }
+    return str(_ok(call("POST", "/projects", token=world.admin.token(), json_body=body), "project")["id"])
+
+
+def seed_visit(world: World) -> str:
+    """A scheduled visit of the agent's lead, taken by the agent, in an hour (check-in is open)."""
+    body = {
+        "leadId": seed_lead(world),
+        "scheduledAt": IN_AN_HOUR,
+        "agentId": world.agent.uid,
+        "projectId": seed_project(world),
+    }
+    return str(_ok(call("POST", "/visits", token=world.admin.token(), json_body=body), "visit")["id"])
+
+
+def seed_message(world: World) -> str:
+    """A message to the agent's lead (stored as the comms service stores one; sending needs a provider)."""
+    from core import clients
+
+    lead_id = seed_lead(world)
+    now = datetime.now(UTC)
+    clients.db().document(f"orgs/{OWNER}/messages/msg-1").set(
+        {
+            "id": "msg-1",
+            "leadId": lead_id,
+            "agentId": world.agent.uid,
+            "teamId": "north",
+            "channel": "sms",
+            "direction": "outbound",
+            "to": "+91 98XXXXXX01",
+            "text": "Hello",
+            "status": "sent",
+            "statusHistory": [{"status": "sent", "at": now}],
+            "attachmentIds": [],
+            "createdAt": now,
+        }
+    )
+    return "msg-1"
+
+
+def seed_attachment(world: World) -> str:
+    """A ready attachment of the agent's lead (stored directly: the upload needs Cloud Storage)."""
+    from core import clients
+
+    lead_id = seed_lead(world)
+    now = datetime.now(UTC)
+    clients.db().document(f"orgs/{OWNER}/attachments/att-1").set(
+        {
+            "leadId": lead_id,
+            "visitId": None,
+            "fileName": "brochure.pdf",
+            "contentType": "application/pdf",
+            "sizeBytes": 1000,
+            "status": "ready",
+            "objectPath": f"orgs/{OWNER}/attachments/att-1/brochure.pdf",
+            "createdBy": world.agent.uid,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    )
+    return "att-1"
+
+
+def seed_task_owner(world: World) -> str:
+    """The agent, owner of a task."""
+    seed_task(world)
+    return world.agent.uid
+
+
+def seed_visit_owner(world: World) -> str:
+    """The agent, owner of a visit."""
+    seed_visit(world)
+    return world.agent.uid
+
+
+def seed_lead_owner(world: World) -> str:
+    """The agent, assignee of a lead."""
+    seed_lead(world)
+    return world.agent.uid
+
+
+def seed_project_of_a_lead(world: World) -> str:
+    """A project with a lead interested in it."""
+    project_id = seed_project(world)
+    body = {"name": "Buyer", "primaryPhone": {"number": "9876500011"}, "projectId": project_id}
+    _ok(call("POST", "/leads", token=world.admin.token(), json_body=body), "lead")
+    return project_id
+
+
+def seed_lead_with_message(world: World) -> str:
+    """A lead with a message."""
+    from core import clients
+
+    seed_message(world)
+    return str(clients.db().document(f"orgs/{OWNER}/messages/msg-1").get().get("leadId"))
+
+
+def seed_lead_with_call(world: World) -> str:
+    """A lead with a logged call."""
+    lead_id = seed_lead(world)
+    _ok(call("POST", "/comms/calls", token=world.agent.token(), json_body=CALL | {"leadId": lead_id}), "call")
+    return lead_id
+
+
+def seed_lead_with_visit(world: World) -> str:
+    """A lead with a scheduled visit."""
+    from core import clients
+
+    visit_id = seed_visit(world)
+    return str(clients.db().document(f"orgs/{OWNER}/visits/{visit_id}").get().get("leadId"))
+
+
+def seed_team_with_member(world: World) -> str:
+    """A team only org1 has, with an agent in it."""
+    team_id = seed_team(world)
+    add_person(OWNER, "agent", team_id)
+    return team_id
+
+
+def seed_member(world: World) -> str:
+    """The agent (a member of org1)."""
+    return world.agent.uid
+
+
+def seed_team(world: World) -> str:
+    """A team only org1 has (both organizations have teams north and south)."""
+    return str(
+        _ok(
+            call("POST", "/org/teams", token=world.admin.token(), json_body={"id": "east-only", "name": "East"}), "team"
+        )["id"]
+    )
+
+
+def seed_device(world: World) -> str:
+    """The agent's phone."""
+    body = {"deviceId": "phone-1", "fcmToken": "token-1", "platform": "android"}
+    return str(_ok(call("POST", "/devices", token=world.agent.token(), json_body=body), "device")["deviceId"])
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One endpoint that takes an id.
+
+    denied: the org1 caller without permission (World attribute), expected 403; "own" where the endpoint
+    only ever reaches the caller's own documents (then that caller gets what an unknown id gets); None where
+    every member of the organization may (no 403 case).
+    allowed: who the control call is made as (None: no control, with the reason in `note`).
+    """
+
+    method: str
+    path: str
+    seed: Seeder
+    denied: str | None
+    body: dict[str, Any] | None = None
+    allowed: str | None = "admin"
+    unknown_status: int = 404
+    denied_status: int = 403  # 200: a list that must come back empty
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        """METHOD /path body."""
+        return f"{self.method} {self.path}" + (f" {self.body}" if self.body else "")
+
+
+LEAD = {"name": "New", "primaryPhone": {"countryCode": "+91", "number": "9876500099"}}
+CALL = {"direction": "outbound", "kind": "phone", "startedAt": SOON, "durationSec": 30, "outcome": "connected"}
+ENDPOINTS: list[Endpoint] = [
+    # members, teams, devices
+    Endpoint("GET", "/members/{id}", seed_member, denied="peer"),
+    Endpoint("PATCH", "/members/{id}", seed_member, denied="manager", body={"name": "Renamed"}),
+    Endpoint("DELETE", "/privacy/members/{id}", seed_member, denied="manager", allowed=None, note="erasure"),
+    Endpoint("PATCH", "/org/teams/{id}", seed_team, denied="manager", body={"name": "Renamed"}),
+    Endpoint("DELETE", "/devices/{id}", seed_device, denied="own", allowed="agent", unknown_status=204),
+    # projects
+    Endpoint("GET", "/projects/{id}", seed_project, denied=None),
+    Endpoint("PATCH", "/projects/{id}", seed_project, denied="agent", body={"name": "Renamed"}),
+    # leads
+    Endpoint("GET", "/leads/{id}", seed_lead, denied="peer"),
+    Endpoint("PATCH", "/leads/{id}", seed_lead, denied="peer", body={"name": "Renamed"}),
+    Endpoint("DELETE", "/leads/{id}", seed_lead, denied="peer"),
+    Endpoint("POST", "/leads/{id}/restore", seed_archived_lead, denied="agent"),
+    Endpoint("POST", "/leads/{id}/assign", seed_lead, denied="peer", body={"assigneeId": "{peer}"}),
+    Endpoint("POST", "/leads/{id}/merge", seed_lead, denied="peer", body={"duplicateId": "{mine}"}),
+    Endpoint("POST", "/leads/{mine}/merge", seed_lead, denied="peer", body={"duplicateId": "{id}"}, allowed=None),
+    Endpoint(
+        "POST",
+        "/leads/bulk-assign",
+        seed_lead,
+        denied="peer",
+        body={"leadIds": ["{id}"], "toAssigneeId": "{colleague}"},
+    ),
+    Endpoint(
+        "POST",
+        "/leads/bulk-assign",
+        seed_lead_owner,
+        denied="peer",
+        body={"fromAssigneeId": "{id}", "toAssigneeId": "{colleague}"},
+        unknown_status=200,  # {"moved": 0}: nobody of that id in the caller's organization
+    ),
+    Endpoint("GET", "/leads/{id}/notes", seed_lead, denied="peer"),
+    Endpoint("POST", "/leads/{id}/notes", seed_lead, denied="peer", body={"text": "Hello"}),
+    Endpoint("GET", "/leads/{id}/activity", seed_lead, denied="peer"),
+    Endpoint("GET", "/privacy/leads/{id}/export", seed_lead, denied="agent"),
+    Endpoint("DELETE", "/privacy/leads/{id}", seed_lead, denied="agent", allowed=None, note="erasure"),
+    # ids in bodies and queries: a member or project of another organization is never reachable
+    Endpoint("GET", "/leads?assigneeId={id}", seed_lead_owner, denied="peer", unknown_status=200, denied_status=200),
+    Endpoint("GET", "/leads?projectId={id}", seed_project_of_a_lead, denied=None, unknown_status=200),
+    # a filter on someone the caller may not see: visits refuse (403), tasks answer an empty page
+    Endpoint("GET", "/tasks?assigneeId={id}", seed_task_owner, denied="peer", unknown_status=200, denied_status=200),
+    Endpoint("GET", "/visits?agentId={id}", seed_visit_owner, denied="peer", unknown_status=200),
+    Endpoint("POST", "/leads", seed_member, denied=None, body=LEAD | {"assigneeId": "{id}"}, unknown_status=400),
+    Endpoint("POST", "/leads/{mine}/assign", seed_member, denied=None, body={"assigneeId": "{id}"}, unknown_status=400),
+    Endpoint("GET", "/members?teamId={id}", seed_team_with_member, denied="peer", unknown_status=200),
+    Endpoint(
+        "POST",
+        "/tasks",
+        seed_member,
+        denied="peer",
+        body={"title": "T", "dueAt": SOON, "assigneeId": "{id}"},
+        unknown_status=400,
+    ),
+    Endpoint(
+        "POST",
+        "/visits",
+        seed_member,
+        denied="peer",
+        body={"leadId": "{mine}", "agentId": "{id}", "scheduledAt": SOON},
+        unknown_status=400,
+    ),
+    Endpoint(
+        "POST",
+        "/visits",
+        seed_project,
+        denied=None,
+        body={"leadId": "{mine}", "projectId": "{id}", "scheduledAt": SOON},
+        unknown_status=400,
+    ),
+    Endpoint("POST", "/leads", seed_project, denied=None, body=LEAD | {"projectId": "{id}"}, unknown_status=400),
+    Endpoint("GET", "/visits?leadId={id}", seed_lead_with_visit, denied="peer", unknown_status=200, denied_status=200),
+    # tasks
+    Endpoint("GET", "/tasks/{id}", seed_task, denied="peer"),
+    Endpoint("PATCH", "/tasks/{id}", seed_task, denied="peer", body={"title": "Renamed"}),
+    Endpoint("POST", "/tasks", seed_lead, denied="peer", body={"title": "T", "dueAt": SOON, "leadId": "{id}"}),
+    # visits
+    Endpoint("GET", "/visits/{id}", seed_visit, denied="peer"),
+    Endpoint("PATCH", "/visits/{id}", seed_visit, denied="peer", body={"notes": "Changed"}),
+    Endpoint(
+        "POST",
+        "/visits/{id}/checkin",
+        seed_visit,
+        denied="peer",
+        body={"lat": 18.56, "lng": 73.78, "accuracyM": 10},
+        allowed="agent",
+    ),
+    Endpoint("POST", "/visits", seed_lead, denied="peer", body={"leadId": "{id}", "scheduledAt": SOON}),
+    # comms: the lead is checked before any provider is reached (controls need provider stubs: tests/comms)
+    Endpoint("POST", "/comms/calls", seed_lead, denied="peer", body=CALL | {"leadId": "{id}"}),
+    Endpoint("GET", "/comms/messages/{id}", seed_message, denied="peer"),
+    Endpoint("GET", "/comms/messages?leadId={id}", seed_lead_with_message, denied="peer"),
+    Endpoint("GET", "/comms/calls?leadId={id}", seed_lead_with_call, denied="peer"),
+    Endpoint("POST", "/comms/voip/session", seed_lead, denied="peer", body={"leadId": "{id}"}, allowed=None),
+    Endpoint(
+        "POST",
+        "/comms/email",
+        seed_lead,
+        denied="peer",
+        body={"leadId": "{id}", "subject": "S", "body": "B"},
+        allowed=None,
+    ),
+    Endpoint(
+        "POST",
+        "/comms/sms",
+        seed_lead,
+        denied="peer",
+        body={"leadId": "{id}", "templateId": "t", "params": []},
+        allowed=None,
+    ),
+    Endpoint(
+        "POST",
+        "/comms/whatsapp",
+        seed_lead,
+        denied="peer",
+        body={"leadId": "{id}", "templateName": "site_visit_reminder", "language": "en", "params": ["x"]},
+        allowed=None,
+    ),
+    # attachments (controls need Cloud Storage: tests/attachments)
+    Endpoint(
+        "POST",
+        "/attachments",
+        seed_visit,
+        denied="peer",
+        body={"visitId": "{id}", "fileName": "a.pdf", "contentType": "application/pdf", "sizeBytes": 1000},
+        allowed=None,
+    ),
+    Endpoint("GET", "/attachments/{id}", seed_attachment, denied="peer", allowed=None),
+    Endpoint("POST", "/attachments/{id}/complete", seed_attachment, denied="peer", allowed=None),
+    Endpoint(
+        "POST",
+        "/attachments",
+        seed_lead,
+        denied="peer",
+        body={"leadId": "{id}", "fileName": "a.pdf", "contentType": "application/pdf", "sizeBytes": 1000},
+        allowed=None,
+    ),
+]
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    """Two organizations; every caller that may act on a lead of its own has one ({mine})."""
+    admin = make_org(OWNER)
+    built = World(
+        admin=admin,
+        manager=add_person(OWNER, "manager", "south"),
+        agent=add_person(OWNER, "agent", "north"),
+        peer=add_person(OWNER, "agent", "north"),
+        foreign_admin=make_org(FOREIGN),
+    )
+    built.mine[built.peer.uid] = _lead(built, by=admin, assignee=built.peer.uid, phone="9876500002")
+    built.mine[admin.uid] = built.mine[built.peer.uid]
+    other_agent = add_person(FOREIGN, "agent", "north")
+    built.colleague = {
+        admin.uid: built.peer.uid,
+        built.peer.uid: built.peer.uid,
+        built.foreign_admin.uid: other_agent.uid,
+    }
+    built.mine[built.foreign_admin.uid] = _lead(
+        built, by=built.foreign_admin, assignee=other_agent.uid, phone="9876500003"
+    )
+    return built
+
+
+def _fill(value: Any, world: World, caller: Person, resource_id: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, world, caller, resource_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, world, caller, resource_id) for v in value]
+    if not isinstance(value, str):
+        return value
+    return value.format(
+        id=resource_id,
+        mine=world.mine.get(caller.uid, "none"),
+        colleague=world.colleague.get(caller.uid, "none"),
+        agent=world.agent.uid,
+        peer=world.peer.uid,
+    )
+
+
+def _request(endpoint: Endpoint, world: World, caller: Person, resource_id: str) -> Response:
+    path = _fill(endpoint.path, world, caller, resource_id)
+    body = _fill(endpoint.body, world, caller, resource_id) if endpoint.body is not None else None
+    if endpoint.method in ("POST", "PATCH") and body is None:
+        body = {}
+    return call(endpoint.method, path, token=caller.token(), json_body=body)
+
+
+def _snapshot(db: Any) -> dict[str, Any]:
+    """Every document of both organizations and of their users (audit trails and server caches aside)."""
+    skipped = {"audit", "auditHead", "rotation"}
+    found: dict[str, Any] = {}
+
+    def walk(collection: Any) -> None:
+        if collection.id in skipped:
+            return
+        for ref in collection.list_documents():
+            snapshot = ref.get()
+            if snapshot.exists:
+                found[ref.path] = snapshot.to_dict()
+            for sub in ref.collections():
+                walk(sub)
+
+    walk(db.collection("orgs"))
+    walk(db.collection("users"))
+    return found
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_isolation(endpoint: Endpoint, db: Any, world: World) -> None:
+    resource_id = endpoint.seed(world)
+    before = _snapshot(db)
+    # Another organization: exactly what an id that exists nowhere gets, and nothing changes.
+    unknown = _request(endpoint, world, world.foreign_admin, UNKNOWN)
+    foreign = _request(endpoint, world, world.foreign_admin, resource_id)
+    assert unknown.status == endpoint.unknown_status, f"unknown id: {unknown.status} {unknown.body}"
+    assert foreign.status == unknown.status, f"foreign id: {foreign.status} {foreign.body}"
+    assert foreign.text.replace(resource_id, "<id>") == unknown.text.replace(UNKNOWN, "<id>")
+    if foreign.status == 404:
+        assert foreign.error["code"] == "NOT_FOUND"
+    assert _changes(before, _snapshot(db)) == [], "a foreign id changed documents"
+    # The same organization without permission: 403, and nothing changes.
+    if endpoint.denied == "own":
+        colleague = _request(endpoint, world, world.peer, resource_id)
+        assert colleague.status == endpoint.unknown_status, colleague.body
+    elif endpoint.denied is not None:
+        denied = _request(endpoint, world, world.person(endpoint.denied), resource_id)
+        assert denied.status == endpoint.denied_status, f"{endpoint.denied}: {denied.status} {denied.body}"
+        if denied.status == 403:
+            assert denied.error["code"] == "PERMISSION_DENIED"
+        else:
+            assert denied.body["items"] == [], "a caller without permission saw records"
+    assert _changes(before, _snapshot(db)) == [], "a caller without permission changed documents"
+    # Control: the id is real and reachable by whoever may.
+    if endpoint.allowed is not None:
+        allowed = _request(endpoint, world, world.person(endpoint.allowed), resource_id)
+        assert allowed.status < 300, f"control as {endpoint.allowed}: {allowed.status} {allowed.body}"
+        if endpoint.method != "GET":
+            assert _changes(before, _snapshot(db)), "the control call must change something (or the check is blind)"
+        elif isinstance(allowed.body, dict) and "items" in allowed.body and "?" in endpoint.path:
+            assert allowed.body["items"], "the control list must find the record (or the empty answers prove nothing)"

@@ -1,0 +1,175 @@
+"""The callers of the rules matrix and the documents they aim at, seeded with the admin client (no rules).
+
+org1 has teams north and south. North: the manager, the agent (owner of the `agent` records), its peer,
+the rm and a former agent (deactivated; its ID token, issued before, still carries the claims). South: an
+agent. org2 has its own admin, a manager of its own team called `north` (same team name, other
+organization) and an agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.support.factory import Person, add_person, make_org
+
+ORG, OTHER = "org1", "org2"
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+# Top-level collections only the functions touch (docs/architecture.md, plus indexes the features added).
+SERVER_ONLY = (
+    "memberEmails",
+    "otpChallenges",
+    "throttles",
+    "idempotency",
+    "fcmTokens",
+    "outbox",
+    "platform",
+    "reminders",
+    "whatsappNumbers",
+    "providerMessages",
+    "voipCalls",
+    "voiceNumbers",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """One column of the matrix."""
+
+    key: str
+    label: str
+    uid: str | None
+    org_id: str
+    team_id: str | None
+    token: str | None
+    me: str  # the uid in `== me` filters and own paths (a signed-out caller tries the agent's)
+
+
+@dataclass(frozen=True)
+class World:
+    """Who is who, and the ids the rows aim at."""
+
+    callers: tuple[Caller, ...]
+    people: dict[str, Person]
+    audit_id: str
+
+    def caller(self, key: str) -> Caller:
+        """The column with this key."""
+        return next(c for c in self.callers if c.key == key)
+
+    def uid(self, key: str) -> str:
+        """The uid of a person of the world."""
+        return self.people[key].uid
+
+
+def _lead(assignee: str, team: str, stage: str, name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "primaryPhone": {"countryCode": "+91", "number": "98XXXXXX10", "e164": "+91XXXXXXXX10"},
+        "emails": [],
+        "source": "website",
+        "stage": stage,
+        "assigneeId": assignee,
+        "teamId": team,
+        "archived": False,
+        "createdAt": NOW,
+        "updatedAt": NOW,
+        "version": 1,
+    }
+
+
+def seed(db: Any) -> World:
+    """Create both organizations, their people and one document in every collection."""
+    admin = make_org(ORG)
+    people = {
+        "admin": admin,
+        "manager": add_person(ORG, "manager", "north"),
+        "agent": add_person(ORG, "agent", "north"),
+        "peer": add_person(ORG, "agent", "north"),
+        "rm": add_person(ORG, "rm", "north"),
+        "south": add_person(ORG, "agent", "south"),
+        "former": add_person(ORG, "agent", "north"),
+    }
+    people["other_admin"] = make_org(OTHER)
+    people["other_manager"] = add_person(OTHER, "manager", "north")
+    people["other_agent"] = add_person(OTHER, "agent", "north")
+    # Deactivated after its token was issued: the claims in that token are unchanged until it expires.
+    db.document(f"orgs/{ORG}/members/{people['former'].uid}").update({"active": False, "sessionsValidAfter": NOW})
+
+    def put(path: str, data: dict[str, Any]) -> None:
+        db.document(path).set(data)
+
+    uid = {key: person.uid for key, person in people.items()}
+    o = f"orgs/{ORG}"
+    put(f"{o}/projects/p1", {"name": "Skyline", "city": "Pune", "location": {"lat": 18.5, "lng": 73.8}})
+    leads = {
+        "L_agent": (uid["agent"], "north", "new"),
+        "L_peer": (uid["peer"], "north", "contacted"),
+        "L_booked": (uid["peer"], "north", "booked"),
+        "L_south": (uid["south"], "south", "booked"),
+        "L_former": (uid["former"], "north", "new"),
+    }
+    for lead_id, (assignee, team, stage) in leads.items():
+        put(f"{o}/leads/{lead_id}", _lead(assignee, team, stage, lead_id))
+        put(f"{o}/leads/{lead_id}/private/contact", {"primaryPhone": {"e164": "+919876543210"}, "emails": []})
+        put(
+            f"{o}/leads/{lead_id}/activity/a1",
+            {"type": "created", "actorId": uid["admin"], "at": NOW, "leadId": lead_id},
+        )
+        put(f"{o}/leads/{lead_id}/notes/n1", {"text": "Wants a corner flat", "authorId": assignee, "createdAt": NOW})
+    put(f"orgs/{OTHER}/leads/L_x", _lead(uid["other_agent"], "north", "booked", "other org lead"))
+    put(f"{o}/leadKeys/phone:+919876543210", {"leadId": "L_agent"})
+    owners = {"agent": (uid["agent"], "north"), "south": (uid["south"], "south")}
+    for suffix, (owner, team) in owners.items():
+        put(f"{o}/tasks/T_{suffix}", {"title": "Call back", "assigneeId": owner, "teamId": team, "status": "open"})
+        put(f"{o}/visits/V_{suffix}", {"leadId": "L_agent", "agentId": owner, "teamId": team, "status": "scheduled"})
+        put(f"{o}/calls/C_{suffix}", {"leadId": "L_agent", "agentId": owner, "teamId": team, "outcome": "connected"})
+        put(f"{o}/messages/M_{suffix}", {"leadId": "L_agent", "agentId": owner, "teamId": team, "status": "sent"})
+    put(f"orgs/{OTHER}/tasks/T_x", {"title": "x", "assigneeId": uid["other_agent"], "teamId": "north"})
+    put(f"orgs/{OTHER}/visits/V_x", {"leadId": "L_x", "agentId": uid["other_agent"], "teamId": "north"})
+    put(f"{o}/templates/tpl1", {"channel": "whatsapp", "name": "site_visit_reminder", "category": "utility"})
+    put(f"{o}/attachments/att1", {"leadId": "L_agent", "fileName": "a.pdf", "status": "ready", "objectPath": "x"})
+    for person in people.values():
+        put(f"users/{person.uid}/notifications/n1", _notification())
+        put(f"users/{person.uid}/devices/d1", {"fcmToken": "t", "platform": "android", "uid": person.uid})
+    for collection in SERVER_ONLY:
+        put(f"{collection}/x1", {"secret": True, "createdAt": NOW})
+    put(f"{o}/rotation/north", {"next": 1})
+    audit_id = next(iter(db.collection(f"{o}/audit").limit(1).stream())).id
+
+    columns = ("admin", "manager", "agent", "rm", "other_admin", "other_manager", "former")
+    labels = {
+        "admin": "admin",
+        "manager": "manager (north)",
+        "agent": "agent (north)",
+        "rm": "rm (north)",
+        "other_admin": "admin of org2",
+        "other_manager": "manager of org2's team 'north'",
+        "former": "deactivated agent, token still valid (<= 1 h)",
+    }
+    callers = [
+        Caller(
+            key,
+            labels[key],
+            people[key].uid,
+            people[key].org_id,
+            people[key].team_id,
+            people[key].token(),
+            people[key].uid,
+        )
+        for key in columns
+    ]
+    callers.append(Caller("anon", "signed out (tries the agent's own paths)", None, ORG, None, None, uid["agent"]))
+    return World(tuple(callers), people, audit_id)
+
+
+def _notification() -> dict[str, Any]:
+    return {
+        "kind": "lead-assigned",
+        "title": "New lead",
+        "body": "L_agent",
+        "data": {},
+        "read": False,
+        "createdAt": NOW,
+    }

@@ -129,12 +129,12 @@ def clear_firestore(host: str, project: str) -> None:
     request = urllib.request.Request(
         f"http://{host}/emulator/v1/projects/{project}/databases/(default)/documents", method="DELETE"
     )
-    with urllib.request.urlopen(request, timeout=10):
+    with urllib.request.urlopen(request, timeout=120):
         pass
 
 
 def clear_auth(host: str, project: str) -> None:
     """Delete every Auth emulator account."""
     request = urllib.request.Request(f"http://{host}/emulator/v1/projects/{project}/accounts", method="DELETE")
-    with urllib.request.urlopen(request, timeout=10):
+    with urllib.request.urlopen(request, timeout=120):
         pass

@@ -55,6 +55,7 @@ def stop_leftover() -> None:
         os.killpg(int(PGID_FILE.read_text().strip()), signal.SIGKILL)
     except (ProcessLookupError, ValueError, PermissionError):
         pass
+    kill_strays()
     PGID_FILE.unlink(missing_ok=True)
 
 
@@ -141,5 +142,24 @@ class Stack:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
             break
+        kill_strays()
         PGID_FILE.unlink(missing_ok=True)
         self.suite = None
+
+
+def kill_strays(timeout: float = 10.0) -> None:
+    """End processes firebase-tools started detached (the Firestore emulator's java, in its own group)."""
+    marker = str(toolchain.SHIM)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(port_open(port) for port in PORTS.values()):
+        time.sleep(0.2)

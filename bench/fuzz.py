@@ -26,6 +26,10 @@ CHECKS = "not_a_server_error,response_schema_conformance"
 # Ending the fuzzer's own session would turn the rest of the run into 401s: logout is tested elsewhere.
 EXCLUDED_PATHS = ("/auth/logout",)
 REPORTS = env.ROOT / ".cache" / "fuzz"
+# Known failures, each with its owner, cause and an expiry date: they do not fail a run until they expire, so
+# the e2e tier stays green while they are fixed, and any new failure still fails it. Drop an entry when fixed
+# (`--prune` removes the ones a run no longer reproduces).
+BASELINE = env.ROOT / "bench" / "fuzz-baseline.json"
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,10 @@ class FuzzResult:
         return self.returncode == 0
 
     def summary(self) -> str:
-        """The closing lines of schemathesis' own report."""
+        """Schemathesis' report from its failures section on (or its closing lines)."""
         lines = [line for line in self.output.splitlines() if line.strip()]
-        return "\n".join(lines[-25:])
+        start = next((i for i, line in enumerate(lines) if "FAILURES" in line), max(0, len(lines) - 40))
+        return "\n".join(lines[start:][:200])
 
 
 def login(base: str, email: str) -> str:
@@ -69,8 +74,10 @@ def login(base: str, email: str) -> str:
     return str(exchange.json()["idToken"])
 
 
-def run(base: str, token: str, *, max_examples: int, max_time: int, seed: int | None = None) -> FuzzResult:
-    """One schemathesis run over every operation of the schema."""
+def run(
+    base: str, token: str, *, max_examples: int, max_time: int, seed: int | None = None, prune: bool = False
+) -> FuzzResult:
+    """One schemathesis run over every operation of the schema; failures in the baseline are reported, not failed."""
     REPORTS.mkdir(parents=True, exist_ok=True)
     junit = REPORTS / "junit.xml"
     command = [
@@ -100,7 +107,11 @@ def run(base: str, token: str, *, max_examples: int, max_time: int, seed: int | 
         "--report-junit-path",
         str(junit),
         "--no-color",
+        "--baseline",
+        str(BASELINE),
     ]
+    if prune:
+        command.append("--baseline-prune")
     for path in EXCLUDED_PATHS:
         command += ["--exclude-path", path]
     if seed is not None:
@@ -117,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-time", type=int)
     parser.add_argument("--as", dest="email", default="admin@demo.example.com", help="the member to fuzz as")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--prune", action="store_true", help="drop baseline entries this run did not reproduce")
     args = parser.parse_args(argv)
     max_examples = args.max_examples or (100 if args.long else 10)
     max_time = args.max_time or (1200 if args.long else 180)
@@ -125,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     with local_stack() as base:
         token = login(base, args.email)
         print(f"fuzz: {max_examples} examples per operation, at most {max_time} s, as {args.email}", flush=True)
-        result = run(base, token, max_examples=max_examples, max_time=max_time, seed=args.seed)
+        result = run(base, token, max_examples=max_examples, max_time=max_time, seed=args.seed, prune=args.prune)
     print(result.summary())
     print(f"fuzz: {'PASSED' if result.passed else 'FAILED'} (junit report {result.junit.relative_to(env.ROOT)})")
     return 0 if result.passed else 1

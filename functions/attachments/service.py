@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from attachments import storage
-from attachments.models import MAX_BYTES, AttachmentCreate
+from attachments.models import ID_PATTERN, MAX_BYTES, AttachmentCreate
 from core import clock, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, not_found, precondition
@@ -90,6 +90,8 @@ def create(*, caller: Caller, data: AttachmentCreate) -> dict[str, Any]:
 
 def load(org_id: str, attachment_id: str) -> dict[str, Any] | None:
     """The stored attachment record, or None."""
+    if not re.fullmatch(ID_PATTERN, attachment_id):
+        return None
     snapshot = _ref(org_id, attachment_id).get()
     return snapshot.to_dict() if snapshot.exists else None
 

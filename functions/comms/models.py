@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from core.models import ApiModel, ApiOut
 from core.pagination import PageQuery
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"  # document ids this API issues
 
 Direction = Literal["outbound", "inbound"]
 CallKind = Literal["phone", "voip"]
@@ -30,7 +32,7 @@ class PhoneRef(ApiModel):
 class CallCreate(ApiModel):
     """A call to log against a lead (by id, or by the number that called)."""
 
-    lead_id: str | None = Field(None, min_length=1, description="The lead called or calling")
+    lead_id: str | None = Field(None, pattern=ID_PATTERN, description="The lead called or calling")
     phone: PhoneRef | None = Field(None, description="Instead of leadId: the number, matched to the lead who has it")
     direction: Direction = Field(description="outbound or inbound")
     kind: CallKind = Field("phone", description="phone (the agent's own phone) or voip")
@@ -68,13 +70,13 @@ class Call(ApiOut):
 class CallListQuery(PageQuery):
     """Filters of GET /comms/calls."""
 
-    lead_id: str | None = Field(None, description="Only this lead's calls")
+    lead_id: str | None = Field(None, pattern=ID_PATTERN, description="Only this lead's calls")
 
 
 class VoipSessionCreate(ApiModel):
     """A VoIP call to start."""
 
-    lead_id: str = Field(min_length=1, description="The lead to call")
+    lead_id: str = Field(pattern=ID_PATTERN, description="The lead to call")
 
 
 class IceServer(ApiOut):
@@ -98,16 +100,25 @@ class VoipSession(ApiOut):
 class EmailCreate(ApiModel):
     """An email to a lead."""
 
-    lead_id: str = Field(min_length=1, description="The lead")
+    lead_id: str = Field(pattern=ID_PATTERN, description="The lead")
     subject: str = Field(min_length=1, max_length=200, description="Subject line")
     body: str = Field(min_length=1, max_length=50_000, description="Plain-text body")
-    attachment_ids: list[str] = Field(default_factory=list, max_length=10, description="Ready attachments to send")
+    attachment_ids: list[Annotated[str, StringConstraints(pattern=ID_PATTERN)]] = Field(
+        default_factory=list, max_length=10, description="Ready attachments to send"
+    )
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("must be one line without control characters")
+        return value
 
 
 class SmsCreate(ApiModel):
     """An SMS on a registered DLT template."""
 
-    lead_id: str = Field(min_length=1, description="The lead")
+    lead_id: str = Field(pattern=ID_PATTERN, description="The lead")
     template_id: str = Field(min_length=1, description="The DLT template id")
     params: list[str] = Field(default_factory=list, description="Values for the template's variables, in order")
 
@@ -115,7 +126,7 @@ class SmsCreate(ApiModel):
 class WhatsAppCreate(ApiModel):
     """A WhatsApp template message."""
 
-    lead_id: str = Field(min_length=1, description="The lead")
+    lead_id: str = Field(pattern=ID_PATTERN, description="The lead")
     template_name: str = Field(min_length=1, description="Approved template name")
     language: str = Field("en", min_length=2, max_length=10, description="Template language code, e.g. en")
     params: list[str] = Field(default_factory=list, description="Body parameters, in order")
@@ -156,7 +167,7 @@ class Message(ApiOut):
 class MessageListQuery(PageQuery):
     """Filters of GET /comms/messages."""
 
-    lead_id: str | None = Field(None, description="Only this lead's messages")
+    lead_id: str | None = Field(None, pattern=ID_PATTERN, description="Only this lead's messages")
 
 
 class Template(ApiOut):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from comms import config as comms_config
 from comms import contact, providers, service
+from comms.models import ID_PATTERN
 from core import clients, clock, tenancy
 from core.errors import ApiError
 from core.ids import sha256_hex
@@ -93,7 +95,7 @@ def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
 
 
 def _org_of_number(phone_number_id: str) -> str | None:
-    if not phone_number_id:
+    if not re.fullmatch(ID_PATTERN, phone_number_id):
         return None
     snapshot = clients.db().collection(WHATSAPP_NUMBERS).document(phone_number_id).get()
     return str((snapshot.to_dict() or {}).get("orgId")) if snapshot.exists else None
@@ -207,8 +209,10 @@ def email_event(payload: dict[str, Any]) -> bool:
 
 
 def _voip_call(call_id: str) -> tuple[str, Any, dict[str, Any]] | None:
+    if not re.fullmatch(ID_PATTERN, call_id):
+        return None
     index = clients.db().collection(service.VOIP_INDEX).document(call_id).get()
-    if not call_id or not index.exists:
+    if not index.exists:
         return None
     org_id = str((index.to_dict() or {})["orgId"])
     ref = tenancy.org_ref(org_id).collection("calls").document(call_id)

@@ -301,3 +301,16 @@ def test_a_send_interrupted_midway_is_kept_and_finished_by_the_scheduled_sender(
     assert send_due() == 1
     (recovered,) = stored_messages()
     assert recovered["status"] == "sent" and recovered["providerMessageId"] == "uuid-recovered"
+
+
+def test_ids_that_are_not_ours_are_refused_cleanly(world: World, clock: Any) -> None:
+    token = world.agent.token()
+    odd = ",./;'[]\\-=<>?:\"{}|_+!@#$%^&*()`~"
+    email = call("POST", "/comms/email", token=token, json_body={"leadId": odd, "subject": "Hi", "body": "x"})
+    assert email.status == 400 and "leadId" in email.error["fields"]
+    listed = call("GET", "/comms/messages?leadId=..", token=token)
+    assert listed.status == 400 and "leadId" in listed.error["fields"]
+    assert call("GET", "/comms/messages/__x__", token=token).status == 404
+    header = {"leadId": world.lead_id, "subject": "Hi\r\nBcc: all@example.com", "body": "x"}
+    injected = call("POST", "/comms/email", token=token, json_body=header)
+    assert injected.status == 400 and "subject" in injected.error["fields"]

@@ -47,10 +47,24 @@ def own_firestore() -> Iterator[emulators.Emulator]:
     _reset_process_state()
 
 
+def _clear(host: str) -> None:
+    """Empty the emulator; a just-restarted one may drop the first connections."""
+    for attempt in range(10):
+        try:
+            emulators.clear_firestore(host, "demo-justo")
+            return
+        except OSError:
+            if attempt == 9:
+                raise
+            time.sleep(1)
+
+
 @pytest.fixture
 def fresh(own_firestore: emulators.Emulator) -> emulators.Emulator:
     """The module's emulator, emptied, with an organization (admin `org1-admin`, agent `org1-agent1`)."""
-    emulators.clear_firestore(own_firestore.host, "demo-justo")
+    if own_firestore.process is None:  # a test that stopped it failed before restarting it
+        own_firestore.start()
+    _clear(own_firestore.host)
     tenancy.cache.clear()
     make_org()
     add_person("org1", "agent", "north")
@@ -99,7 +113,7 @@ def test_after_firestore_returns_the_same_function_instance_serves_again(fresh: 
         assert httpx.get(f"{base}/", headers=_admin(), timeout=30).status_code == 200
         fresh.stop()
         fresh.start()  # same port; the emulator keeps data in memory only, so it comes back empty
-        emulators.clear_firestore(fresh.host, "demo-justo")
+        _clear(fresh.host)
         tenancy.cache.clear()
         gone = httpx.get(f"{base}/", headers=_admin(), timeout=60)
         assert gone.status_code == 401  # the organization is gone with the data: refused, not a crash
@@ -114,6 +128,7 @@ def test_after_firestore_returns_the_same_function_instance_serves_again(fresh: 
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="FINDING: the Firestore client retries UNAVAILABLE for up to 300 s (batch_get_documents, run_query) "
     "or 60 s (commit): a request during an outage hangs past the 60 s function timeout instead of answering "
     "503; bound the client's retry deadline in core/clients.db()",
@@ -126,7 +141,7 @@ def test_requests_during_a_firestore_outage_answer_503_promptly(fresh: emulators
         try:
             during = httpx.get(f"{base}/", headers=_admin(), timeout=PROMPT_503_SECONDS)
         except httpx.TimeoutException:
-            pytest.fail(f"no answer within {PROMPT_503_SECONDS:.0f} s while Firestore was down")
+            raise AssertionError(f"no answer within {PROMPT_503_SECONDS:.0f} s while Firestore was down") from None
         assert during.status_code == 503
         assert during.json()["error"]["code"] == "UNAVAILABLE" and during.headers.get("Retry-After")
     finally:
@@ -200,6 +215,7 @@ def test_a_lead_whose_transaction_fails_leaves_no_lead_key_or_contact(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="FINDING: core/idempotency.run marks the record done after the handler; when that last write fails "
     "the lead exists but the record stays 'pending' for its 24 h TTL, so every retry with the key is 409 'in "
     "progress' and never learns the lead's id. Recover a stale pending record (e.g. a lease with expiry) or "

@@ -43,6 +43,8 @@ class World:
     foreign_admin: Person
     mine: dict[str, str] = field(default_factory=dict)  # caller uid -> a lead of its own
     colleague: dict[str, str] = field(default_factory=dict)  # caller uid -> an agent of its own organization
+    mine_task: dict[str, str] = field(default_factory=dict)  # caller uid -> a task of its own organization
+    mine_visit: dict[str, str] = field(default_factory=dict)  # caller uid -> a visit of its own organization
 
     def person(self, key: str) -> Person:
         """A person by attribute name."""
@@ -57,7 +59,12 @@ def _ok(response: Response, what: str) -> dict[str, Any]:
 
 
 def _lead(world: World, *, by: Person, assignee: str, phone: str) -> str:
-    body = {"name": f"Lead {phone}", "primaryPhone": {"countryCode": "+91", "number": phone}, "assigneeId": assignee}
+    body = {
+        "name": f"Lead {phone}",
+        "primaryPhone": {"countryCode": "+91", "number": phone},
+        "emails": [f"lead{phone}@example.com"],
+        "assigneeId": assignee,
+    }
     return str(_ok(call("POST", "/leads", token=by.token(), json_body=body), "lead")["id"])
 
 
@@ -210,6 +217,22 @@ def seed_team_with_member(world: World) -> str:
     return team_id
 
 
+def seed_manager(world: World) -> str:
+    """A manager of org1."""
+    return world.manager.uid
+
+
+def seed_attachment_id(world: World) -> str:
+    """An attachment of org1 (as a body reference)."""
+    return seed_attachment(world)
+
+
+def seed_audited_admin(world: World) -> str:
+    """org1's admin, after an audited change (a team created)."""
+    seed_team(world)
+    return world.admin.uid
+
+
 def seed_member(world: World) -> str:
     """The agent (a member of org1)."""
     return world.agent.uid
@@ -331,6 +354,48 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("POST", "/leads", seed_project, denied=None, body=LEAD | {"projectId": "{id}"}, unknown_status=400),
     Endpoint("GET", "/visits?leadId={id}", seed_lead_with_visit, denied="peer", unknown_status=200, denied_status=200),
+    # references to another organization's documents inside one's own
+    Endpoint(
+        "POST",
+        "/members",
+        seed_team,
+        denied=None,
+        body={"email": "x@example.com", "name": "X", "role": "agent", "teamId": "{id}"},
+        unknown_status=400,
+    ),
+    Endpoint(
+        "PATCH",
+        "/members/{colleague}",
+        seed_team,
+        denied=None,
+        body={"teamId": "{id}"},
+        allowed=None,
+        unknown_status=400,
+    ),
+    Endpoint(
+        "POST",
+        "/org/teams",
+        seed_manager,
+        denied=None,
+        body={"id": "new-team", "name": "New", "managerIds": ["{id}"]},
+        unknown_status=400,
+    ),
+    Endpoint("PATCH", "/org/teams/north", seed_manager, denied=None, body={"managerIds": ["{id}"]}, unknown_status=400),
+    Endpoint("PATCH", "/leads/{mine}", seed_project, denied=None, body={"projectId": "{id}"}, unknown_status=400),
+    Endpoint("PATCH", "/tasks/{mine_task}", seed_member, denied=None, body={"assigneeId": "{id}"}, unknown_status=400),
+    Endpoint(
+        "PATCH", "/visits/{mine_visit}", seed_project, denied=None, body={"projectId": "{id}"}, unknown_status=400
+    ),
+    Endpoint(
+        "POST",
+        "/comms/email",
+        seed_attachment_id,
+        denied=None,
+        body={"leadId": "{mine}", "subject": "S", "body": "B", "attachmentIds": ["{id}"]},
+        allowed=None,
+        unknown_status=400,
+    ),
+    Endpoint("GET", "/audit?actorId={id}", seed_audited_admin, denied="agent", unknown_status=200),
     # tasks
     Endpoint("GET", "/tasks/{id}", seed_task, denied="peer"),
     Endpoint("PATCH", "/tasks/{id}", seed_task, denied="peer", body={"title": "Renamed"}),
@@ -421,6 +486,16 @@ def world(db: Any) -> World:
     built.mine[built.foreign_admin.uid] = _lead(
         built, by=built.foreign_admin, assignee=other_agent.uid, phone="9876500003"
     )
+    for caller in (admin, built.foreign_admin):
+        lead, agent = built.mine[caller.uid], built.colleague[caller.uid]
+        task = {"title": "Mine", "dueAt": SOON, "assigneeId": agent, "leadId": lead}
+        built.mine_task[caller.uid] = str(
+            _ok(call("POST", "/tasks", token=caller.token(), json_body=task), "task")["id"]
+        )
+        visit = {"leadId": lead, "scheduledAt": SOON, "agentId": agent}
+        built.mine_visit[caller.uid] = str(
+            _ok(call("POST", "/visits", token=caller.token(), json_body=visit), "visit")["id"]
+        )
     return built
 
 
@@ -435,6 +510,8 @@ def _fill(value: Any, world: World, caller: Person, resource_id: str) -> Any:
         id=resource_id,
         mine=world.mine.get(caller.uid, "none"),
         colleague=world.colleague.get(caller.uid, "none"),
+        mine_task=world.mine_task.get(caller.uid, "none"),
+        mine_visit=world.mine_visit.get(caller.uid, "none"),
         agent=world.agent.uid,
         peer=world.peer.uid,
     )
@@ -505,3 +582,59 @@ def test_isolation(endpoint: Endpoint, db: Any, world: World) -> None:
             assert _changes(before, _snapshot(db)), "the control call must change something (or the check is blind)"
         elif isinstance(allowed.body, dict) and "items" in allowed.body and "?" in endpoint.path:
             assert allowed.body["items"], "the control list must find the record (or the empty answers prove nothing)"
+
+
+# Ids the table need not test, with the reason.
+EXEMPT: dict[tuple[str, str, str], str] = {
+    ("POST", "/devices", "deviceId"): "the caller names its own install; stored under its own user",
+    ("POST", "/comms/sms", "templateId"): "a DLT template id the provider checks, not a document id",
+    ("PATCH", "/org/settings", "callerId"): "a phone number, not an id",
+    ("POST", "/leads", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
+    ("PATCH", "/leads/{lead_id}", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
+}
+
+
+def _routes_taking_ids() -> list[tuple[str, str, str]]:
+    """(method, path, where) for every authenticated route: where is "path" or the id field's alias."""
+    import importlib
+
+    from registry import FUNCTIONS
+
+    found = []
+    for name, module in FUNCTIONS.items():
+        router = getattr(importlib.import_module(module), "router", None)
+        for route in getattr(router, "routes", []):
+            if route.public:
+                continue
+            full = f"/{name}{route.path.rstrip('/')}"
+            if "{" in route.path:
+                found.append((route.method, full, "path"))
+            for model in (route.doc.body, route.doc.query):
+                for field_name, info in model.model_fields.items() if model else []:
+                    if field_name.endswith(("_id", "_ids")):
+                        found.append((route.method, full, info.alias or field_name))
+    return found
+
+
+def _covered(method: str, path: str, where: str) -> bool:
+    import re
+
+    for endpoint in ENDPOINTS:
+        route_path, _, query = endpoint.path.partition("?")
+        if endpoint.method != method:
+            continue
+        pattern = "^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(path)) + "$"
+        if not re.match(pattern, route_path):
+            continue
+        if where == "path" and "{" in route_path:
+            return True
+        if where != "path" and (where in (endpoint.body or {}) or f"{where}=" in query):
+            return True
+    return False
+
+
+def test_every_route_that_takes_an_id_is_in_the_table() -> None:
+    routes = _routes_taking_ids()
+    assert ("GET", "/leads/{lead_id}", "path") in routes  # the scan worked
+    missing = [r for r in routes if r[:3] not in EXEMPT and not _covered(*r)]
+    assert missing == [], "add these to ENDPOINTS (or to EXEMPT with the reason)"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import env
-from bench.stats import median
 
 FRAMEWORK = env.FUNCTIONS / "venv" / "bin" / "functions-framework"
 FLOOR_SOURCE = env.ROOT / "bench" / "floor" / "main.py"
@@ -121,35 +120,37 @@ def import_seconds(statement: str, *, extra_env: dict[str, str] | None = None, c
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def heaviest_imports(target: str, *, beyond: str = FLOOR_IMPORTS, top: int = 8) -> list[tuple[str, float]]:
-    """Top-level packages a function imports beyond the floor's set, by self time (`python -X importtime`)."""
+def _self_times(statement: str, extra: dict[str, str]) -> dict[str, int]:
+    """Microseconds each module's own body took to import (`python -X importtime`)."""
+    environment = dict(os.environ) | env.function_env("127.0.0.1:9") | extra
+    err = subprocess.run(
+        [str(env.FUNCTIONS_PYTHON), "-X", "importtime", "-c", statement],
+        cwd=env.FUNCTIONS,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    return {
+        match.group(2): int(match.group(1)) for match in re.finditer(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", err)
+    }
 
-    def load(statement: str, extra: dict[str, str]) -> dict[str, int]:
-        environment = dict(os.environ) | env.function_env("127.0.0.1:9") | extra
-        err = subprocess.run(
-            [str(env.FUNCTIONS_PYTHON), "-X", "importtime", "-c", statement],
-            cwd=env.FUNCTIONS,
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stderr
-        found: dict[str, int] = {}
-        for match in re.finditer(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", err):
-            found[match.group(2)] = int(match.group(1))
-        return found
 
-    mine = load("import main", {"FUNCTION_TARGET": target})
-    floor = load(f"import {beyond}", {})
+def beyond_floor(target: str, *, runs: int = 3, top: int = 6) -> dict[str, Any]:
+    """What a function imports beyond the floor's modules: total self time and the heaviest top-level
+    packages, each module's time the best of `runs` (noise on a shared machine only adds)."""
+    floor = set(_self_times(f"import {FLOOR_IMPORTS}", {}))
+    best: dict[str, int] = {}
+    for _ in range(runs):
+        for module, micros in _self_times("import main", {"FUNCTION_TARGET": target}).items():
+            if module not in floor:
+                best[module] = min(micros, best.get(module, micros))
     by_package: dict[str, int] = {}
-    for module, micros in mine.items():
-        if module not in floor:
-            package = module.split(".")[0]
-            by_package[package] = by_package.get(package, 0) + micros
+    for module, micros in best.items():
+        package = module.split(".")[0]
+        by_package[package] = by_package.get(package, 0) + micros
     ranked = sorted(by_package.items(), key=lambda item: -item[1])[:top]
-    return [(package, round(micros / 1e6, 4)) for package, micros in ranked]
-
-
-def median_of(runs: int, measure: Any) -> float:
-    """The median of `runs` calls of measure()."""
-    return median([measure() for _ in range(runs)])
+    return {
+        "ms": round(sum(best.values()) / 1000, 1),
+        "packages": {package: round(micros / 1000, 1) for package, micros in ranked},
+    }

@@ -6,9 +6,10 @@
 - control: a caller who may (the owner organization's admin or the owner) reaches the same id, so the
   404s and 403s above are about permission, not about a wrong id.
 
-One line per endpoint in ENDPOINTS. Templates: {id} the org1 resource under test, {mine} a lead of the
-calling organization the caller may act on (org2's own lead for org2's admin, the peer's own lead for the
-peer), {agent} and {peer} org1 uids, {soon} a time tomorrow.
+One line per endpoint in ENDPOINTS (test_every_route_that_takes_an_id_is_in_the_table finds the missing).
+Templates: {id} the org1 resource under test; {mine}, {mine_task}, {mine_visit} a lead, task and visit of
+the calling organization the caller may act on (org2's own for org2's admin, the peer's own lead for the
+peer); {colleague} an agent of the calling organization; {agent} and {peer} org1 uids.
 """
 
 from __future__ import annotations
@@ -260,7 +261,7 @@ class Endpoint:
     denied: the org1 caller without permission (World attribute), expected 403; "own" where the endpoint
     only ever reaches the caller's own documents (then that caller gets what an unknown id gets); None where
     every member of the organization may (no 403 case).
-    allowed: who the control call is made as (None: no control, with the reason in `note`).
+    allowed: who the control call is made as (None: no control; `note` says why).
     """
 
     method: str
@@ -279,13 +280,18 @@ class Endpoint:
         return f"{self.method} {self.path}" + (f" {self.body}" if self.body else "")
 
 
+NEEDS_STORAGE = "success reaches Cloud Storage (tests/attachments, tests/privacy)"
+NEEDS_PROVIDER = "success reaches a messaging provider (tests/comms, with its stubs)"
+NEEDS_REQUEST = "erasing a member needs its deletion request first (tests/privacy)"
+NEEDS_AUTH = "a team change sets custom claims: needs the Auth emulator (tests/members)"
+SAME_AS_ABOVE = "the same operation's control is on the line above"
 LEAD = {"name": "New", "primaryPhone": {"countryCode": "+91", "number": "9876500099"}}
 CALL = {"direction": "outbound", "kind": "phone", "startedAt": SOON, "durationSec": 30, "outcome": "connected"}
 ENDPOINTS: list[Endpoint] = [
     # members, teams, devices
     Endpoint("GET", "/members/{id}", seed_member, denied="peer"),
     Endpoint("PATCH", "/members/{id}", seed_member, denied="manager", body={"name": "Renamed"}),
-    Endpoint("DELETE", "/privacy/members/{id}", seed_member, denied="manager", allowed=None, note="erasure"),
+    Endpoint("DELETE", "/privacy/members/{id}", seed_member, denied="manager", allowed=None, note=NEEDS_REQUEST),
     Endpoint("PATCH", "/org/teams/{id}", seed_team, denied="manager", body={"name": "Renamed"}),
     Endpoint("DELETE", "/devices/{id}", seed_device, denied="own", allowed="agent", unknown_status=204),
     # projects
@@ -298,7 +304,15 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/leads/{id}/restore", seed_archived_lead, denied="agent"),
     Endpoint("POST", "/leads/{id}/assign", seed_lead, denied="peer", body={"assigneeId": "{peer}"}),
     Endpoint("POST", "/leads/{id}/merge", seed_lead, denied="peer", body={"duplicateId": "{mine}"}),
-    Endpoint("POST", "/leads/{mine}/merge", seed_lead, denied="peer", body={"duplicateId": "{id}"}, allowed=None),
+    Endpoint(
+        "POST",
+        "/leads/{mine}/merge",
+        seed_lead,
+        denied="peer",
+        body={"duplicateId": "{id}"},
+        allowed=None,
+        note=SAME_AS_ABOVE,
+    ),
     Endpoint(
         "POST",
         "/leads/bulk-assign",
@@ -318,7 +332,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/leads/{id}/notes", seed_lead, denied="peer", body={"text": "Hello"}),
     Endpoint("GET", "/leads/{id}/activity", seed_lead, denied="peer"),
     Endpoint("GET", "/privacy/leads/{id}/export", seed_lead, denied="agent"),
-    Endpoint("DELETE", "/privacy/leads/{id}", seed_lead, denied="agent", allowed=None, note="erasure"),
+    Endpoint("DELETE", "/privacy/leads/{id}", seed_lead, denied="agent", allowed=None, note=NEEDS_STORAGE),
     # ids in bodies and queries: a member or project of another organization is never reachable
     Endpoint("GET", "/leads?assigneeId={id}", seed_lead_owner, denied="peer", unknown_status=200, denied_status=200),
     Endpoint("GET", "/leads?projectId={id}", seed_project_of_a_lead, denied=None, unknown_status=200),
@@ -370,6 +384,7 @@ ENDPOINTS: list[Endpoint] = [
         denied=None,
         body={"teamId": "{id}"},
         allowed=None,
+        note=NEEDS_AUTH,
         unknown_status=400,
     ),
     Endpoint(
@@ -393,6 +408,7 @@ ENDPOINTS: list[Endpoint] = [
         denied=None,
         body={"leadId": "{mine}", "subject": "S", "body": "B", "attachmentIds": ["{id}"]},
         allowed=None,
+        note=NEEDS_PROVIDER,
         unknown_status=400,
     ),
     Endpoint("GET", "/audit?actorId={id}", seed_audited_admin, denied="agent", unknown_status=200),
@@ -417,7 +433,15 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/comms/messages/{id}", seed_message, denied="peer"),
     Endpoint("GET", "/comms/messages?leadId={id}", seed_lead_with_message, denied="peer"),
     Endpoint("GET", "/comms/calls?leadId={id}", seed_lead_with_call, denied="peer"),
-    Endpoint("POST", "/comms/voip/session", seed_lead, denied="peer", body={"leadId": "{id}"}, allowed=None),
+    Endpoint(
+        "POST",
+        "/comms/voip/session",
+        seed_lead,
+        denied="peer",
+        body={"leadId": "{id}"},
+        allowed=None,
+        note=NEEDS_PROVIDER,
+    ),
     Endpoint(
         "POST",
         "/comms/email",
@@ -425,6 +449,7 @@ ENDPOINTS: list[Endpoint] = [
         denied="peer",
         body={"leadId": "{id}", "subject": "S", "body": "B"},
         allowed=None,
+        note=NEEDS_PROVIDER,
     ),
     Endpoint(
         "POST",
@@ -433,6 +458,7 @@ ENDPOINTS: list[Endpoint] = [
         denied="peer",
         body={"leadId": "{id}", "templateId": "t", "params": []},
         allowed=None,
+        note=NEEDS_PROVIDER,
     ),
     Endpoint(
         "POST",
@@ -441,6 +467,7 @@ ENDPOINTS: list[Endpoint] = [
         denied="peer",
         body={"leadId": "{id}", "templateName": "site_visit_reminder", "language": "en", "params": ["x"]},
         allowed=None,
+        note=NEEDS_PROVIDER,
     ),
     # attachments (controls need Cloud Storage: tests/attachments)
     Endpoint(
@@ -450,9 +477,10 @@ ENDPOINTS: list[Endpoint] = [
         denied="peer",
         body={"visitId": "{id}", "fileName": "a.pdf", "contentType": "application/pdf", "sizeBytes": 1000},
         allowed=None,
+        note=NEEDS_STORAGE,
     ),
-    Endpoint("GET", "/attachments/{id}", seed_attachment, denied="peer", allowed=None),
-    Endpoint("POST", "/attachments/{id}/complete", seed_attachment, denied="peer", allowed=None),
+    Endpoint("GET", "/attachments/{id}", seed_attachment, denied="peer", allowed=None, note=NEEDS_STORAGE),
+    Endpoint("POST", "/attachments/{id}/complete", seed_attachment, denied="peer", allowed=None, note=NEEDS_STORAGE),
     Endpoint(
         "POST",
         "/attachments",
@@ -460,6 +488,7 @@ ENDPOINTS: list[Endpoint] = [
         denied="peer",
         body={"leadId": "{id}", "fileName": "a.pdf", "contentType": "application/pdf", "sizeBytes": 1000},
         allowed=None,
+        note=NEEDS_STORAGE,
     ),
 ]
 
@@ -631,6 +660,10 @@ def _covered(method: str, path: str, where: str) -> bool:
         if where != "path" and (where in (endpoint.body or {}) or f"{where}=" in query):
             return True
     return False
+
+
+def test_every_line_without_a_control_says_why() -> None:
+    assert [e.name for e in ENDPOINTS if e.allowed is None and not e.note] == []
 
 
 def test_every_route_that_takes_an_id_is_in_the_table() -> None:

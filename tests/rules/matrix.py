@@ -20,7 +20,7 @@ LEGEND = (
     "{agent} {peer} {south} {former} = uids of org1's north agent, its north peer, a south agent and the "
     "deactivated north agent; list rows are the query run (a listener of that shape asks the same rules)"
 )
-CALLER_KEYS = ("admin", "manager", "agent", "rm", "other_admin", "other_manager", "former", "anon")
+CALLER_KEYS = ("admin", "manager", "agent", "rm", "other_admin", "other_manager", "former", "no_org", "anon")
 NONE: frozenset[str] = frozenset()
 ADMIN = frozenset({"admin"})
 MEMBERS = frozenset({"admin", "manager", "agent", "rm", "former"})

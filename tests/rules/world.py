@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.factory import Person, add_person, make_org
+from tests.support.factory import Person, add_person, id_token, make_org
 
 ORG, OTHER = "org1", "org2"
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -160,6 +160,12 @@ def seed(db: Any) -> World:
         )
         for key in columns
     ]
+    # Signed in with Firebase but no organization claims (e.g. any other Firebase user of the project).
+    stranger = "stranger-1"
+    put(f"users/{stranger}/notifications/n1", _notification())
+    callers.append(
+        Caller("no_org", "signed in, no organization claims", stranger, "none", None, id_token(stranger, {}), stranger)
+    )
     callers.append(Caller("anon", "signed out (tries the agent's own paths)", None, ORG, None, None, uid["agent"]))
     return World(tuple(callers), people, audit_id)
 

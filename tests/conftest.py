@@ -141,3 +141,6 @@ def clock() -> Iterator[Any]:
     previous = clock_module.install(fixed)
     yield fixed
     clock_module.install(previous)
+
+
+from tests.support.storage import bucket, storage_emulator  # noqa: E402, F401 - fixtures for every tier

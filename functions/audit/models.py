@@ -49,4 +49,3 @@ class AuditEntry(ApiOut):
     def _as_hashed(self, value: datetime) -> str:
         """Milliseconds, exactly as the hash covers it: an exported trail verifies offline."""
         return rfc3339(value)
-

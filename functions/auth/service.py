@@ -116,7 +116,7 @@ def _check_code(email: str, code: str) -> _Outcome:
         if not challenge or challenge["used"] or challenge["expiresAt"] <= now:
             return _Outcome("missing")
         if challenge["attempts"] >= MAX_ATTEMPTS:
-            return _Outcome("dead")
+            return _Outcome("dead", org_id=challenge["orgId"], uid=challenge["uid"])
         if same(challenge["codeHash"], _code_hash(email, code)):
             transaction.update(ref, {"used": True, "usedAt": now})
             return _Outcome("ok", org_id=challenge["orgId"], uid=challenge["uid"])
@@ -143,6 +143,7 @@ def verify_code(*, email: str, code: str, client: str) -> dict[str, Any]:
     if outcome.status == "missing":
         raise unauthenticated("The code is wrong, used or expired; ask for a new code")
     if outcome.status == "dead":
+        audit.record(outcome.org_id, "login.refused-locked", actor=outcome.uid)
         raise ApiError("RESOURCE_EXHAUSTED", "Too many wrong codes; ask for a new code", headers={"Retry-After": "30"})
     if outcome.status == "wrong":
         audit.record(outcome.org_id, "login.failed", actor=outcome.uid, attemptsLeft=outcome.attempts_left)

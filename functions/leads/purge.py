@@ -8,7 +8,6 @@ from typing import Any
 from core import clients
 
 RETENTION = timedelta(days=30)
-RELATED = ("tasks", "visits", "calls", "messages")
 
 
 def is_purgeable(lead: dict[str, Any], now: datetime) -> bool:
@@ -18,15 +17,10 @@ def is_purgeable(lead: dict[str, Any], now: datetime) -> bool:
 
 
 def purge_lead(reference: Any) -> None:
-    """Delete a lead with its subcollections (private contact, notes, activity) and records carrying its id."""
-    db = clients.db()
-    org = reference.parent.parent
-    for name in RELATED:
-        for snapshot in (
-            org.collection(name).where(filter=clients.where("leadId", "==", reference.id)).select([]).stream()
-        ):
-            snapshot.reference.delete()
-    db.recursive_delete(reference)
+    """Erase a lead and every trace of it (records, feed, outbox, keys, objects) as a privacy erasure does."""
+    from privacy.leads import erase
+
+    erase(org_id=reference.parent.parent.id, lead_id=reference.id, actor=None, action="lead.purged")
 
 
 def purge_archived(now: datetime, *, batch_size: int = 200) -> int:

@@ -87,6 +87,8 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
         if not snapshot.exists:
             raise not_found("Member")
         member = snapshot.to_dict() or {}
+        if member.get("deleted"):
+            raise not_found("Member")  # an erased account stays a "former member" stub, never reactivated
         version = check(member, if_match)
         if "teamId" in changes and changes["teamId"] != member.get("teamId"):
             _team_exists(transaction, caller.org_id, changes["teamId"])
@@ -111,7 +113,16 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
         _update_claims(member)
         revoke_sessions(org_id=caller.org_id, uid=uid)
         member = ref.get().to_dict() or member
-    audit.record(caller.org_id, "member.changed", actor=caller.uid, target=uid, fields=sorted(changes))
+    audit.record(
+        caller.org_id,
+        "member.changed",
+        actor=caller.uid,
+        target=uid,
+        fields=sorted(changes),
+        role=member.get("role"),
+        teamId=member.get("teamId"),
+        active=member.get("active"),
+    )
     return member
 
 

@@ -11,7 +11,18 @@ from core.jsonutil import to_json
 
 FORMER_MEMBER = "Former member"
 # Fields whose value is a member's uid: the export names these people.
-PERSON_FIELDS = ("authorId", "actorId", "assigneeId", "agentId", "createdBy", "updatedBy", "by", "uploadedBy")
+PERSON_FIELDS = (
+    "authorId",
+    "actorId",
+    "assigneeId",
+    "agentId",
+    "ownerId",
+    "leadOwnerId",
+    "createdBy",
+    "updatedBy",
+    "by",
+    "uploadedBy",
+)
 
 
 def plain(value: Any) -> Any:

@@ -131,7 +131,7 @@ def test_merge_folds_contact_notes_and_tasks_into_the_lead(db: Any) -> None:
 
 
 @pytest.mark.parametrize(("days", "purged"), [(29, False), (30, True)])
-def test_archived_leads_are_purged_after_30_days(db: Any, clock: Any, days: int, purged: bool) -> None:
+def test_archived_leads_are_purged_after_30_days(db: Any, bucket: Any, clock: Any, days: int, purged: bool) -> None:
     team = make_team()
     lead_id = create(team.agent1, "9000000001").body["id"]
     kept = create(team.agent1, "9000000002").body["id"]

@@ -174,3 +174,12 @@ def test_subscription_end_blocks_api_calls(db: Any, clock: Any) -> None:
     clock.at += timedelta(days=2)
     tenancy.cache.clear()
     assert call("GET", "/members/me", token=admin.token()).status == 403
+
+
+def test_an_erased_member_stub_cannot_be_changed_or_reactivated(db: Any) -> None:
+    admin = make_org()
+    agent = add_person("org1", "agent", "north")
+    tenancy.member_ref("org1", agent.uid).update({"deleted": True, "active": False, "name": "Former member"})
+    response = call("PATCH", f"/members/{agent.uid}", token=admin.token(), json_body={"active": True})
+    assert response.status == 404
+    assert tenancy.member_ref("org1", agent.uid).get().get("active") is False

@@ -1,4 +1,4 @@
-"""A Cloud Storage emulator (gcp-storage-emulator) on a free port for the privacy tests."""
+"""A Cloud Storage emulator (gcp-storage-emulator) on a free port: fixtures `storage_emulator` and `bucket`."""
 
 from __future__ import annotations
 

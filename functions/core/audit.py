@@ -44,35 +44,51 @@ def head_ref(org_id: str) -> Any:
     return clients.db().collection("orgs").document(org_id).collection(HEAD[0]).document(HEAD[1])
 
 
-def record(org_id: str, action: str, *, actor: str | None, target: str | None = None, **details: Any) -> str:
-    """Append one entry to org_id's chain in a transaction with the chain head; returns its id."""
-    from google.cloud import firestore
+def read_head(transaction: Any, org_id: str) -> dict[str, Any]:
+    """The chain head, read inside a transaction's read phase (before any of its writes)."""
+    snapshot = head_ref(org_id).get(transaction=transaction)
+    return (snapshot.to_dict() or {}) if snapshot.exists else {"seq": 0, "hash": GENESIS}
 
-    db = clients.db()
-    head = head_ref(org_id)
-    entries = entries_ref(org_id)
+
+def append_in(
+    transaction: Any,
+    org_id: str,
+    head: dict[str, Any],
+    action: str,
+    *,
+    actor: str | None,
+    target: str | None = None,
+    **details: Any,
+) -> str:
+    """Append one entry in the caller's transaction (head from read_head): the change and its audit entry
+    are stored together or not at all."""
+    seq = int(head["seq"]) + 1
+    entry = {
+        "seq": seq,
+        "action": action,
+        "actorId": actor,
+        "targetId": target,
+        "details": details,
+        "createdAt": clock.now(),
+        "prevHash": head["hash"],
+    }
+    entry["hash"] = entry_hash(head["hash"], entry)
+    transaction.create(entries_ref(org_id).document(entry_id(seq)), entry)
+    # merge: the retention anchor on the head stays
+    transaction.set(head_ref(org_id), {"seq": seq, "hash": entry["hash"], "updatedAt": entry["createdAt"]}, merge=True)
+    return entry_id(seq)
+
+
+def record(org_id: str, action: str, *, actor: str | None, target: str | None = None, **details: Any) -> str:
+    """Append one entry to org_id's chain in a transaction of its own with the chain head; returns its id."""
+    from google.cloud import firestore
 
     @firestore.transactional
     def append(transaction: Any) -> str:
-        snapshot = head.get(transaction=transaction)
-        state: dict[str, Any] = (snapshot.to_dict() or {}) if snapshot.exists else {"seq": 0, "hash": GENESIS}
-        seq = int(state["seq"]) + 1
-        entry = {
-            "seq": seq,
-            "action": action,
-            "actorId": actor,
-            "targetId": target,
-            "details": details,
-            "createdAt": clock.now(),
-            "prevHash": state["hash"],
-        }
-        entry["hash"] = entry_hash(state["hash"], entry)
-        transaction.create(entries.document(entry_id(seq)), entry)
-        # merge: the retention anchor on the head stays
-        transaction.set(head, {"seq": seq, "hash": entry["hash"], "updatedAt": entry["createdAt"]}, merge=True)
-        return entry_id(seq)
+        head = read_head(transaction, org_id)
+        return append_in(transaction, org_id, head, action, actor=actor, target=target, **details)
 
-    return str(append(db.transaction()))
+    return str(append(clients.db().transaction()))
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,24 @@ def db() -> firestore.Client:
     if os.environ.get("FIRESTORE_EMULATOR_HOST"):
         from google.auth.credentials import AnonymousCredentials
 
-        return firestore.Client(project=config.project_id, credentials=AnonymousCredentials())
-    return firestore.Client(project=config.project_id)
+        client = firestore.Client(project=config.project_id, credentials=AnonymousCredentials())
+    else:
+        client = firestore.Client(project=config.project_id)
+    bound_retries(client._firestore_api._transport, seconds=config.firestore_deadline_seconds)
+    return client
+
+
+def bound_retries(transport: Any, *, seconds: float) -> None:
+    """Cap every Firestore RPC's retry deadline and timeout (the library's defaults are 60-300 s, longer
+    than a function's timeout): when Firestore is down a request answers 503 in `seconds`, not minutes."""
+    for wrapped in transport._wrapped_methods.values():
+        retry = getattr(wrapped, "_retry", None)
+        if retry is not None:
+            bounded = retry.with_timeout(seconds) if hasattr(retry, "with_timeout") else retry.with_deadline(seconds)
+            wrapped._retry = bounded
+        timeout = getattr(wrapped, "_timeout", None)
+        if isinstance(timeout, int | float):
+            wrapped._timeout = min(float(timeout), seconds)
 
 
 def reset() -> None:

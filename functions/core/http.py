@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from core.caller import Caller, authenticate
 from core.errors import ApiError, invalid
 from core.jsonutil import to_json
+from core.models import valid_doc_id
 
 log = logging.getLogger("justo")
 
@@ -212,7 +213,10 @@ class Router:
             found = route.pattern.match(path)
             if found:
                 if route.method == method:
-                    return route, found.groupdict()
+                    params = found.groupdict()
+                    if not all(valid_doc_id(value) for value in params.values()):
+                        raise ApiError("NOT_FOUND", "No such resource")
+                    return route, params
                 allowed = True
         if allowed:
             raise ApiError("METHOD_NOT_ALLOWED", f"{method} is not allowed on this path")

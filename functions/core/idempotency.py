@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 COLLECTION = "idempotency"
 TTL = timedelta(hours=24)
+# A pending record older than this belongs to a request that died (past the function timeout): a retry
+# with the same key takes it over instead of being told "in progress" until the record expires.
+LEASE = timedelta(seconds=70)
 
 
 def _subject_ids(body: Any) -> list[str]:
@@ -50,6 +53,7 @@ def run(call: Call, function: str, handler: Callable[[], Reply]) -> Reply:
                 "uid": caller.uid,
                 "orgId": caller.org_id,
                 "createdAt": now,
+                "leaseUntil": now + LEASE,
                 "expiresAt": now + TTL,
             }
         )
@@ -57,11 +61,12 @@ def run(call: Call, function: str, handler: Callable[[], Reply]) -> Reply:
         record = ref.get().to_dict() or {}
         if record.get("bodyHash") != body_hash:
             raise invalid("Idempotency-Key", "already used with a different body") from None
-        if record.get("state") != "done":
+        if record.get("state") == "done":
+            return Reply(json.loads(record["body"]), int(record["status"]), {"Idempotent-Replayed": "true"})
+        if not _take_over(ref, now):
             raise ApiError(
                 "ALREADY_EXISTS", "A request with this Idempotency-Key is in progress", headers={"Retry-After": "1"}
             ) from None
-        return Reply(json.loads(record["body"]), int(record["status"]), {"Idempotent-Replayed": "true"})
     try:
         reply = handler()
     except ApiError as error:
@@ -73,12 +78,48 @@ def run(call: Call, function: str, handler: Callable[[], Reply]) -> Reply:
     except Exception:
         ref.delete()
         raise
-    ref.update(
+    _mark_done(
+        ref,
         {
             "state": "done",
             "status": reply.status,
             "body": json.dumps(to_json(reply.body)),
             "subjectIds": _subject_ids(reply.body),
-        }
+        },
     )
     return reply
+
+
+def _take_over(ref: Any, now: Any) -> bool:
+    """Claim a pending record whose lease ran out (its request died); False while the lease holds."""
+    from google.cloud import firestore
+
+    @firestore.transactional
+    def claim(transaction: Any) -> bool:
+        record = ref.get(transaction=transaction).to_dict() or {}
+        lease = record.get("leaseUntil")
+        if record.get("state") == "done" or (lease is not None and lease > now):
+            return False
+        transaction.update(ref, {"leaseUntil": now + LEASE})
+        return True
+
+    return bool(claim(clients.db().transaction()))
+
+
+def _mark_done(ref: Any, update: dict[str, Any], attempts: int = 3) -> None:
+    """Store the reply; the work is already done, so a failing write is retried, and if it still fails
+    the caller gets its reply anyway (a later retry with the key re-runs after the lease)."""
+    import logging
+    import time
+
+    from google.api_core import exceptions as gexc
+
+    for attempt in range(attempts):
+        try:
+            ref.update(update)
+            return
+        except (gexc.GoogleAPICallError, gexc.RetryError):
+            if attempt == attempts - 1:
+                logging.getLogger("justo").warning("idempotency record not marked done; its lease will expire")
+                return
+            time.sleep(0.2 * (attempt + 1))

@@ -46,6 +46,7 @@ class Settings:
     mail_from: str
     app_check_required: bool
     member_cache_seconds: float
+    firestore_deadline_seconds: float
     bucket: str
 
     @property
@@ -99,6 +100,7 @@ def load(environ_is_emulator: bool | None = None) -> Settings:
         mail_from=_env("MAIL_FROM", "Justo Lead <no-reply@justo.example.com>"),
         app_check_required=_env("APP_CHECK_REQUIRED", "false").lower() == "true",
         member_cache_seconds=float(_env("MEMBER_CACHE_SECONDS", "15") or 15),
+        firestore_deadline_seconds=float(_env("FIRESTORE_DEADLINE_SECONDS", "15") or 15),
         bucket=_env("STORAGE_BUCKET") or f"{project}.appspot.com",
     )
 

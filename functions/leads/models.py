@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field, RootModel
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, DocId
 from core.pagination import PageQuery
 
 Channel = Literal["call", "sms", "whatsapp", "email"]
@@ -58,7 +58,7 @@ class LeadFields(ApiModel):
     stage: str | None = Field(
         None, max_length=60, description="Pipeline stage, one of the organization's stages; the first stage when absent"
     )
-    project_id: str | None = Field(None, max_length=100, description="The project the buyer is interested in")
+    project_id: DocId | None = Field(None, max_length=100, description="The project the buyer is interested in")
     tags: list[str] = Field(default_factory=list, max_length=20, description="Free tags")
     do_not_contact: list[Channel] = Field(
         default_factory=list, description="Channels the buyer must not be contacted on"
@@ -77,7 +77,7 @@ class LeadCreate(LeadFields):
 
     name: str = Field(min_length=1, max_length=120, description="Buyer's full name")
     primary_phone: PhoneIn = Field(description="Main phone; stored normalized to E.164")
-    assignee_id: str | None = Field(
+    assignee_id: DocId | None = Field(
         None,
         description="Assignee; an agent's own lead is always its own, admins' and managers' go round-robin when absent",
     )
@@ -142,9 +142,9 @@ class Lead(ApiOut):
     configurations: list[str] = Field(default_factory=list, description="Configurations")
     source: str | None = Field(None, description="Source")
     stage: str = Field(description="Stage")
-    project_id: str | None = Field(None, description="Project")
-    assignee_id: str | None = Field(None, description="Assigned member")
-    team_id: str | None = Field(None, description="The assignee's team")
+    project_id: DocId | None = Field(None, description="Project")
+    assignee_id: DocId | None = Field(None, description="Assigned member")
+    team_id: DocId | None = Field(None, description="The assignee's team")
     tags: list[str] = Field(default_factory=list, description="Tags")
     do_not_contact: list[str] = Field(default_factory=list, description="Channels not to contact on")
     opt_ins: list[OptIn] = Field(default_factory=list, description="Opt-ins with when and by whom")
@@ -165,8 +165,8 @@ class LeadListQuery(PageQuery):
 
     stage: str | None = Field(None, description="Only this stage")
     source: str | None = Field(None, description="Only this source")
-    assignee_id: str | None = Field(None, description="Only this assignee's")
-    project_id: str | None = Field(None, description="Only this project's")
+    assignee_id: DocId | None = Field(None, description="Only this assignee's")
+    project_id: DocId | None = Field(None, description="Only this project's")
     archived: bool = Field(False, description="true: the archived leads instead (admin; restorable for 30 days)")
     q: str | None = Field(
         None, min_length=1, max_length=40, description="Name prefix (any word) or phone digits prefix (3+ digits)"
@@ -176,15 +176,15 @@ class LeadListQuery(PageQuery):
 class AssignBody(ApiModel):
     """A reassignment."""
 
-    assignee_id: str = Field(min_length=1, description="The new assignee's uid")
+    assignee_id: DocId = Field(min_length=1, description="The new assignee's uid")
 
 
 class BulkAssignBody(ApiModel):
     """Many leads to one assignee: all of one member's, or a list."""
 
-    from_assignee_id: str | None = Field(None, description="Move every lead of this member")
-    lead_ids: list[str] | None = Field(None, min_length=1, max_length=500, description="Or move these leads")
-    to_assignee_id: str = Field(min_length=1, description="The new assignee")
+    from_assignee_id: DocId | None = Field(None, description="Move every lead of this member")
+    lead_ids: list[DocId] | None = Field(None, min_length=1, max_length=500, description="Or move these leads")
+    to_assignee_id: DocId = Field(min_length=1, description="The new assignee")
 
 
 class BulkAssignResult(ApiOut):
@@ -196,7 +196,7 @@ class BulkAssignResult(ApiOut):
 class MergeBody(ApiModel):
     """The duplicate to fold into the lead."""
 
-    duplicate_id: str = Field(min_length=1, description="The duplicate lead's id; it disappears into this one")
+    duplicate_id: DocId = Field(min_length=1, description="The duplicate lead's id; it disappears into this one")
 
 
 class NoteCreate(ApiModel):
@@ -209,7 +209,7 @@ class Note(ApiOut):
     """A note on a lead."""
 
     id: str = Field(description="Note id")
-    lead_id: str = Field(description="The lead")
+    lead_id: DocId = Field(description="The lead")
     text: str = Field(description="The note")
     author_id: str = Field(description="Author uid")
     created_at: datetime = Field(description="When written")

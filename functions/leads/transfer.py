@@ -157,7 +157,10 @@ def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None
     valid: list[dict[str, Any]] = []  # {row, id, lead, contact, keys, assigneeId}
     seen: dict[str, str] = {}
     projects: dict[str, bool] = {}
-    rows = list(read_rows(text))
+    try:
+        rows = list(read_rows(text))
+    except csv.Error as error:
+        raise invalid("body", f"not readable as CSV: {error}") from error
     if len(rows) > MAX_ROWS:
         raise invalid("body", f"at most {MAX_ROWS} rows per file")
     for number, row in rows:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, DocId
 from core.pagination import PageQuery
 
 Role = Literal["admin", "manager", "agent", "rm"]
@@ -19,7 +19,7 @@ class MemberCreate(ApiModel):
     email: EmailStr = Field(description="Work email; the login codes go there")
     name: str = Field(min_length=1, max_length=120, description="Full name")
     role: Role = Field(description="admin, manager, agent or rm")
-    team_id: str | None = Field(None, description="Team id, or null")
+    team_id: DocId | None = Field(None, description="Team id, or null")
 
 
 class MemberUpdate(ApiModel):
@@ -27,7 +27,7 @@ class MemberUpdate(ApiModel):
 
     name: str | None = Field(None, min_length=1, max_length=120, description="Full name")
     role: Role | None = Field(None, description="New role; ends the member's sessions")
-    team_id: str | None = Field(None, description="New team; ends the member's sessions")
+    team_id: DocId | None = Field(None, description="New team; ends the member's sessions")
     active: bool | None = Field(None, description="false deactivates the member and ends its sessions")
 
 
@@ -38,7 +38,7 @@ class Member(ApiOut):
     email: str = Field(description="Work email")
     name: str = Field(description="Full name")
     role: Role = Field(description="Role")
-    team_id: str | None = Field(description="Team id")
+    team_id: DocId | None = Field(description="Team id")
     active: bool = Field(description="false once deactivated")
     version: int = Field(description="Version, for If-Match")
     created_at: datetime = Field(description="When added")
@@ -64,5 +64,5 @@ class Me(Member):
 class MemberListQuery(PageQuery):
     """Filters of GET /members."""
 
-    team_id: str | None = Field(None, description="Only this team's members")
+    team_id: DocId | None = Field(None, description="Only this team's members")
     role: Role | None = Field(None, description="Only this role")

@@ -93,6 +93,7 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
         if "teamId" in changes and changes["teamId"] != member.get("teamId"):
             _team_exists(transaction, caller.org_id, changes["teamId"])
         org = org_ref.get(transaction=transaction).to_dict() or {}
+        head = audit.read_head(transaction, caller.org_id)
         used = int(org.get("activeMembers", 0))
         if changes.get("active") is True and not member.get("active"):
             if used >= int(org.get("seats", 0)):
@@ -105,6 +106,18 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
         )
         member.update(changes, version=version + 1, updatedAt=clock.now())
         transaction.set(ref, member)
+        audit.append_in(
+            transaction,
+            caller.org_id,
+            head,
+            "member.changed",
+            actor=caller.uid,
+            target=uid,
+            fields=sorted(changes),
+            role=member.get("role"),
+            teamId=member.get("teamId"),
+            active=member.get("active"),
+        )
         return member, sessions_change
 
     member, sessions_change = apply(db.transaction())
@@ -113,16 +126,6 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
         _update_claims(member)
         revoke_sessions(org_id=caller.org_id, uid=uid)
         member = ref.get().to_dict() or member
-    audit.record(
-        caller.org_id,
-        "member.changed",
-        actor=caller.uid,
-        target=uid,
-        fields=sorted(changes),
-        role=member.get("role"),
-        teamId=member.get("teamId"),
-        active=member.get("active"),
-    )
     return member
 
 

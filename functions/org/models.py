@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, DocId
 
 Slug = str
 
@@ -73,14 +73,14 @@ class TeamCreate(ApiModel):
 
     id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{1,39}$", description="Optional slug id, e.g. north")
     name: str = Field(min_length=1, max_length=80, description="Team name")
-    manager_ids: list[str] = Field(default_factory=list, description="Uids of the team's managers")
+    manager_ids: list[DocId] = Field(default_factory=list, description="Uids of the team's managers")
 
 
 class TeamUpdate(ApiModel):
     """A partial change of a team."""
 
     name: str | None = Field(None, min_length=1, max_length=80, description="Team name")
-    manager_ids: list[str] | None = Field(None, description="Uids of the team's managers")
+    manager_ids: list[DocId] | None = Field(None, description="Uids of the team's managers")
 
 
 class Team(ApiOut):
@@ -88,7 +88,7 @@ class Team(ApiOut):
 
     id: str = Field(description="Team id")
     name: str = Field(description="Team name")
-    manager_ids: list[str] = Field(description="Uids of its managers")
+    manager_ids: list[DocId] = Field(description="Uids of its managers")
     version: int = Field(description="Version, for If-Match")
     created_at: datetime = Field(description="When it was created")
     updated_at: datetime = Field(description="Last change")

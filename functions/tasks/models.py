@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, DocId
 from core.pagination import PageQuery
 
 Status = Literal["open", "done"]
@@ -18,8 +18,8 @@ class TaskCreate(ApiModel):
 
     title: str = Field(min_length=1, max_length=200, description="What to do")
     description: str | None = Field(None, max_length=5000, description="Details")
-    lead_id: str | None = Field(None, description="The lead it is about (must be visible to the creator)")
-    assignee_id: str | None = Field(
+    lead_id: DocId | None = Field(None, description="The lead it is about (must be visible to the creator)")
+    assignee_id: DocId | None = Field(
         None, description="Who does it (the creator when absent; others need tasks.assign and must be reachable)"
     )
     due_at: datetime = Field(description="When it is due")
@@ -31,7 +31,7 @@ class TaskUpdate(ApiModel):
 
     title: str | None = Field(None, min_length=1, max_length=200, description="What to do")
     description: str | None = Field(None, max_length=5000, description="Details")
-    assignee_id: str | None = Field(None, description="New assignee (tasks.assign; must be reachable)")
+    assignee_id: DocId | None = Field(None, description="New assignee (tasks.assign; must be reachable)")
     due_at: datetime | None = Field(None, description="When it is due")
     status: Status | None = Field(None, description="open or done")
 
@@ -42,9 +42,9 @@ class Task(ApiOut):
     id: str = Field(description="Task id")
     title: str = Field(description="What to do")
     description: str | None = Field(None, description="Details")
-    lead_id: str | None = Field(None, description="The lead it is about")
-    assignee_id: str = Field(description="Who does it")
-    team_id: str | None = Field(None, description="The assignee's team")
+    lead_id: DocId | None = Field(None, description="The lead it is about")
+    assignee_id: DocId = Field(description="Who does it")
+    team_id: DocId | None = Field(None, description="The assignee's team")
     due_at: datetime = Field(description="When it is due")
     status: Status = Field(description="open or done")
     completed_at: datetime | None = Field(None, description="When it was done")
@@ -57,6 +57,6 @@ class Task(ApiOut):
 class TaskListQuery(PageQuery):
     """Filters of GET /tasks (newest due first)."""
 
-    assignee_id: str | None = Field(None, description="Only this assignee's")
+    assignee_id: DocId | None = Field(None, description="Only this assignee's")
     status: Status | None = Field(None, description="Only open or only done")
     due_before: datetime | None = Field(None, description="Only tasks due before this time")

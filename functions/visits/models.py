@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, DocId
 from core.pagination import PageQuery
 
 Status = Literal["scheduled", "completed", "cancelled"]
@@ -16,10 +16,10 @@ Status = Literal["scheduled", "completed", "cancelled"]
 class VisitCreate(ApiModel):
     """A site visit to schedule."""
 
-    lead_id: str = Field(min_length=1, max_length=128, description="The lead visiting; the caller must see it")
-    project_id: str | None = Field(None, max_length=128, description="The project visited (for check-in)")
+    lead_id: DocId = Field(min_length=1, max_length=128, description="The lead visiting; the caller must see it")
+    project_id: DocId | None = Field(None, max_length=128, description="The project visited (for check-in)")
     scheduled_at: AwareDatetime = Field(description="When, RFC 3339 with an offset; must be in the future")
-    agent_id: str | None = Field(
+    agent_id: DocId | None = Field(
         None, max_length=128, description="The agent who takes the visit; default the caller (others: admin, manager)"
     )
     notes: str = Field("", max_length=4000, description="Notes for the visit")
@@ -36,7 +36,7 @@ class VisitUpdate(ApiModel):
     notes: str | None = Field(None, max_length=4000, description="Notes for the visit")
     follow_up_notes: str | None = Field(None, max_length=4000, description="What was agreed at the visit")
     cancel_reason: str | None = Field(None, min_length=1, max_length=500, description="Why; required to cancel")
-    project_id: str | None = Field(None, max_length=128, description="Another project, while scheduled")
+    project_id: DocId | None = Field(None, max_length=128, description="Another project, while scheduled")
     allow_double_booking: bool = Field(False, description="true allows a new time that overlaps another visit")
 
 
@@ -63,10 +63,10 @@ class Visit(ApiOut):
     """A site visit."""
 
     id: str = Field(description="Visit id")
-    lead_id: str = Field(description="The lead")
-    project_id: str | None = Field(None, description="The project")
-    agent_id: str = Field(description="The agent taking the visit")
-    team_id: str | None = Field(None, description="The agent's team")
+    lead_id: DocId = Field(description="The lead")
+    project_id: DocId | None = Field(None, description="The project")
+    agent_id: DocId = Field(description="The agent taking the visit")
+    team_id: DocId | None = Field(None, description="The agent's team")
     scheduled_at: datetime = Field(description="When")
     status: Status = Field(description="scheduled, completed or cancelled")
     notes: str = Field("", description="Notes")
@@ -86,6 +86,6 @@ class VisitListQuery(PageQuery):
 
     from_: AwareDatetime | None = Field(None, alias="from", description="Visits at or after this time")
     to: AwareDatetime | None = Field(None, description="Visits before this time")
-    agent_id: str | None = Field(None, description="Only this agent's visits")
-    lead_id: str | None = Field(None, description="Only this lead's visits")
+    agent_id: DocId | None = Field(None, description="Only this agent's visits")
+    lead_id: DocId | None = Field(None, description="Only this lead's visits")
     status: Status | None = Field(None, description="Only visits in this status")

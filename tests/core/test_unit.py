@@ -106,3 +106,11 @@ def test_validation_errors_name_every_failing_field() -> None:
     response = call("POST", "/auth/otp/verify", json_body={"email": "not-an-email", "code": "12", "extra": 1})
     assert response.status == 400
     assert set(response.error["fields"]) == {"email", "code", "extra"}
+
+
+@pytest.mark.parametrize("bad", ["__main__", ".", "..", "a%2Fb"])
+def test_ids_firestore_cannot_hold_are_404_before_any_read(bad: str) -> None:
+    from core.models import valid_doc_id
+
+    assert not valid_doc_id(bad.replace("%2F", "/"))
+    assert call("GET", f"/members/{bad}", token="x").status == 404

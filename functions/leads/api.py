@@ -54,7 +54,7 @@ def lead_stats(call: Call) -> Stats:
     return Stats.model_validate(service.stats(caller=call.caller))
 
 
-@router.get("/export", content_type="text/csv")
+@router.get("/export", fresh=True, content_type="text/csv")
 def export_leads(call: Call) -> Reply:
     """The visible leads as CSV (permission leads.export)."""
     from leads import transfer

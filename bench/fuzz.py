@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench import env
+from devtools.stack import login
 
 SCHEMA = env.ROOT / "docs" / "openapi.json"
 CHECKS = "not_a_server_error,response_schema_conformance"
@@ -51,28 +49,6 @@ class FuzzResult:
         lines = [line for line in self.output.splitlines() if line.strip()]
         start = next((i for i, line in enumerate(lines) if "FAILURES" in line), max(0, len(lines) - 40))
         return "\n".join(lines[start:][:200])
-
-
-def login(base: str, email: str) -> str:
-    """An ID token for a seeded member: OTP request, code from the outbox, verify, custom-token exchange."""
-    from devtools import stack
-
-    with httpx.Client(base_url=base, timeout=60) as client:
-        client.post("/auth/otp/request", json={"email": email}).raise_for_status()
-        outbox = client.get("/dev/outbox", params={"to": email}).json()["items"]
-        found = re.search(r"\b(\d{6})\b", outbox[0]["subject"] + " " + outbox[0].get("text", ""))
-        if not found:
-            raise RuntimeError(f"no login code in the outbox for {email}")
-        verified = client.post("/auth/otp/verify", json={"email": email, "code": found.group(1)})
-        verified.raise_for_status()
-        custom = verified.json()["customToken"]
-    exchange = httpx.post(
-        f"http://127.0.0.1:{stack.PORTS['auth']}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key=any",
-        json={"token": custom, "returnSecureToken": True},
-        timeout=30,
-    )
-    exchange.raise_for_status()
-    return str(exchange.json()["idToken"])
 
 
 def run(

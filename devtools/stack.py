@@ -163,3 +163,28 @@ def kill_strays(timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(port_open(port) for port in PORTS.values()):
         time.sleep(0.2)
+
+
+def login(base: str, email: str) -> str:
+    """An ID token for a seeded member, as the app gets one: OTP request, code from the outbox, verify,
+    custom-token exchange at the Auth emulator."""
+    import re
+
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=60) as client:
+        client.post("/auth/otp/request", json={"email": email}).raise_for_status()
+        outbox = client.get("/dev/outbox", params={"to": email}).json()["items"]
+        found = re.search(r"\b(\d{6})\b", outbox[0]["subject"] + " " + outbox[0].get("text", ""))
+        if not found:
+            raise RuntimeError(f"no login code in the outbox for {email}")
+        verified = client.post("/auth/otp/verify", json={"email": email, "code": found.group(1)})
+        verified.raise_for_status()
+        custom = verified.json()["customToken"]
+    exchange = httpx.post(
+        f"http://127.0.0.1:{PORTS['auth']}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key=any",
+        json={"token": custom, "returnSecureToken": True},
+        timeout=30,
+    )
+    exchange.raise_for_status()
+    return str(exchange.json()["idToken"])

@@ -90,7 +90,12 @@ def caller_from_claims(claims: dict[str, Any], *, fresh: bool) -> Caller:
         raise unauthenticated("Unknown organization")
     if not tenancy.subscription_current(org, clock.now()):
         raise forbidden("The organization's subscription has ended")
-    role = str(member["role"])
+    return caller_of(org_id, uid, member, org)
+
+
+def caller_of(org_id: str, uid: str, member: dict[str, Any], org: dict[str, Any]) -> Caller:
+    """The Caller a member record and its organization make (permissions after the org's overrides)."""
+    role = str(member.get("role", "agent"))
     overrides = (org.get("settings") or {}).get("rolePermissions")
     return Caller(
         uid=uid,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import tenancy
-from core.caller import Caller
-from core.permissions import effective
+from core.caller import Caller, caller_of
 from leads.models import LeadCreate
 from leads.service import create_lead
 
@@ -26,18 +25,7 @@ def member_caller(org_id: str, uid: str) -> Caller:
     """A Caller for a stored member (seeds and the admin CLI act as that member)."""
     member = tenancy.load_member(org_id, uid, fresh=True) or {}
     org = tenancy.load_org(org_id, fresh=True) or {}
-    role = str(member.get("role", "agent"))
-    overrides = (org.get("settings") or {}).get("rolePermissions")
-    return Caller(
-        uid=uid,
-        org_id=org_id,
-        role=role,
-        team_id=member.get("teamId"),
-        name=str(member.get("name", "")),
-        email=str(member.get("email", "")),
-        permissions=effective(role, overrides),
-        org=org,
-    )
+    return caller_of(org_id, uid, member, org)
 
 
 def seed(org_id: str, members: dict[str, Any]) -> None:

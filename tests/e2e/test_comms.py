@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_visit_reminder import _login
+from devtools import stack
 from webhooks.signatures import hub_signature
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +22,7 @@ PDF = b"%PDF-1.4\n" + bytes(range(256)) * 16 + b"%%EOF\n"
 @pytest.fixture(scope="module")
 def auth(suite: str) -> dict[str, str]:
     """The agent's Authorization header (one login: the OTP endpoint is throttled per email)."""
-    return {"Authorization": f"Bearer {_login(suite, AGENT)}"}
+    return {"Authorization": f"Bearer {stack.login(suite, AGENT)}"}
 
 
 def _wait_for(what: Any, timeout: float = 45.0) -> Any:

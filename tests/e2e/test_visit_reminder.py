@@ -3,7 +3,6 @@ emulator (the reminder lands in the outbox and the agent's feed), and the lead's
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,22 +18,6 @@ pytestmark = pytest.mark.e2e
 AGENT = "agent1@demo.example.com"
 
 
-def _login(base: str, email: str) -> str:
-    assert httpx.post(f"{base}/auth/otp/request", json={"email": email}, timeout=30).status_code == 202
-    outbox = httpx.get(f"{base}/dev/outbox", params={"to": email}, timeout=30).json()["items"]
-    code = re.search(r"\b(\d{6})\b", outbox[0]["subject"])
-    assert code, outbox
-    verified = httpx.post(f"{base}/auth/otp/verify", json={"email": email, "code": code.group(1)}, timeout=30)
-    assert verified.status_code == 200, verified.text
-    signed_in = httpx.post(
-        f"http://127.0.0.1:{stack.PORTS['auth']}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key=any",
-        json={"token": verified.json()["customToken"], "returnSecureToken": True},
-        timeout=30,
-    )
-    signed_in.raise_for_status()
-    return str(signed_in.json()["idToken"])
-
-
 def _wait_for(what: Any, timeout: float = 45.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -47,7 +30,7 @@ def _wait_for(what: Any, timeout: float = 45.0) -> Any:
 
 def test_a_visit_scheduled_seconds_ahead_is_reminded_through_cloud_tasks(suite: str) -> None:
     make_lead("demo", "e2e-visit-lead", assignee="demo-agent1", team="north", email="e2e.buyer@example.net")
-    token = _login(suite, AGENT)
+    token = stack.login(suite, AGENT)
     when = datetime.now(UTC) + timedelta(seconds=40)
     created = httpx.post(
         f"{suite}/visits",

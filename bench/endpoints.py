@@ -76,7 +76,7 @@ def members_endpoints() -> list[Endpoint]:
     """The foundation's endpoints: GET /members/me, GET /members, PATCH /members/{uid}, POST /devices."""
     from google.cloud import firestore
 
-    from bench.inproc import call
+    from tests.support.http import call
 
     agent, admin = env.token("demo-agent1"), env.token("demo-admin")
 

@@ -54,28 +54,38 @@ def log_call(*, caller: Caller, data: CallCreate) -> dict[str, Any]:
     caller.require("comms.call")
     lead = get_visible_lead(caller, data.lead_id or _lead_id_by_phone(caller, data))
     now = clock.now()
-    call_id = new_id("call_")
-    record = {
-        "id": call_id,
+    record = _call_record(
+        caller,
+        lead,
+        now,
+        direction=data.direction,
+        kind=data.kind,
+        startedAt=data.started_at,
+        durationSec=data.duration_sec,
+        outcome=data.outcome,
+        notes=data.notes,
+        status="logged",
+    )
+    call_id = record["id"]
+    _org_col(caller.org_id, "calls").document(call_id).create(record)
+    return record
+
+
+def _call_record(caller: Caller, lead: dict[str, Any], now: Any, **fields: Any) -> dict[str, Any]:
+    """A new call log of caller on lead: ids, owner and team from the lead, then the call's own fields."""
+    return {
+        "id": new_id("call_"),
         "orgId": caller.org_id,
         "leadId": lead["id"],
         "leadOwnerId": lead.get("assigneeId"),
         "agentId": caller.uid,
         "teamId": lead.get("teamId"),
-        "direction": data.direction,
-        "kind": data.kind,
-        "startedAt": data.started_at,
-        "durationSec": data.duration_sec,
-        "outcome": data.outcome,
-        "notes": data.notes,
-        "status": "logged",
         "recordingUrl": None,
         "version": 1,
         "createdAt": now,
         "updatedAt": now,
+        **fields,
     }
-    _org_col(caller.org_id, "calls").document(call_id).create(record)
-    return record
 
 
 def _lead_id_by_phone(caller: Caller, data: CallCreate) -> str:
@@ -125,27 +135,20 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     if not contact.raw_phone(caller.org_id, lead):
         raise precondition("This lead has no phone number to call")
     now = clock.now()
-    call_id = new_id("call_")
-    record = {
-        "id": call_id,
-        "orgId": caller.org_id,
-        "leadId": lead["id"],
-        "leadOwnerId": lead.get("assigneeId"),
-        "agentId": caller.uid,
-        "teamId": lead.get("teamId"),
-        "direction": "outbound",
-        "kind": "voip",
-        "startedAt": now,
-        "durationSec": 0,
-        "outcome": None,
-        "notes": "",
-        "status": "dialing",
-        "recordingUrl": None,
-        "providerCallId": None,
-        "version": 1,
-        "createdAt": now,
-        "updatedAt": now,
-    }
+    record = _call_record(
+        caller,
+        lead,
+        now,
+        direction="outbound",
+        kind="voip",
+        startedAt=now,
+        durationSec=0,
+        outcome=None,
+        notes="",
+        status="dialing",
+        providerCallId=None,
+    )
+    call_id = record["id"]
     batch = clients.db().batch()
     batch.create(_org_col(caller.org_id, "calls").document(call_id), record)
     batch.create(

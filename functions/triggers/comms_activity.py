@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from firebase_functions import firestore_fn
@@ -23,6 +24,14 @@ def call_changed(org_id: str, call_id: str, before: dict[str, Any] | None, after
         return 0
     lead_id = str(after["leadId"])
     kind = "VoIP call" if after.get("kind") == "voip" else "Phone call"
+    entry = functools.partial(
+        activity.record,
+        org_id=org_id,
+        lead_id=lead_id,
+        event_id=f"call:{call_id}",
+        actor_id=after.get("agentId"),
+        ref={"callId": call_id},
+    )
     written = 0
     if before is None:
         if after.get("status") == "dialing":
@@ -31,43 +40,28 @@ def call_changed(org_id: str, call_id: str, before: dict[str, Any] | None, after
             direction = str(after.get("direction", "outbound")).title()
             outcome, duration = after.get("outcome"), _duration(after.get("durationSec", 0))
             summary = f"{direction} {kind.lower()}: {outcome}, {duration}"
-        written += activity.record(
-            org_id=org_id,
-            lead_id=lead_id,
-            event_id=f"call:{call_id}",
+        written += entry(
             suffix="created",
             type="called",
-            actor_id=after.get("agentId"),
             at=after.get("createdAt") or clock.now(),
             summary=summary,
-            ref={"callId": call_id},
         )
         if after.get("direction") == "inbound":
             _call_alert(org_id, call_id, after)
     if after.get("status") == "completed" and (before or {}).get("status") != "completed":
-        written += activity.record(
-            org_id=org_id,
-            lead_id=lead_id,
-            event_id=f"call:{call_id}",
+        written += entry(
             suffix="completed",
             type="called",
-            actor_id=after.get("agentId"),
             at=after.get("updatedAt") or clock.now(),
             summary=f"{kind} ended: {after.get('outcome')}, {_duration(after.get('durationSec', 0))}",
             changes={"outcome": {"before": None, "after": after.get("outcome")}},
-            ref={"callId": call_id},
         )
     if after.get("recordingUrl") and not (before or {}).get("recordingUrl"):
-        written += activity.record(
-            org_id=org_id,
-            lead_id=lead_id,
-            event_id=f"call:{call_id}",
+        written += entry(
             suffix="recording",
             type="call-recorded",
-            actor_id=after.get("agentId"),
             at=after.get("updatedAt") or clock.now(),
             summary=f"{kind} recording available",
-            ref={"callId": call_id},
         )
     return written
 

@@ -1,10 +1,13 @@
-"""Calling the real HTTPS functions in-process, as the Functions runtime would (flask requests)."""
+"""Calling the real HTTPS functions in-process, as the Functions runtime would (flask requests).
+
+One Flask app for the process and a request context per call, so benchmarks can use it too (bench/)."""
 
 from __future__ import annotations
 
 import importlib
 import json
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 
@@ -23,6 +26,20 @@ class Response:
         return dict(self.body["error"])
 
 
+@cache
+def _app() -> Any:
+    from flask import Flask
+
+    return Flask("inprocess")
+
+
+@cache
+def _function(name: str) -> Any:
+    from registry import EMULATOR_ONLY, FUNCTIONS
+
+    return getattr(importlib.import_module((FUNCTIONS | EMULATOR_ONLY)[name]), name)
+
+
 def call(
     method: str,
     path: str,
@@ -34,27 +51,21 @@ def call(
     content_type: str | None = None,
 ) -> Response:
     """Call `/function/sub/path?query` through the deployed function object."""
-    from flask import Flask, request
-
-    from registry import EMULATOR_ONLY, FUNCTIONS
+    from flask import request
 
     location, _, query = path.partition("?")
     function_name, _, rest = location.lstrip("/").partition("/")
-    sub_path = "/" + rest
-    module = (FUNCTIONS | EMULATOR_ONLY)[function_name]
-    function = getattr(importlib.import_module(module), function_name)
     all_headers = dict(headers or {})
     if token:
         all_headers["Authorization"] = f"Bearer {token}"
-    app = Flask("test")
     kwargs: dict[str, Any] = {"method": method, "headers": all_headers, "query_string": query}
     if json_body is not None:
         kwargs["json"] = json_body
     elif data is not None:
         kwargs["data"] = data
         kwargs["content_type"] = content_type or "application/octet-stream"
-    with app.test_request_context(sub_path, **kwargs):
-        response = function(request)
+    with _app().test_request_context("/" + rest, **kwargs):
+        response = _function(function_name)(request)
     text = response.get_data(as_text=True)
     try:
         body = json.loads(text) if text and response.mimetype == "application/json" else text

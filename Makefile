@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test test-unit test-service test-http test-e2e lint typecheck bench load fuzz openapi clean
+.PHONY: setup run test test-unit test-service test-http test-e2e test-prod lint typecheck bench load fuzz openapi clean
 
 setup:
 	@bash scripts/setup.sh
@@ -25,6 +25,9 @@ test-http: setup
 
 test-e2e: setup
 	@$(PY) -m pytest -m e2e tests
+
+test-prod: setup ## every deployed function started as Cloud Functions starts it, with only its declared secrets
+	@$(PY) -m pytest -m prod tests/prod -p no:randomly
 
 lint: setup
 	@.venv/bin/ruff check functions tests devtools bench

@@ -126,7 +126,6 @@ def world(prod_project: str, standins: Standins) -> World:
     from members.models import MemberCreate
     from members.service import add_member
     from ops.orgs import create_org
-    from webhooks.service import register_whatsapp_number
 
     org_id = "prodorg"
     created = create_org(
@@ -158,9 +157,6 @@ def world(prod_project: str, standins: Standins) -> World:
     comms_seed.seed(org_id)
     tenancy.org_ref(org_id).update({"settings.callerId": comms_seed.local_voice_number(org_id)})
     tenancy.cache.clear()
-    register_whatsapp_number(
-        org_id, harness.plain_settings({"SMTP_PORT": "0", "STANDINS": "x"})["WHATSAPP_PHONE_NUMBER_ID"]
-    )
     members: dict[str, Member] = {}
     org = tenancy.load_org(org_id, fresh=True) or {}
     for role, (uid, email, team) in people.items():

@@ -195,6 +195,14 @@ def created_tasks(standins: Standins, **payload: str) -> list[dict[str, Any]]:
     return found
 
 
+def reminder_records(subject_id: str) -> list[Any]:
+    """The reminder records of one visit, task or lead."""
+    from core import clients
+
+    query = db().collection("reminders").where(filter=clients.where("subjectId", "==", subject_id))
+    return list(query.stream())
+
+
 def assert_reaches_remind(standins: Standins, task: dict[str, Any]) -> None:
     """A reminder task targets the deployed `remind` function, authenticated as the function's account."""
     request = task["httpRequest"]
@@ -335,15 +343,7 @@ def drive_visits(ctx: Ctx) -> None:
     visit = expect(ctx.call("POST", "/", member=ctx.world.agent, json_body=body), 201)
     address = lead["emails"][0]
     wait_for(lambda: ctx.standins.smtp.to(address), message="the visit invite email")
-    tasks = created_tasks(ctx.standins, orgId=ctx.world.org_id)
-    reminders = [
-        t
-        for t in tasks
-        if visit["id"]
-        in (data_of(db().collection("reminders").document(t["decoded"]["data"]["reminderId"])) or {}).get(
-            "subjectId", ""
-        )
-    ]
+    reminders = [t for r in reminder_records(visit["id"]) for t in created_tasks(ctx.standins, reminderId=r.id)]
     assert reminders, "scheduling the visit enqueued no reminder at Cloud Tasks"
     assert_reaches_remind(ctx.standins, reminders[0])
     listed = expect(ctx.call("GET", "/", member=ctx.world.agent), 200)
@@ -355,8 +355,6 @@ def drive_visits(ctx: Ctx) -> None:
 
 def drive_comms(ctx: Ctx) -> None:
     """A call log, an email over SMTP, an SMS at Plivo, a WhatsApp template at the Cloud API, a VoIP session."""
-    from comms import rules
-
     agent, lead = ctx.world.agent, seed_lead(ctx.world)
     started = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     call = {
@@ -397,12 +395,10 @@ def drive_comms(ctx: Ctx) -> None:
         session["accessToken"], ctx.fn.secret("VOICE_AUTH_TOKEN"), algorithms=["HS256"], options={"verify_aud": False}
     )
     ice = session["iceServers"][0]
-    now = datetime.now(UTC)
-    _, credential = rules.turn_credentials(secret=ctx.fn.secret("TURN_SECRET"), uid=agent.uid, now=now)
-    expected_credential = base64.b64encode(
-        hmac.new(ctx.fn.secret("TURN_SECRET").encode(), ice["username"].encode(), hashlib.sha1).digest()
-    ).decode()
-    assert ice["credential"] in {credential, expected_credential}, "TURN credential not signed with TURN_SECRET"
+    expiry, _, uid = ice["username"].partition(":")
+    assert uid == agent.uid and int(expiry) > time.time(), ice["username"]
+    turn = hmac.new(ctx.fn.secret("TURN_SECRET").encode(), ice["username"].encode(), hashlib.sha1).digest()
+    assert ice["credential"] == base64.b64encode(turn).decode(), "TURN credential not signed with TURN_SECRET"
     messages = expect(ctx.call("GET", f"/messages?leadId={lead['id']}", member=agent), 200)
     assert {m["channel"] for m in messages["items"]} == {"email", "sms", "whatsapp"}
 
@@ -681,7 +677,7 @@ def drive_notifyontask(ctx: Ctx) -> None:
     task_id, task = _task(ctx.world, None, due=datetime.now(UTC) + timedelta(days=2), by=ctx.world.manager)
     ctx.event(f"orgs/{ctx.world.org_id}/tasks/{task_id}", before=None, after=task)
     assert pushes(ctx.standins, ctx.world.agent, "task-assigned", taskId=task_id), "no push reached FCM"
-    record = [s for s in db().collection("reminders").where("subjectId", "==", task_id).stream()]
+    record = reminder_records(task_id)
     assert record, "no reminder record"
     tasks = created_tasks(ctx.standins, reminderId=record[0].id)
     assert tasks, "the reminder was not enqueued at Cloud Tasks"
@@ -716,7 +712,7 @@ def drive_remindonvisit(ctx: Ctx) -> None:
     """A visit written by someone else's instance still gets its reminders on Cloud Tasks."""
     visit_id, visit = _visit(ctx.world, seed_lead(ctx.world)["id"], datetime.now(UTC) + timedelta(days=3))
     ctx.event(f"orgs/{ctx.world.org_id}/visits/{visit_id}", before=None, after=visit)
-    records = [s.id for s in db().collection("reminders").where("subjectId", "==", visit_id).stream()]
+    records = [s.id for s in reminder_records(visit_id)]
     assert records, "no reminder record for the visit"
     assert any(created_tasks(ctx.standins, reminderId=r) for r in records), "no reminder at Cloud Tasks"
 
@@ -770,7 +766,7 @@ def drive_remindersweep(ctx: Ctx) -> None:
         reminders.reconcile(ctx.world.org_id, "task", task_id, {"id": task_id, **task})
     finally:
         task_queue.install(None)
-    record = next(iter(db().collection("reminders").where("subjectId", "==", task_id).stream()))
+    record = reminder_records(task_id)[0]
     assert (record.to_dict() or {})["state"] == "pending"
     ctx.schedule()
     assert created_tasks(ctx.standins, reminderId=record.id), "the sweep enqueued nothing at Cloud Tasks"

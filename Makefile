@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test test-unit test-service test-http test-e2e test-prod lint typecheck bench load fuzz openapi clean
+.PHONY: setup run test test-unit test-service test-http test-e2e test-prod lint typecheck bench load fuzz openapi deploy-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -34,6 +34,9 @@ lint: setup
 
 typecheck: setup
 	@.venv/bin/mypy
+
+deploy-check: setup ## offline: the deploy manifest, secrets, settings, rules and indexes; ARGS=write regenerates the README's deploy section
+	@$(PY) -m devtools.deploy_check $(ARGS)
 
 openapi: setup ## regenerate docs/openapi.json from the pydantic models and routes
 	@$(PY) -m devtools.openapi write

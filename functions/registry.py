@@ -31,7 +31,6 @@ FUNCTIONS: dict[str, str] = {
     "remindonvisit": "triggers.notifications",
     "privacy": "privacy.api",
     "audit": "audit.api",
-    "retentionexpiry": "triggers.retention",
     "retentiondaily": "triggers.retention",
 }
 
@@ -47,7 +46,6 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "remindersweep": ("5 0 * * *", "UTC"),
     "dailydigest": ("*/15 * * * *", "UTC"),
     "devreminders": ("* * * * *", "UTC"),
-    "retentionexpiry": ("17 * * * *", "Asia/Kolkata"),
     "retentiondaily": ("30 3 * * *", "Asia/Kolkata"),
     "purgeleads": ("45 3 * * *", "Asia/Kolkata"),
 }

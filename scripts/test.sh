@@ -20,6 +20,9 @@ done
 
 echo "==> docs/openapi.json is current"
 $PY -m devtools.openapi check || status=1
+echo "==> deploy-check (manifest, secrets, rules, indexes, README deploy section)"
+$PY -m devtools.deploy_check > .cache/deploy-check.log 2>&1 || { cat .cache/deploy-check.log; status=1; }
+tail -1 .cache/deploy-check.log
 echo "==> ruff"
 .venv/bin/ruff check functions tests devtools bench || status=1
 .venv/bin/ruff format --check functions tests devtools bench -q || status=1

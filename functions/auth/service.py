@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from secrets import randbelow
 from typing import Any
 
-from core import audit, clients, clock, mail, settings, tenancy, throttle
+from core import audit, clients, clock, mail, secrets, tenancy, throttle
 from core.errors import ApiError, unauthenticated
 from core.ids import keyed_hash, same, sha256_hex
 
@@ -55,7 +55,7 @@ def _eligible(email: str) -> tuple[str, dict[str, Any]] | None:
 
 
 def _code_hash(email: str, code: str) -> str:
-    return keyed_hash(settings.get().otp_pepper, f"{normalize_email(email)}:{code}")
+    return keyed_hash(secrets.value(secrets.OTP_PEPPER), f"{normalize_email(email)}:{code}")
 
 
 def request_code(*, email: str, client: str) -> None:
@@ -66,7 +66,7 @@ def request_code(*, email: str, client: str) -> None:
     if eligible is None:
         return
     org_id, member = eligible
-    code = f"{secrets.randbelow(1_000_000):06d}"
+    code = f"{randbelow(1_000_000):06d}"
     now = clock.now()
     clients.db().collection(CHALLENGES).document(email_key(email)).set(
         {

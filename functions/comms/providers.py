@@ -361,16 +361,16 @@ def sms_sender() -> SmsSender:
     """The configured SmsSender: Plivo when live, the outbox otherwise."""
     global _sms
     if _sms is None:
-        from core import settings
+        from core import secrets
 
         config = comms_config.get()
         if config.live:
             _sms = PlivoSmsSender(
                 api_base=config.plivo_api,
-                auth_id=config.plivo_sms_auth_id,
-                auth_token=settings.get().sms_webhook_secret,
+                auth_id=comms_config.required(config, "PLIVO_SMS_AUTH_ID", "sms"),
+                auth_token=secrets.value(secrets.SMS_WEBHOOK_SECRET),
                 sender_id=config.sms_sender_id,
-                dlt_entity_id=config.dlt_entity_id,
+                dlt_entity_id=comms_config.required(config, "DLT_ENTITY_ID", "sms"),
                 callback_base=config.public_base,
                 attempts=config.retry_attempts,
                 backoff_sec=config.retry_backoff_sec,
@@ -385,12 +385,14 @@ def whatsapp_sender() -> WhatsAppSender:
     """The configured WhatsAppSender: the Cloud API when live, the outbox otherwise."""
     global _whatsapp
     if _whatsapp is None:
+        from core import secrets
+
         config = comms_config.get()
         if config.live:
             _whatsapp = WhatsAppCloudSender(
                 api_base=config.whatsapp_api,
-                phone_number_id=config.whatsapp_phone_number_id,
-                access_token=config.whatsapp_access_token,
+                phone_number_id=comms_config.required(config, "WHATSAPP_PHONE_NUMBER_ID", "whatsapp"),
+                access_token=secrets.value(secrets.WHATSAPP_ACCESS_TOKEN),
                 attempts=config.retry_attempts,
                 backoff_sec=config.retry_backoff_sec,
                 timeout_sec=config.timeout_sec,
@@ -404,10 +406,11 @@ def voice() -> VoiceProvider:
     """The telephony provider (Plivo; on the emulators it signs with the local voice token)."""
     global _voice
     if _voice is None:
-        from core import settings
+        from core import secrets
 
         config = comms_config.get()
-        _voice = PlivoVoice(auth_id=config.plivo_auth_id or "LOCALAUTHID", auth_token=settings.get().voice_auth_token)
+        auth_id = comms_config.required(config, "PLIVO_AUTH_ID", "voip") or "LOCALAUTHID"
+        _voice = PlivoVoice(auth_id=auth_id, auth_token=secrets.value(secrets.VOICE_AUTH_TOKEN))
     return _voice
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from comms import contact, providers, rules
 from comms.models import ID_PATTERN, CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
-from core import clients, clock, pagination, settings, tenancy
+from core import clients, clock, pagination, secrets, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id, sha256_hex
@@ -158,7 +158,7 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     batch.commit()
     voice = providers.voice()
     token = voice.access_token(uid=caller.uid, call_id=call_id, now=now.timestamp(), lifetime_sec=TOKEN_LIFETIME_SEC)
-    username, credential = rules.turn_credentials(secret=settings.get().turn_secret, uid=caller.uid, now=now)
+    username, credential = rules.turn_credentials(secret=secrets.value(secrets.TURN_SECRET), uid=caller.uid, now=now)
     from comms import config
 
     return {

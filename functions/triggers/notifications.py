@@ -11,7 +11,7 @@ from typing import Any
 from firebase_functions import firestore_fn
 
 from core import notify
-from core.settings import REGION
+from core.deploy import DATA_EVENTS, PUSH_EVENTS, document_trigger
 
 # Fields whose change alone is no news to the lead's owner.
 QUIET_LEAD_FIELDS = frozenset(
@@ -124,7 +124,7 @@ def _data(snapshot: Any) -> dict[str, Any] | None:
     return snapshot.to_dict() if snapshot is not None and snapshot.exists else None
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/leads/{leadId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/leads/{leadId}", max_age=PUSH_EVENTS)
 def notifyonlead(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Lead written: assignment and update pushes, follow-up reminder."""
     handle_lead(
@@ -132,7 +132,7 @@ def notifyonlead(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.Docu
     )
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/tasks/{taskId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/tasks/{taskId}", max_age=PUSH_EVENTS)
 def notifyontask(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Task written: assignment push, due reminder."""
     handle_task(
@@ -140,7 +140,7 @@ def notifyontask(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.Docu
     )
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/visits/{visitId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/visits/{visitId}", max_age=DATA_EVENTS)
 def remindonvisit(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Visit written: its reminders follow its time and status."""
     handle_visit(event.params["orgId"], event.params["visitId"], _data(event.data.before), _data(event.data.after))

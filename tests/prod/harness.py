@@ -310,12 +310,13 @@ class Fleet:
 
 
 def _log_text(line: str) -> str:
-    """A log line's text: functions-framework writes structured JSON lines ({"message": ...}) in production."""
+    """A log line's text: in production every line is a JSON object (Cloud Logging's structured shape), its
+    `message` and, for an exception, its `stack_trace`."""
     if line.startswith("{"):
         with contextlib.suppress(ValueError):
             entry = json.loads(line)
             if isinstance(entry, dict) and "message" in entry:
-                return str(entry["message"])
+                return "\n".join(str(entry[key]) for key in ("message", "stack_trace") if entry.get(key))
     return line
 
 

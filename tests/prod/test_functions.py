@@ -790,32 +790,30 @@ def drive_dailydigest(ctx: Ctx) -> None:
     assert found, "no digest push reached FCM"
 
 
-def drive_retentionexpiry(ctx: Ctx) -> None:
-    """Expired login challenges are removed; current ones stay."""
-    expired = db().collection("otpChallenges").document("expired-" + uuid.uuid4().hex[:8])
-    current = db().collection("otpChallenges").document("current-" + uuid.uuid4().hex[:8])
-    expired.set({"expiresAt": datetime.now(UTC) - timedelta(hours=1), "used": False})
-    current.set({"expiresAt": datetime.now(UTC) + timedelta(minutes=5), "used": False})
-    ctx.schedule()
-    assert data_of(expired) is None and data_of(current) is not None
-
-
 def drive_retentiondaily(ctx: Ctx) -> None:
-    """Feed entries past 90 days are removed; recent ones stay."""
-    feed = db().collection("users").document(ctx.world.manager.uid).collection("notifications")
-    old, new = feed.document("old-" + uuid.uuid4().hex[:8]), feed.document("new-" + uuid.uuid4().hex[:8])
-    old.set(
-        {
-            "kind": "lead-assigned",
-            "title": "t",
-            "body": "b",
-            "read": True,
-            "createdAt": datetime.now(UTC) - timedelta(days=120),
-        }
-    )
-    new.set({"kind": "lead-assigned", "title": "t", "body": "b", "read": False, "createdAt": datetime.now(UTC)})
+    """Audit months past their year are pruned; the chain's anchor moves to the last one removed."""
+    from core import audit, clock
+    from ops.orgs import create_org
+
+    org_id = "auditorg-" + uuid.uuid4().hex[:6]
+    previous = clock.install(clock.FixedClock(datetime.now(UTC) - timedelta(days=800)))
+    try:  # an organization whose first entries are more than two years old
+        create_org(
+            org_id=org_id,
+            name="Old Homes",
+            seats=2,
+            subscription_ends_at=datetime.now(UTC) + timedelta(days=30),
+            admin_email=f"admin@{org_id}.example.com",
+            admin_name="Old Admin",
+            admin_uid=f"{org_id}-admin",
+        )
+        old = [s.id for s in audit.entries_ref(org_id).stream()]
+    finally:
+        clock.install(previous)
+    recent = audit.record(org_id, "login", actor=f"{org_id}-admin")
     ctx.schedule()
-    assert data_of(old) is None and data_of(new) is not None
+    assert [s.id for s in audit.entries_ref(org_id).stream()] == [recent]
+    assert (data_of(audit.head_ref(org_id)) or {}).get("anchorSeq") == int(max(old))
 
 
 def drive_purgeleads(ctx: Ctx) -> None:

@@ -61,7 +61,7 @@ def manifest() -> dict[str, harness.Endpoint]:
 def fleet(
     manifest: dict[str, harness.Endpoint], standins: Standins, firestore_emulator: str, world: World
 ) -> Iterator[harness.Fleet]:
-    """Every endpoint of the manifest, started as Cloud Functions starts it (after the seed: 29 cold starts
+    """Every endpoint of the manifest, started as Cloud Functions starts it (after the seed: all the cold starts
     at once keep both cores busy for a while)."""
     network = {
         "PRODTEST_GOOGLE_APIS": standins.address,

@@ -353,11 +353,13 @@ def document_event(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     event_id: str | None = None,
+    at: datetime | None = None,
 ) -> tuple[dict[str, str], bytes]:
-    """(headers, body) of a Firestore CloudEvent in binary mode, as Eventarc POSTs it."""
+    """(headers, body) of a Firestore CloudEvent in binary mode, as Eventarc POSTs it; `at` is the write's time
+    (a redelivery keeps its first time and id)."""
     from google.events.cloud.firestore import DocumentEventData
 
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     data = DocumentEventData()
     if after is not None:
         data.value = _document(path, after, now, now)

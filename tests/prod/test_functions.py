@@ -62,9 +62,19 @@ class Ctx:
         sent.setdefault("X-Forwarded-For", "203.0.113.7")
         return httpx.request(method, self.fn.url + path, json=json_body, content=content, headers=sent, timeout=60)
 
-    def event(self, path: str, *, before: dict[str, Any] | None, after: dict[str, Any] | None) -> httpx.Response:
+    def event(
+        self,
+        path: str,
+        *,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        event_id: str | None = None,
+        at: datetime | None = None,
+    ) -> httpx.Response:
         """Deliver a Firestore CloudEvent for a write of `path`; the function must acknowledge it."""
-        headers, body = harness.document_event(self.fn.endpoint, path, before=before, after=after)
+        headers, body = harness.document_event(
+            self.fn.endpoint, path, before=before, after=after, event_id=event_id, at=at
+        )
         response = httpx.post(self.fn.url + "/", content=body, headers=headers, timeout=60)
         assert response.status_code in (200, 204), f"event for {path}: {response.status_code} {response.text[:300]}"
         return response
@@ -545,11 +555,14 @@ def drive_audit(ctx: Ctx) -> None:
 
 
 def drive_leadactivity(ctx: Ctx) -> None:
-    """A lead's creation writes its "created" entry."""
+    """A lead's creation writes its "created" entry, once however often production redelivers the event."""
     lead = seed_lead(ctx.world)
     after = data_of(org_doc(ctx.world, "leads", lead["id"]))
-    ctx.event(f"orgs/{ctx.world.org_id}/leads/{lead['id']}", before=None, after=after)
-    assert "created" in activity_types(ctx.world, lead["id"])
+    path, event_id, at = f"orgs/{ctx.world.org_id}/leads/{lead['id']}", uuid.uuid4().hex, datetime.now(UTC)
+    ctx.event(path, before=None, after=after, event_id=event_id, at=at)
+    assert activity_types(ctx.world, lead["id"]) == ["created"]
+    ctx.event(path, before=None, after=after, event_id=event_id, at=at)  # retry: true redelivers
+    assert activity_types(ctx.world, lead["id"]) == ["created"]
 
 
 def drive_noteactivity(ctx: Ctx) -> None:
@@ -668,8 +681,13 @@ def drive_notifyonlead(ctx: Ctx) -> None:
     )
     lead = create_lead(org_id=ctx.world.org_id, actor=admin, data=data)
     after = data_of(org_doc(ctx.world, "leads", lead["id"]))
-    ctx.event(f"orgs/{ctx.world.org_id}/leads/{lead['id']}", before=None, after=after)
-    assert pushes(ctx.standins, ctx.world.agent, "lead-assigned", leadId=lead["id"]), "no push reached FCM"
+    path = f"orgs/{ctx.world.org_id}/leads/{lead['id']}"
+    ctx.event(path, before=None, after=after, at=datetime.now(UTC) - timedelta(hours=3))  # a retry hours late
+    assert not pushes(ctx.standins, ctx.world.agent, "lead-assigned", leadId=lead["id"]), "a stale event pushed"
+    event_id, at = uuid.uuid4().hex, datetime.now(UTC)
+    ctx.event(path, before=None, after=after, event_id=event_id, at=at)
+    ctx.event(path, before=None, after=after, event_id=event_id, at=at)  # redelivered
+    assert len(pushes(ctx.standins, ctx.world.agent, "lead-assigned", leadId=lead["id"])) == 1
 
 
 def drive_notifyontask(ctx: Ctx) -> None:

@@ -153,6 +153,15 @@ def seed_lead(world: World, *, org_id: str | None = None, **fields: Any) -> dict
     return create_lead(org_id=org_id or world.org_id, actor=None, data=LeadCreate.model_validate(body))
 
 
+def caller_for(world: World, member: Member) -> Any:
+    """The service-layer Caller of a seeded member (what its ID token stands for)."""
+    from core import tenancy
+    from core.caller import caller_of
+
+    record = tenancy.load_member(world.org_id, member.uid, fresh=True) or {}
+    return caller_of(world.org_id, member.uid, record, tenancy.load_org(world.org_id, fresh=True) or {})
+
+
 def seed_message(world: World, lead: dict[str, Any], channel: str, provider_id: str) -> str:
     """An outbound message that its provider accepted as `provider_id`."""
     from comms.service import mark_sent
@@ -425,7 +434,8 @@ def _plivo_headers(secret: str, url: str, params: dict[str, str]) -> dict[str, s
 
 
 def drive_webhooks(ctx: Ctx) -> None:
-    """Meta's handshake; signed WhatsApp, SMS and email status callbacks move messages forward; forgeries 401."""
+    """Meta's handshake; signed WhatsApp, SMS and email status callbacks move messages forward (forgeries 401);
+    Plivo's signed answer request dials the lead of an app-placed call."""
     from webhooks.signatures import email_signature, hub_signature
 
     challenge = ctx.call(

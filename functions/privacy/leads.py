@@ -35,7 +35,7 @@ class Found:
     """Everything stored about one lead, as snapshots grouped by where they live."""
 
     lead_ids: list[str] = field(default_factory=list)  # the lead's and its merged duplicates'
-    lead: Any | None = None
+    lead: Any = None  # the lead's snapshot (find() answers 404 without one)
     lead_subcollections: dict[str, list[Any]] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # org collection -> {path: snapshot}
 

@@ -218,7 +218,8 @@ def _attachment(item: dict[str, Any]) -> dict[str, Any]:
 
     path = item.get("objectPath")
     if isinstance(path, str) and path and item.get("status", "ready") == "ready":
-        url, expires_at = storage.download_url(path)
+        generation = item.get("objectGeneration")  # the approved file, never a later overwrite
+        url, expires_at = storage.download_url(path, generation=int(generation) if generation is not None else None)
         item = item | {"downloadUrl": url, "downloadUrlExpiresAt": clock.rfc3339(expires_at)}
     return item
 

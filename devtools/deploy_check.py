@@ -53,7 +53,11 @@ IAM_ROLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "IAM signBlob: signed upload/download URLs, and custom tokens at login",
         ("attachments", "privacy", "auth"),
     ),
-    ("roles/storage.objectAdmin (on the bucket)", "attachments and their erasure", ("attachments", "privacy")),
+    (
+        "roles/storage.objectAdmin (on the bucket)",
+        "attachments, their erasure and the sweep of abandoned uploads",
+        ("attachments", "privacy", "attachmentsweep"),
+    ),
     (
         "roles/firebaseauth.admin",
         "custom claims, disabling users, revoking sessions",

@@ -19,6 +19,7 @@ FUNCTIONS: dict[str, str] = {
     "comms": "comms.api",
     "webhooks": "webhooks.api",
     "attachments": "attachments.api",
+    "attachmentsweep": "triggers.attachments",
     "commscallactivity": "triggers.comms_activity",
     "commsmessageactivity": "triggers.comms_activity",
     "sendqueuedmessages": "triggers.comms_queue",
@@ -48,4 +49,5 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "devreminders": ("* * * * *", "UTC"),
     "retentiondaily": ("30 3 * * *", "Asia/Kolkata"),
     "purgeleads": ("45 3 * * *", "Asia/Kolkata"),
+    "attachmentsweep": ("20 * * * *", "UTC"),
 }

@@ -54,6 +54,9 @@ class OutgoingWhatsApp:
     template_name: str
     language: str
     params: tuple[str, ...]
+    # {type: text, text} or {type: image|document|video, link, filename}: the header's parameter
+    header: dict[str, str] | None = None
+    button_params: tuple[str, ...] = ()
 
 
 class SmsSender(Protocol):
@@ -179,6 +182,17 @@ class PlivoSmsSender:
         return str(uuids[0])
 
 
+def _header_parameter(header: dict[str, str]) -> dict[str, Any]:
+    """The Cloud API's parameter of a template header: text, or media fetched by link."""
+    kind = header["type"]
+    if kind == "text":
+        return {"type": "text", "text": header["text"]}
+    media: dict[str, str] = {"link": header["link"]}
+    if kind == "document" and header.get("filename"):
+        media["filename"] = header["filename"]
+    return {"type": kind, kind: media}
+
+
 class WhatsAppCloudSender:
     """WhatsApp Cloud API (`POST /{phone-number-id}/messages`), template messages."""
 
@@ -203,10 +217,18 @@ class WhatsAppCloudSender:
             "User-Agent": USER_AGENT,
         }
         template: dict[str, Any] = {"name": message.template_name, "language": {"code": message.language}}
+        components = []
+        if message.header:
+            components.append({"type": "header", "parameters": [_header_parameter(message.header)]})
         if message.params:
-            template["components"] = [
+            components.append(
                 {"type": "body", "parameters": [{"type": "text", "text": value} for value in message.params]}
-            ]
+            )
+        for index, value in enumerate(message.button_params):
+            parameters = [{"type": "text", "text": value}]
+            components.append({"type": "button", "sub_type": "url", "index": str(index), "parameters": parameters})
+        if components:
+            template["components"] = components
         body = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -252,6 +274,8 @@ class OutboxWhatsAppSender:
             text=" | ".join(message.params),
             refs=[message.lead_id, message.message_id],
             language=message.language,
+            header=message.header,
+            buttonParams=list(message.button_params),
         )
 
 

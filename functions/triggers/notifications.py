@@ -19,8 +19,51 @@ QUIET_LEAD_FIELDS = frozenset(
 )
 
 
+# Phones are stored raw or masked by the organization's setting; the leadmasking trigger rewrites one form into
+# the other without anyone changing the number.
+PHONE_FIELDS = frozenset({"primaryPhone", "alternatePhone"})
+
+
 def _refs(*ids: Any) -> tuple[str, ...]:
     return tuple(str(i) for i in ids if i)
+
+
+def _masked_display(phone: dict[str, Any]) -> str | None:
+    if phone.get("masked"):
+        return str(phone["masked"])
+    if phone.get("e164") and phone.get("countryCode"):
+        from leads.phones import mask
+
+        return mask(str(phone["e164"]), str(phone["countryCode"]))
+    return None
+
+
+def same_phone(before: Any, after: Any) -> bool:
+    """True when two stored phones are one number: the same form twice, or its raw and masked forms (a masking
+    toggle is no news to the agent; a new number is)."""
+    if before == after:
+        return True
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return False
+    if before.get("e164") and after.get("e164"):
+        return bool(before["e164"] == after["e164"])
+    display = _masked_display(before)
+    return (
+        display is not None
+        and display == _masked_display(after)
+        and before.get("countryCode") == after.get("countryCode")
+    )
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The fields of a lead write that are news to its owner, sorted."""
+    return sorted(
+        key
+        for key in set(before) | set(after)
+        if key not in QUIET_LEAD_FIELDS
+        and before.get(key) != after.get(key)
+        and not (key in PHONE_FIELDS and same_phone(before.get(key), after.get(key)))
+    )
 
 
 def lead_pushes(
@@ -39,9 +82,7 @@ def lead_pushes(
         if actor == assignee:
             return []
         return [notify.Push(assignee, "lead-assigned", "New lead assigned to you", name, data, _refs(lead_id))]
-    changed = sorted(
-        k for k in set(before) | set(after) if k not in QUIET_LEAD_FIELDS and before.get(k) != after.get(k)
-    )
+    changed = changed_fields(before, after)
     if not changed or not actor or actor == assignee:
         return []
     shown = ", ".join(changed[:4]) + ("…" if len(changed) > 4 else "")

@@ -35,7 +35,9 @@ class VisitUpdate(ApiModel):
     status: Literal["completed", "cancelled"] | None = Field(None, description="completed or cancelled (final)")
     notes: str | None = Field(None, max_length=4000, description="Notes for the visit")
     follow_up_notes: str | None = Field(None, max_length=4000, description="What was agreed at the visit")
-    cancel_reason: str | None = Field(None, min_length=1, max_length=500, description="Why; required to cancel")
+    cancel_reason: str | None = Field(
+        None, max_length=500, description="Why it is cancelled (with status cancelled): welcome, never required"
+    )
     project_id: DocId | None = Field(None, max_length=128, description="Another project, while scheduled")
     allow_double_booking: bool = Field(False, description="true allows a new time that overlaps another visit")
 

@@ -11,8 +11,9 @@ the service account) and records every request, so tests assert what was sent.
 - iamcredentials: signBlob with the service account's test key (custom tokens, signed URLs)
 - identitytoolkit: users, custom claims, validSince (create, update, lookup, delete)
 - fcm: v1 messages:send; cloudtasks: createTask (names are unique) and deleteTask
-- storage: the JSON API (object metadata, media download, list, delete) and signed-URL uploads, whose v4
-  signature is checked against the service account's key
+- storage: the JSON API (object metadata, media download, list, delete, generation preconditions) and
+  signed-URL uploads and downloads, whose v4 signature is checked against the service account's key and
+  whose signed length range, create-only precondition and pinned generation are enforced
 - /plivo and /graph: the SMS and WhatsApp providers; SMTP with STARTTLS and AUTH on its own port
 """
 
@@ -407,6 +408,11 @@ def _storage(state: State, record: Recorded, path: str) -> _Reply:
         stored = state.objects.get((bucket, name or ""))
         if stored is None:
             return _google_error(404, "No such object", "NOT_FOUND")
+        match = (record.query.get("ifGenerationMatch") or [None])[0]
+        if match is not None and int(match) != stored.generation:
+            return _google_error(
+                412, "At least one of the pre-conditions you specified did not hold.", "FAILED_PRECONDITION"
+            )
         if record.method == "DELETE":
             del state.objects[(bucket, name or "")]
             return _Reply(204)
@@ -459,12 +465,25 @@ def _signed_object(state: State, record: Recorded, path: str) -> _Reply:
     with state.lock:
         if record.method == "PUT":
             previous = state.objects.get((bucket, name))
+            length_range = record.headers.get("x-goog-content-length-range")
+            if length_range:
+                low, _, high = length_range.partition(",")
+                if not int(low) <= len(record.body) <= int(high):
+                    return _Reply(
+                        400, "<Error><Code>EntityTooLarge</Code></Error>", {"Content-Type": "application/xml"}
+                    )
+            match = record.headers.get("x-goog-if-generation-match")
+            if match is not None and int(match) != (previous.generation if previous else 0):
+                return _Reply(
+                    412, "<Error><Code>PreconditionFailed</Code></Error>", {"Content-Type": "application/xml"}
+                )
             generation = (previous.generation + 1) if previous else 1
             content_type = record.headers.get("Content-Type") or "application/octet-stream"
             state.objects[(bucket, name)] = StoredObject(record.body, content_type, generation)
             return _Reply(200, b"")
         stored = state.objects.get((bucket, name))
-    if stored is None:
+    generation = (record.query.get("generation") or [None])[0]
+    if stored is None or (generation is not None and int(generation) != stored.generation):
         return _Reply(404, "<Error><Code>NoSuchKey</Code></Error>", {"Content-Type": "application/xml"})
     return _media(stored, record)
 

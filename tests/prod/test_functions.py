@@ -509,15 +509,52 @@ def drive_attachments(ctx: Ctx) -> None:
     body = {"leadId": lead["id"], "fileName": "brochure.pdf", "contentType": "application/pdf", "sizeBytes": len(PDF)}
     created = expect(ctx.call("POST", "/", member=ctx.world.agent, json_body=body), 201)
     assert quote(ctx.standins.keys.service_account) in created["uploadUrl"], created["uploadUrl"]
-    upload = _storage_request(
-        ctx, "PUT", created["uploadUrl"], content=PDF, headers={"Content-Type": "application/pdf"}
-    )
+    upload = _storage_request(ctx, "PUT", created["uploadUrl"], content=PDF, headers=created["uploadHeaders"])
     assert upload.status_code == 200, f"signed upload refused: {upload.status_code} {upload.text}"
+    again = _storage_request(ctx, "PUT", created["uploadUrl"], content=PDF, headers=created["uploadHeaders"])
+    assert again.status_code == 412, "the upload URL may overwrite the stored file"
     done = expect(ctx.call("POST", f"/{created['id']}/complete", member=ctx.world.agent), 200)
     assert done["status"] == "ready"
     shown = expect(ctx.call("GET", f"/{created['id']}", member=ctx.world.agent), 200)
     download = _storage_request(ctx, "GET", shown["downloadUrl"])
     assert download.status_code == 200 and download.content == PDF
+
+
+def drive_attachmentsweep(ctx: Ctx) -> None:
+    """An upload begun hours ago and never completed is closed as rejected and its object deleted."""
+    from tests.prod.standins import StoredObject
+
+    lead = seed_lead(ctx.world)
+    attachment_id = "att_" + uuid.uuid4().hex[:12]
+    object_path = f"orgs/{ctx.world.org_id}/attachments/{attachment_id}/plan.pdf"
+    started = datetime.now(UTC) - timedelta(hours=3)
+    org_doc(ctx.world, "attachments", attachment_id).set(
+        {
+            "id": attachment_id,
+            "orgId": ctx.world.org_id,
+            "leadId": lead["id"],
+            "visitId": None,
+            "teamId": "north",
+            "ownerId": ctx.world.agent.uid,
+            "fileName": "plan.pdf",
+            "contentType": "application/pdf",
+            "sizeBytes": len(PDF),
+            "objectPath": object_path,
+            "status": "pending",
+            "rejectedReason": None,
+            "objectGeneration": None,
+            "uploadedBy": ctx.world.agent.uid,
+            "createdAt": started,
+            "updatedAt": started,
+            "version": 1,
+        }
+    )
+    with ctx.standins.state.lock:
+        ctx.standins.state.objects[(harness.BUCKET, object_path)] = StoredObject(PDF, "application/pdf", 1)
+    ctx.schedule()
+    stored = data_of(org_doc(ctx.world, "attachments", attachment_id)) or {}
+    assert stored["status"] == "rejected", stored
+    assert (harness.BUCKET, object_path) not in ctx.standins.state.objects, "the abandoned upload's object remains"
 
 
 def drive_privacy(ctx: Ctx) -> None:

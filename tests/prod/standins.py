@@ -408,8 +408,8 @@ def _storage(state: State, record: Recorded, path: str) -> _Reply:
         stored = state.objects.get((bucket, name or ""))
         if stored is None:
             return _google_error(404, "No such object", "NOT_FOUND")
-        match = (record.query.get("ifGenerationMatch") or [None])[0]
-        if match is not None and int(match) != stored.generation:
+        match = record.query.get("ifGenerationMatch")
+        if match and int(match[0]) != stored.generation:
             return _google_error(
                 412, "At least one of the pre-conditions you specified did not hold.", "FAILED_PRECONDITION"
             )
@@ -482,8 +482,8 @@ def _signed_object(state: State, record: Recorded, path: str) -> _Reply:
             state.objects[(bucket, name)] = StoredObject(record.body, content_type, generation)
             return _Reply(200, b"")
         stored = state.objects.get((bucket, name))
-    generation = (record.query.get("generation") or [None])[0]
-    if stored is None or (generation is not None and int(generation) != stored.generation):
+    pinned = record.query.get("generation")
+    if stored is None or (pinned and int(pinned[0]) != stored.generation):
         return _Reply(404, "<Error><Code>NoSuchKey</Code></Error>", {"Content-Type": "application/xml"})
     return _media(stored, record)
 

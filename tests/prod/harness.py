@@ -1,7 +1,8 @@
 """The prod tier's harness: the deploy manifest, functions started as Cloud Functions gen2 starts them, events.
 
 - `build_manifest()` asks the firebase-functions SDK's own serving module, in the runtime venv, for the
-  manifest `firebase deploy` reads (no emulator variables, no FUNCTION_TARGET).
+  manifest `firebase deploy` reads (no emulator variables, no FUNCTION_TARGET), over the files a deploy
+  uploads (`deployed_source()`).
 - `Fleet` starts every endpoint of that manifest with functions-framework, `FUNCTION_TARGET`, `K_SERVICE`,
   a non-demo project, the plain settings of `env.justo-prodtest` and values for exactly the secrets its
   manifest entry declares (random, never the development ones). Nothing tells a function it is under test:
@@ -103,12 +104,28 @@ class Endpoint:
         return str(self.spec["eventTrigger"]["eventFilterPathPatterns"]["document"])
 
 
+_source: Path | None = None
+
+
+def deployed_source() -> Path:
+    """A copy of functions/ holding only what `firebase deploy` uploads (firebase.json's `ignore` leaves out
+    dev/, ops/ and local files), made once per run: a function that imports what is not uploaded fails here."""
+    global _source
+    if _source is None:
+        import tempfile
+
+        from devtools.deploy_check import upload_copy
+
+        _source = upload_copy(Path(tempfile.mkdtemp(prefix="justo-prod-source-")) / "functions")
+    return _source
+
+
 def build_manifest() -> dict[str, Any]:
     """The manifest `firebase deploy` reads, built by the SDK's serving module in the runtime venv."""
     env = {key: value for key, value in base_environment().items() if key not in {"FUNCTION_TARGET", "PORT"}}
     result = subprocess.run(
         [str(RUNTIME_PYTHON), "-c", MANIFEST_SCRIPT],
-        cwd=FUNCTIONS,
+        cwd=deployed_source(),
         env=env,
         capture_output=True,
         text=True,
@@ -279,7 +296,7 @@ class Fleet:
                         "--port",
                         str(port),
                     ],
-                    cwd=FUNCTIONS,
+                    cwd=deployed_source(),
                     env=function.env,
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -4,7 +4,7 @@ No account enumeration: every email, a member's or not, gets the same answers, c
 request writes a challenge for any address (a real one, emailed to an eligible member, or a decoy whose code
 nobody knows); a verify of an address without a challenge makes a decoy. A wrong, used, expired or decoy code
 is then one answer, 401 "Wrong or expired code" with `attemptsLeft`, until the challenge is dead for this
-client (429); the same keyed-hash work is done on every path. docs/login.md has the design and its bounds.
+client (429); the same keyed-hash work is done on every path. docs/sessions.md has the design and its bounds.
 """
 
 from __future__ import annotations

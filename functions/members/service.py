@@ -3,7 +3,7 @@
 An email is a login, so it belongs to one organization on the platform. Adding one that another organization
 holds answers exactly as a fresh add (201, the member stored, a seat taken): the admin learns nothing about
 other organizations. The login index keeps pointing where it did, and the mailbox's owner, who alone may
-learn it, is emailed why the address cannot sign in here (docs/login.md).
+learn it, is emailed why the address cannot sign in here (docs/sessions.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ ID tokens signed in with it carry it on, and a session is alive while the member
 `sessionsValidAfter` is not later than `loginAt`. The API (core/caller.py) and firestore.rules check the
 same two fields of the same record, so one write ends a session for both. Firebase Auth is told too: the
 refresh tokens are revoked (no new ID token from an old session) and a deactivated member's Auth user is
-disabled, so the custom token handed out at login no longer signs in.
+disabled, so the custom token handed out at login no longer signs in. The member's device registrations
+go too, so no push reaches a device whose session ended; the app registers again after it signs in.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from core import clients, clock, tenancy
 from core.caller import EPOCH, epoch_ms, epoch_us
+from core.ids import sha256_hex
 
 
 def cutoff(now: datetime | None = None) -> datetime:
@@ -32,11 +34,34 @@ def login_at(now: datetime | None = None) -> int:
 
 
 def end_sessions(*, org_id: str, uid: str) -> None:
-    """End every session of a member now (logout, erasure): the record's cutoff, then Auth's refresh tokens."""
+    """End every session of a member now (logout, erasure): the record's cutoff, Auth's refresh tokens, devices."""
     ref = tenancy.member_ref(org_id, uid)
     ref.update({"sessionsValidAfter": cutoff()})
     tenancy.cache.forget(ref.path)
     revoke_refresh_tokens(uid)
+    forget_devices(uid)
+
+
+def forget_devices(uid: str) -> int:
+    """Drop every device registration of a user and its token index entries (those still pointing here)."""
+    from devices.service import TOKENS, devices_of
+
+    db = clients.db()
+    batch, count = db.batch(), 0
+    for device in devices_of(uid).stream():
+        token = (device.to_dict() or {}).get("fcmToken")
+        if token:
+            index = db.collection(TOKENS).document(sha256_hex(str(token)))
+            held = index.get()
+            if held.exists and (held.to_dict() or {}).get("uid") == uid:
+                batch.delete(index)
+        batch.delete(device.reference)
+        count += 1
+        if count % 200 == 0:  # two writes a device: stay under a batch's 500
+            batch.commit()
+            batch = db.batch()
+    batch.commit()
+    return count
 
 
 def revoke_refresh_tokens(uid: str) -> None:
@@ -48,7 +73,8 @@ def revoke_refresh_tokens(uid: str) -> None:
 
 
 def sync_auth_user(member: dict[str, Any], *, revoke: bool) -> None:
-    """Make the Auth user match the member record: its claims, disabled unless active; revoke when asked.
+    """Make the Auth user match the member record: its claims, disabled unless active; when the change ended
+    its sessions, revoke the refresh tokens and drop the devices.
 
     Idempotent, so a retried change (after Auth was unreachable) finishes the job.
     """
@@ -60,3 +86,4 @@ def sync_auth_user(member: dict[str, Any], *, revoke: bool) -> None:
         auth.update_user(uid, custom_claims=claims, disabled=not member.get("active"), app=clients.firebase_app())
     if revoke:
         revoke_refresh_tokens(uid)
+        forget_devices(uid)

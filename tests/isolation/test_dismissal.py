@@ -9,7 +9,8 @@ member record) with that ID token, and then, after the dismissal:
   change to what it watches, and never delivers that change; the own-record listener ends at once wherever
   the dismissal writes the record (the bound of firestore.rules' header);
 - a new read or listener with the same unexpired ID token is denied at once, for every listener shape;
-- the API refuses the ID token;
+- the API refuses the ID token, and where the dismissal writes the member record its device registrations
+  are gone (no push reaches a device whose session ended);
 - the custom token of the login no longer makes a session: the Auth user is disabled (sign-in refused), or
   the session it signs in to is refused by the API and by the rules.
 
@@ -157,6 +158,8 @@ def scene(db: Any, auth_emulator: str) -> Iterator[Scene]:
         {"kind": "lead-assigned", "title": "New lead", "body": "Buyer", "data": {}, "read": False}
     )
     done = login(agent.email, auth_emulator)
+    device = {"deviceId": "phone-1", "fcmToken": "fcm-token-1", "platform": "android"}
+    assert call("POST", "/devices", token=done.id_token, json_body=device).status in (200, 201)
     listeners = _open(os.environ["FIRESTORE_EMULATOR_HOST"], done.id_token, agent.uid)
     try:
         for name, listener in listeners.items():
@@ -218,6 +221,10 @@ def test_a_dismissed_member_loses_every_read_listener_and_session(
     assert not any(reads.values()), reads
     tenancy.cache.clear()  # any instance, at the latest after MEMBER_CACHE_SECONDS
     assert call("GET", "/members/me", token=scene.login.id_token).status in (401, 403)
+    if dismissal.writes_record:
+        db = clients.db()
+        assert list(db.collection(f"users/{scene.agent.uid}/devices").stream()) == []
+        assert list(db.collection("fcmTokens").stream()) == []
 
     signed_in = sign_in(scene.login.custom_token, auth_emulator)
     if dismissal.disables_user:

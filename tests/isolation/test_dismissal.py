@@ -267,3 +267,75 @@ def test_a_member_whose_details_change_keeps_its_session(scene: Scene) -> None:
         assert listener.wait(lambda item: any(f.get("summary") == "after" for _, f in item.deliveries)), name
         assert not listener.denied, name
     assert call("GET", "/members/me", token=scene.login.id_token).status == 200
+
+
+PUBLIC = {
+    ("auth", "POST", "/otp/request"),
+    ("auth", "POST", "/otp/verify"),
+    ("webhooks", "GET", "/whatsapp"),
+    ("webhooks", "POST", "/whatsapp"),
+    ("webhooks", "POST", "/sms"),
+    ("webhooks", "POST", "/email"),
+    ("webhooks", "POST", "/voice"),
+    ("webhooks", "POST", "/voice/status"),
+    ("webhooks", "POST", "/voice/recording"),
+}
+ENDED: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
+    # name: (member change, organization change, status, message)
+    "deactivated": ({"active": False}, {}, 401, "no longer active"),
+    "logged out": ({"sessionsValidAfter": "now"}, {}, 401, "Session revoked"),
+    # signed in 5 s ago, after the cutoff, with the custom token of a login from before it
+    "old login signed in again": ({"sessionsValidAfter": "past"}, {}, 401, "Session revoked"),
+    "subscription lapsed": ({}, {"subscriptionEndsAt": "past"}, 403, "subscription"),
+    "organization switched off": ({}, {"active": False}, 403, "subscription"),
+}
+
+
+def _routes() -> list[tuple[str, str, str]]:
+    import importlib
+
+    from registry import FUNCTIONS
+
+    found = []
+    for function, module in sorted(FUNCTIONS.items()):
+        router = getattr(importlib.import_module(module), "router", None)
+        found += [(function, r.method, r.path) for r in getattr(router, "routes", [])]
+    return found
+
+
+@pytest.mark.parametrize("ended", ENDED, ids=str)
+def test_every_route_but_the_public_ones_refuses_an_ended_session(ended: str, db: Any) -> None:
+    """An ID token whose session ended is refused on every authenticated route before anything happens; the
+    only routes that do not ask for a session are API.md's public ones (a new public route fails here)."""
+    import re
+    import time
+    from datetime import UTC, datetime
+
+    admin = make_org(ORG)
+    member_change, org_change, status, message = ENDED[ended]
+    now = datetime.now(UTC)
+    values = {"now": now, "past": now - timedelta(seconds=30)}
+    if member_change:
+        tenancy.member_ref(ORG, admin.uid).update({k: values.get(v, v) for k, v in member_change.items()})
+    if org_change:
+        tenancy.org_ref(ORG).update({k: values.get(v, v) for k, v in org_change.items()})
+    claims = {"loginAt": int(time.time() - 60) * 1000} if ended == "old login signed in again" else {}
+    token = admin.token(**claims)
+    routes = _routes()
+    assert set(routes) >= PUBLIC
+    public = set()
+    for function, method, path in routes:
+        url = f"/{function}" + re.sub(r"\{\w+\}", "x1", path)
+        body: dict[str, Any] | None = None if method == "GET" else {}
+        tenancy.cache.clear()
+        reply = call(method, url.rstrip("/") or f"/{function}", token=token, json_body=body)
+        if (function, method, path) in PUBLIC:
+            public.add((function, method, path))
+            continue
+        assert reply.status == status and message in reply.error["message"], f"{method} {url}: {reply.text[:200]}"
+    assert public == PUBLIC
+    if claims:  # control: a sign-in after the cutoff without the old login's loginAt is a live session
+        tenancy.cache.clear()
+        assert call("GET", "/members/me", token=admin.token()).status == 200
+    control = call("GET", "/members/me", token=make_org("org2").token())
+    assert control.status == 200

@@ -29,7 +29,10 @@ def _team_exists(transaction: Any, org_id: str, team_id: str | None) -> None:
 
 
 def add_member(*, org_id: str, actor: str | None, data: MemberCreate, uid: str | None = None) -> dict[str, Any]:
-    """Add a member in one transaction: email unique across the platform, a free seat, the team exists."""
+    """Add a member in one transaction: email unique in the organization, a free seat, the team exists.
+
+    actor None is the platform (ops commands, the seed), which is told when another organization holds the email.
+    """
     from google.cloud import firestore
 
     db = clients.db()
@@ -66,6 +69,10 @@ def add_member(*, org_id: str, actor: str | None, data: MemberCreate, uid: str |
         if held.exists and held.get("orgId") == org_id:
             raise ApiError("ALREADY_EXISTS", "A member with this email exists", fields={"email": "already a member"})
         held_elsewhere = bool(held.exists)
+        if held_elsewhere and actor is None:  # a platform command (ops, seed): the operator may know, and must
+            raise ApiError(  # not create an organization whose first admin cannot sign in
+                "ALREADY_EXISTS", "This email signs in to another organization", fields={"email": "used elsewhere"}
+            )
         _team_exists(transaction, org_id, data.team_id)
         seats, used = int(org.get("seats")), int(org.to_dict().get("activeMembers", 0))
         if used >= seats:

@@ -176,3 +176,18 @@ def _email_key(email: str) -> str:
     from auth.service import email_key
 
     return email_key(email)
+
+
+def test_a_platform_command_is_told_that_another_organization_holds_the_email(db: Any) -> None:
+    """The operator (actor None: ops commands, the seed) may know, and must not make an admin who cannot sign in."""
+    from core.errors import ApiError
+    from members.models import MemberCreate
+    from members.service import add_member
+
+    make_org(ORG)
+    make_org("org2")
+    held = add_person("org2", "agent", "north")
+    with pytest.raises(ApiError) as raised:
+        add_member(org_id=ORG, actor=None, data=MemberCreate(email=held.email, name="X", role="admin", team_id=None))
+    assert raised.value.status == 409 and raised.value.fields == {"email": "used elsewhere"}
+    assert [m.get("email") for m in tenancy.org_ref(ORG).collection("members").stream()].count(held.email) == 0

@@ -699,6 +699,10 @@ def stats(*, caller: Caller) -> dict[str, Any]:
 
 # ---- masking changes ------------------------------------------------------------------------------------------
 
+# The masking triggers' rewrites are the system's (as a system-created lead's createdBy is None): nobody's
+# change to push to the lead's owner, and no version bump to fail a concurrent If-Match.
+SYSTEM_REWRITE: dict[str, Any] = {"updatedBy": None}
+
 
 def apply_masking(org_id: str, *, page_size: int = 300) -> int:
     """Rewrite the phones and search tokens of every lead document of the organization from their private
@@ -728,7 +732,7 @@ def apply_masking(org_id: str, *, page_size: int = 300) -> int:
             current = snapshot.to_dict() or {}
             fields = wanted_changes(current, contacts.get(snapshot.id), masked=masked)
             if fields:
-                batch.update(snapshot.reference, fields)
+                batch.update(snapshot.reference, {**fields, **SYSTEM_REWRITE})
                 pending += 1
         if pending:
             batch.commit()
@@ -761,7 +765,7 @@ def guard_masking(org_id: str, lead_id: str) -> bool:
         private = private_ref(org_id, lead_id).get(transaction=transaction)
         fields = wanted_changes(snapshot.to_dict() or {}, private.to_dict() if private.exists else None, masked=masked)
         if fields:
-            transaction.update(ref, fields)
+            transaction.update(ref, {**fields, **SYSTEM_REWRITE})
         return bool(fields)
 
     result: bool = apply(clients.db().transaction())

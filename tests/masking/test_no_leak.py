@@ -67,7 +67,8 @@ class World:
     admin: Person
     manager: Person
     agent: Person
-    peer: Person
+    peer: Person  # owns leads stored before masking was turned on, then moved to the agent
+    other: Person  # owns one stored before it too, booked later (then the rm sees it)
     rm: Person
     triggers: Triggers
     host: str
@@ -76,6 +77,8 @@ class World:
     shown: list[tuple[str, str, str]] = field(default_factory=list)  # (who, what, text) agents and rms got
     exercised: set[tuple[str, str]] = field(default_factory=set)  # (method, route) agents and rms called
     listened: list[str] = field(default_factory=list)  # leaks a listener of theirs could have received
+    masking_on: bool = False  # from the moment the admin's change committed
+    stored_raw: list[str] = field(default_factory=list)  # lead states committed with a raw number since then
     ring_xml: str = ""
     dial_xml: str = ""
 
@@ -154,7 +157,13 @@ def readable(host: str, path: str, person: Person) -> dict[str, Any] | None:
 
 
 def observe(world: World, path: str, data: dict[str, Any] | None) -> None:
-    """Record a leak when a committed document holds hidden digits and an agent or rm may read it."""
+    """Record a leak when a committed document holds hidden digits and an agent or rm may read it, and any lead
+    state committed with a raw number once masking is on (API.md: the lead document holds only masked ones)."""
+    from leads import masking
+
+    lead = re.fullmatch(rf"orgs/{ORG}/leads/[^/]+", path)
+    if world.masking_on and lead and data is not None and masking.holds_raw(data):
+        world.stored_raw.append(f"{path} ({data.get('name')})")
     if data is None or not found(data, SECRETS):
         return
     for person in world.masked_roles:
@@ -192,9 +201,10 @@ def world(firestore_emulator: str) -> Iterator[World]:
     triggers = Triggers()
     with triggers.running():
         admin = make_org(ORG)
-        manager, agent, peer, rm = (add_person(ORG, role, "north") for role in ("manager", "agent", "agent", "rm"))
+        roles = ("manager", "agent", "agent", "agent", "rm")
+        manager, agent, peer, other, rm = (add_person(ORG, role, "north") for role in roles)
         seed(ORG, None)
-    built = World(admin, manager, agent, peer, rm, triggers=triggers, host=firestore_emulator)
+    built = World(admin, manager, agent, peer, other, rm, triggers=triggers, host=firestore_emulator)
     triggers.observer = lambda path, data: observe(built, path, data)
     voice_number = local_voice_number(ORG)
     settings = {
@@ -208,6 +218,7 @@ def world(firestore_emulator: str) -> Iterator[World]:
     built.stale_org = copy.deepcopy(tenancy.load_org(ORG, fresh=True) or {})
     with triggers.holding("leadmasking"):  # its rewrite of the older leads has not reached them yet
         assert built.api(admin, "PATCH", "/org/settings", json_body={"phoneMasking": True}).status == 200
+    built.masking_on = True
     _after_masking(built, voice_number)
     triggers.release()
     _fire_reminders(built, memory)
@@ -222,7 +233,7 @@ def _before_masking(world: World) -> None:
     admin, peer = world.admin, world.peer
     for label in ("reassigned", "moved", "listed"):
         world.lead(admin, label, peer, SECRETS[label])
-    world.lead(admin, "booked-later", peer, SECRETS["booked-later"], stage="negotiation")
+    world.lead(admin, "booked-later", world.other, SECRETS["booked-later"], stage="negotiation")
     body = {"leadId": world.leads["listed"], "templateId": SMS_TEMPLATE, "params": ["11:00"]}
     assert world.api(peer, "POST", "/comms/sms", json_body=body).status == 201  # its `to` is stored raw
 
@@ -536,6 +547,7 @@ def test_no_document_an_agent_or_rm_may_read_ever_held_a_raw_number(world: World
     from core import clients
 
     assert world.listened == [], "a listener received a committed state with a raw number"
+    assert world.stored_raw == [], "lead documents committed with raw numbers while the organization masks"
     assert world.triggers.delivered["leadactivity"] > 0, "the triggers did not run"
     late: list[str] = []
 

@@ -113,9 +113,11 @@ def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[
     from leads.service import create_lead
 
     parsed = phonenumbers.parse(e164, None)
+    # WhatsApp profile names are often the number itself: a lead's name is shown to agents, its number may not be.
+    name = providers.scrub(profile_name or "").replace("[number]", "").strip()[:120]
     data = LeadCreate.model_validate(
         {
-            "name": (profile_name or "").strip()[:120] or "WhatsApp lead",
+            "name": name or "WhatsApp lead",
             "primaryPhone": {"countryCode": f"+{parsed.country_code}", "number": str(parsed.national_number)},
             "source": "whatsapp",
         }

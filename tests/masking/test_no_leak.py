@@ -403,7 +403,14 @@ def _providers(world: World, primary: str, voice_number: str) -> None:
             "text": {"body": "Price of 2BHK?"},
         },
     ]
-    for part in ({"statuses": [failed]}, {"messages": inbound_messages[:1]}, {"messages": inbound_messages[1:]}):
+    # an unknown sender whose WhatsApp profile name is its own number
+    stranger_profile = [{"profile": {"name": f"+91 {SECRETS['stranger']}"}, "wa_id": "91" + SECRETS["stranger"]}]
+    parts = (
+        {"statuses": [failed]},
+        {"messages": inbound_messages[:1]},
+        {"messages": inbound_messages[1:], "contacts": stranger_profile},
+    )
+    for part in parts:
         payload = {"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"value": value | part}]}]}
         assert world.hook(lambda _path, body: whatsapp_post(body), "/whatsapp", payload).status == 200
     stranger = [lead for lead in _stored("leads") if lead.get("source") == "whatsapp"]
@@ -606,6 +613,7 @@ def test_lead_documents_hold_masked_numbers_and_full_number_tokens_only(world: W
     assert len(leads) == len(world.leads) - 1 + len(TYPED)  # the duplicate was folded into its target
     for lead in leads:
         assert not masking.holds_raw(lead), lead["id"]
+        assert found({k: v for k, v in lead.items() if k != "searchTokens"}, SECRETS) == [], lead
         contact = (
             tenancy.org_ref(ORG).collection("leads").document(lead["id"]).collection("private").document("contact")
         )

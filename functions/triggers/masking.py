@@ -13,6 +13,7 @@ from typing import Any
 
 from firebase_functions import firestore_fn
 
+from core import secrets
 from core.deploy import DATA_EVENTS, document_trigger
 
 # A lead write that changes none of these cannot have stored a number in the wrong form.
@@ -39,7 +40,12 @@ def _data(snapshot: Any) -> dict[str, Any] | None:
     return snapshot.to_dict() if snapshot is not None and snapshot.exists else None
 
 
-@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}", max_age=DATA_EVENTS)
+@document_trigger(
+    firestore_fn.on_document_written,
+    document="orgs/{orgId}",
+    max_age=DATA_EVENTS,
+    secrets=secrets.names(secrets.SEARCH_KEY),
+)
 def leadmasking(event: firestore_fn.Event[Any]) -> None:
     """Re-mask (or unmask) the organization's lead documents after its phoneMasking setting changed."""
     from leads.service import apply_masking
@@ -48,7 +54,12 @@ def leadmasking(event: firestore_fn.Event[Any]) -> None:
         apply_masking(event.params["orgId"])  # reads the flag again: events may arrive out of order
 
 
-@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/leads/{leadId}", max_age=DATA_EVENTS)
+@document_trigger(
+    firestore_fn.on_document_written,
+    document="orgs/{orgId}/leads/{leadId}",
+    max_age=DATA_EVENTS,
+    secrets=secrets.names(secrets.SEARCH_KEY),  # it rewrites search tokens
+)
 def leadmaskguard(event: firestore_fn.Event[Any]) -> None:
     """Backstop: a lead whose numbers were just written is re-checked against the organization's flag now."""
     from leads.service import guard_masking

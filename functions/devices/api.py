@@ -12,7 +12,8 @@ from devices.models import Device, DeviceRegister
 router = Router("devices")
 
 
-@router.post("/", body=DeviceRegister, response=Device, status=201)
+# fresh: a session ended seconds ago (member cache) must not register a device that would receive pushes
+@router.post("/", body=DeviceRegister, response=Device, status=201, fresh=True)
 def register(call: Call) -> Reply:
     """Register or refresh the caller's device (201; a repeat updates the same device)."""
     device = service.register(caller=call.caller, data=call.body(DeviceRegister))

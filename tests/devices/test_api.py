@@ -60,3 +60,15 @@ def test_bad_platform_is_400_naming_the_field(db: Any) -> None:
     agent = add_person(make_org().org_id, "agent", "north")
     response = call("POST", "/devices", token=agent.token(), json_body=DEVICE | {"platform": "symbian"})
     assert response.status == 400 and "platform" in response.error["fields"]
+
+
+def test_a_member_deactivated_on_another_instance_cannot_register_a_device_from_this_ones_cache(db: Any) -> None:
+    """The member cache may still say active for 15 s; registering a push target re-reads the member."""
+    agent = add_person(make_org().org_id, "agent", "north")
+    token = agent.token()
+    assert call("GET", "/devices/__/health").status == 200
+    assert call("GET", "/members/me", token=token).status == 200  # this instance now caches the member as active
+    db.collection("orgs").document("org1").collection("members").document(agent.uid).update({"active": False})
+    assert call("GET", "/members/me", token=token).status == 200, "the cached read still trusts the member"
+    refused = call("POST", "/devices", token=token, json_body=DEVICE)
+    assert refused.status == 401 and _devices(db, agent.uid) == {}

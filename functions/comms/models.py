@@ -28,7 +28,10 @@ class PhoneRef(ApiModel):
     """A phone number as the app's call log shows it."""
 
     country_code: str | None = Field(
-        None, pattern=r"^\+[0-9]{1,3}$", description="Country calling code, e.g. +91; the organization's by default"
+        None,
+        max_length=4,
+        pattern=r"^\+[0-9]{1,3}$",
+        description="Country calling code, e.g. +91; the organization's by default",
     )
     number: str = Field(min_length=3, max_length=30, description="The number")
 
@@ -121,7 +124,7 @@ class SmsCreate(ApiModel):
     """An SMS on a registered DLT template."""
 
     lead_id: DocId = Field(description="The lead")
-    template_id: str = Field(min_length=1, max_length=100, description="The DLT template id")
+    template_id: DocId = Field(max_length=100, description="The DLT template id")
     params: list[Param] = Field(
         default_factory=list, max_length=MAX_PARAMS, description="Values for the template's variables, in order"
     )

@@ -18,7 +18,7 @@ class PhoneIn(ApiModel):
     """A phone as the app sends it."""
 
     country_code: str | None = Field(
-        None, pattern=r"^\+[0-9]{1,3}$", description="e.g. +91; the organization's default when absent"
+        None, max_length=4, pattern=r"^\+[0-9]{1,3}$", description="e.g. +91; the organization's default when absent"
     )
     number: str = Field(min_length=4, max_length=30, description="The number as typed, e.g. 98765 43210")
 
@@ -36,7 +36,7 @@ class Budget(ApiModel):
 
     min: Money | None = Field(None, description="Lower bound, in whole currency units")
     max: Money | None = Field(None, description="Upper bound, at least min")
-    currency: str = Field("INR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    currency: str = Field("INR", max_length=3, pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
 
 
 class LeadFields(ApiModel):
@@ -70,7 +70,7 @@ class LeadFields(ApiModel):
     )
     purpose: str | None = Field(None, max_length=500, description="Why the buyer gave these details (privacy law)")
     next_follow_up_at: Instant | None = Field(None, description="The next follow-up the agent promised")
-    channel_partner_id: str | None = Field(None, max_length=100, description="The broker who brought the lead")
+    channel_partner_id: DocId | None = Field(None, max_length=100, description="The broker who brought the lead")
 
 
 class LeadCreate(LeadFields):

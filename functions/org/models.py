@@ -59,9 +59,11 @@ class OrgSettingsUpdate(ApiPatch):
     phone_masking: bool | None = Field(None, description="Mask lead phone numbers from agents")
     call_recording: bool | None = Field(None, description="Record VoIP calls")
     time_zone: TimeZone | None = Field(None, description="IANA time zone, e.g. Asia/Kolkata")
-    default_country_code: str | None = Field(None, pattern=r"^\+[0-9]{1,3}$", description="e.g. +91")
+    default_country_code: str | None = Field(None, max_length=4, pattern=r"^\+[0-9]{1,3}$", description="e.g. +91")
     visit_stage_moves: bool | None = Field(None, description="Visits move the lead's stage")
-    caller_id: str | None = Field(None, pattern=r"^\+[0-9]{8,15}$", description="Caller ID (E.164); null removes it")
+    caller_id: str | None = Field(
+        None, max_length=16, pattern=r"^\+[0-9]{8,15}$", description="Caller ID (E.164); null removes it"
+    )
 
     @field_validator("stages", "sources", "configurations")
     @classmethod

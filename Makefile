@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test test-unit test-service test-http test-e2e lint typecheck bench load fuzz openapi clean
+.PHONY: setup run test test-unit test-service test-http test-e2e test-prod lint typecheck bench load fuzz openapi deploy-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -26,11 +26,17 @@ test-http: setup
 test-e2e: setup
 	@$(PY) -m pytest -m e2e tests
 
+test-prod: setup ## every deployed function started as Cloud Functions starts it, with only its declared secrets
+	@$(PY) -m pytest -m prod tests/prod -p no:randomly
+
 lint: setup
 	@.venv/bin/ruff check functions tests devtools bench
 
 typecheck: setup
 	@.venv/bin/mypy
+
+deploy-check: setup ## offline: the deploy manifest, secrets, settings, rules and indexes; ARGS=write regenerates the README's deploy section
+	@$(PY) -m devtools.deploy_check $(ARGS)
 
 openapi: setup ## regenerate docs/openapi.json from the pydantic models and routes
 	@$(PY) -m devtools.openapi write

@@ -95,9 +95,9 @@ def write_shim(jar: Path, shim: Path = SHIM) -> Path:
 def write_local_secrets() -> None:
     """functions/.secret.local: the development secrets the Functions emulator hands to functions."""
     sys.path.insert(0, str(ROOT / "functions"))
-    from core.settings import DEV_SECRETS
+    from core import secrets
 
-    content = "".join(f"{name}={value}\n" for name, value in DEV_SECRETS.items())
+    content = "".join(f"{secret.name}={secret.dev_value}\n" for secret in secrets.ALL)
     if not LOCAL_SECRETS.exists() or LOCAL_SECRETS.read_text() != content:
         LOCAL_SECRETS.write_text(content)
 

@@ -1,12 +1,15 @@
 """The deployed functions. Only the one named by FUNCTION_TARGET is imported (cold start);
-deploy discovery, which sets no target, sees every function."""
+deploy discovery, which sets no target, sees every function. Logs go out as Cloud Logging's JSON."""
 
 from __future__ import annotations
 
 import importlib
 import os
 
+from core import logs
 from registry import EMULATOR_ONLY, FUNCTIONS
+
+logs.install()
 
 _target = os.environ.get("FUNCTION_TARGET")
 _available = dict(FUNCTIONS)

@@ -19,6 +19,7 @@ FUNCTIONS: dict[str, str] = {
     "comms": "comms.api",
     "webhooks": "webhooks.api",
     "attachments": "attachments.api",
+    "attachmentsweep": "triggers.attachments",
     "commscallactivity": "triggers.comms_activity",
     "commsmessageactivity": "triggers.comms_activity",
     "sendqueuedmessages": "triggers.comms_queue",
@@ -31,7 +32,6 @@ FUNCTIONS: dict[str, str] = {
     "remindonvisit": "triggers.notifications",
     "privacy": "privacy.api",
     "audit": "audit.api",
-    "retentionexpiry": "triggers.retention",
     "retentiondaily": "triggers.retention",
 }
 
@@ -47,7 +47,7 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "remindersweep": ("5 0 * * *", "UTC"),
     "dailydigest": ("*/15 * * * *", "UTC"),
     "devreminders": ("* * * * *", "UTC"),
-    "retentionexpiry": ("17 * * * *", "Asia/Kolkata"),
     "retentiondaily": ("30 3 * * *", "Asia/Kolkata"),
     "purgeleads": ("45 3 * * *", "Asia/Kolkata"),
+    "attachmentsweep": ("20 * * * *", "UTC"),
 }

@@ -1,5 +1,6 @@
 """Test tiers, each runnable alone: unit, service (Firestore emulator), http (real handlers on the
-Firestore and Auth emulators), rules (firestore.rules on the Firestore emulator), e2e (the whole suite)."""
+Firestore and Auth emulators), rules (firestore.rules on the Firestore emulator), e2e (the whole suite),
+prod (every deployed function started as Cloud Functions starts it, against loopback stand-ins)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ os.environ.update({"JUSTO_ENV": "test", "GCLOUD_PROJECT": PROJECT, "GOOGLE_CLOUD
 os.environ.setdefault("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9")
 os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
 
-TIERS = ("unit", "service", "http", "rules", "e2e")
+TIERS = ("unit", "service", "http", "rules", "e2e", "prod")
 _outcomes: Counter[tuple[str, str]] = Counter()
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
 from core.models import ApiModel, ApiOut, Count, DocId
 
 MAX_BYTES = 20 * 1024 * 1024
-CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"]
+CONTENT_TYPES: tuple[str, ...] = get_args(ContentType)  # each has its content check in attachments.content
 
 
 class AttachmentCreate(ApiModel):
@@ -19,9 +20,7 @@ class AttachmentCreate(ApiModel):
     lead_id: DocId | None = Field(None, description="The lead it belongs to (or visitId)")
     visit_id: DocId | None = Field(None, description="The visit it belongs to (or leadId)")
     file_name: str = Field(min_length=1, max_length=200, description="The file's name, e.g. brochure.pdf")
-    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"] = Field(
-        description="Images (JPEG, PNG, WebP, HEIC) and PDF only"
-    )
+    content_type: ContentType = Field(description="Images (JPEG, PNG, WebP, HEIC) and PDF only")
     size_bytes: Count = Field(gt=0, description="Exact size in bytes, at most 20 MB (larger is 413)")
 
     @model_validator(mode="after")
@@ -35,7 +34,11 @@ class UploadTicket(ApiOut):
     """Where to PUT the bytes."""
 
     id: str = Field(description="Attachment id")
-    upload_url: str = Field(description="v4 signed URL: PUT the bytes with the same Content-Type")
+    upload_url: str = Field(description="v4 signed URL: PUT the bytes with uploadHeaders")
+    upload_headers: dict[str, str] = Field(
+        description="Send exactly these headers with the PUT (they are signed): the declared Content-Type, the "
+        "exact length and create-only; the URL stores one file of the declared size, once"
+    )
     expires_at: datetime = Field(description="When the upload URL expires")
     status: Literal["pending"] = Field("pending", description="pending until completed")
 
@@ -49,9 +52,12 @@ class Attachment(ApiOut):
     file_name: str = Field(description="File name")
     content_type: str = Field(description="MIME type")
     size_bytes: int = Field(description="Size in bytes")
-    status: Literal["pending", "ready", "rejected"] = Field(description="pending, ready or rejected")
+    status: Literal["pending", "ready", "rejected"] = Field(
+        description="pending, ready or rejected (also when never completed within an hour)"
+    )
     rejected_reason: str | None = Field(None, description="Why the upload was refused")
     uploaded_by: str = Field(description="Member who uploaded it")
+    version: int = Field(1, description="Version: grows when the upload is completed, rejected or swept")
     created_at: datetime = Field(description="When requested")
     download_url: str | None = Field(None, description="Short-lived signed URL to GET the file (ready only)")
     download_expires_at: datetime | None = Field(None, description="When downloadUrl expires")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from attachments import storage
+from attachments import content, storage
 from attachments.models import MAX_BYTES, AttachmentCreate
-from core import clock, tenancy
+from core import clients, clock, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, not_found, precondition
 from core.ids import new_id
@@ -21,12 +21,11 @@ log = logging.getLogger("justo.attachments")
 
 UPLOAD_MINUTES = 15
 DOWNLOAD_MINUTES = 10
-# Leading bytes of each accepted type: the stored object must really be what was declared.
-SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "application/pdf": (b"%PDF-",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-}
+# A pending upload older than its URL's life plus this margin was abandoned (an upload begun just before
+# the URL expired has had ample time to finish): the sweep removes its object and closes it as rejected.
+ABANDON_MARGIN = timedelta(minutes=45)
+NEVER_COMPLETED = "the upload was never completed"
+CHANGED = "the stored file changed after it was approved"
 
 
 def _ref(org_id: str, attachment_id: str) -> Any:
@@ -80,13 +79,23 @@ def create(*, caller: Caller, data: AttachmentCreate) -> dict[str, Any]:
         "objectPath": object_path,
         "status": "pending",
         "rejectedReason": None,
+        "objectGeneration": None,
         "uploadedBy": caller.uid,
         "createdAt": now,
         "updatedAt": now,
+        "version": 1,
     }
-    upload_url = storage.signed_url(object_path, method="PUT", minutes=UPLOAD_MINUTES, content_type=data.content_type)
+    headers = storage.upload_headers(content_type=data.content_type, size_bytes=data.size_bytes)
+    upload_url = storage.signed_url(
+        object_path,
+        method="PUT",
+        minutes=UPLOAD_MINUTES,
+        content_type=data.content_type,
+        headers={key: value for key, value in headers.items() if key != "Content-Type"},
+    )
     _ref(caller.org_id, attachment_id).create(record)
-    return {**record, "uploadUrl": upload_url, "expiresAt": now + timedelta(minutes=UPLOAD_MINUTES)}
+    expires_at = now + timedelta(minutes=UPLOAD_MINUTES)
+    return {**record, "uploadUrl": upload_url, "uploadHeaders": headers, "expiresAt": expires_at}
 
 
 def load(org_id: str, attachment_id: str) -> dict[str, Any] | None:
@@ -108,55 +117,137 @@ def _visible(caller: Caller, attachment_id: str) -> dict[str, Any]:
     return record
 
 
-def _problem(record: dict[str, Any], stored: tuple[int, str] | None) -> str | None:
-    """Why the stored object does not match what was declared, or None when it does."""
-    if stored is None:
-        return "nothing was uploaded"
-    size, content_type = stored
-    if size > MAX_BYTES:
+def _problem(record: dict[str, Any], stored: storage.Stored) -> str | None:
+    """Why the stored generation is not what was declared, or None when it is."""
+    if stored.size > MAX_BYTES:
         return "larger than 20 MB"
-    if size != record["sizeBytes"]:
+    if stored.size != record["sizeBytes"]:
         return "size differs from the declared size"
-    if content_type.split(";")[0].strip() != record["contentType"]:
+    if stored.content_type.split(";")[0].strip() != record["contentType"]:
         return "content type differs from the declared type"
-    signatures = SIGNATURES.get(record["contentType"])
-    if signatures:
-        head = storage.head(record["objectPath"], 16)
-        if not any(head.startswith(signature) for signature in signatures):
-            return "the file is not really of its declared type"
+    head = storage.head(record["objectPath"], content.HEAD_BYTES, generation=stored.generation)
+    if not content.matches(record["contentType"], head, stored.size):
+        return "the file is not really of its declared type"
     return None
 
 
+def _settle(org_id: str, attachment_id: str, expected: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Move a pending attachment on (ready or rejected) unless someone else settled it first; the record now."""
+    from google.cloud import firestore
+
+    ref = _ref(org_id, attachment_id)
+
+    @firestore.transactional
+    def apply(transaction: Any) -> dict[str, Any]:
+        current = ref.get(transaction=transaction).to_dict() or {}
+        if current.get("status") != expected["status"] or current.get("version") != expected.get("version"):
+            return current
+        update = {**changes, "updatedAt": clock.now(), "version": int(current.get("version") or 1) + 1}
+        transaction.update(ref, update)
+        return {**current, **update}
+
+    result: dict[str, Any] = apply(clients.db().transaction())
+    return result
+
+
+def _refuse(record: dict[str, Any]) -> None:
+    if record.get("status") == "rejected":
+        raise precondition(f"Upload rejected: {record.get('rejectedReason')}", reason=record.get("rejectedReason"))
+
+
 def complete(*, caller: Caller, attachment_id: str) -> dict[str, Any]:
-    """Check the uploaded object; ready when it matches, otherwise rejected, deleted and 409."""
+    """Check the uploaded object; ready (pinned to the generation checked) when it matches what was declared,
+    otherwise that generation is deleted, the attachment rejected and 409."""
     record = _visible(caller, attachment_id)
     if record["status"] == "ready":
         return record
-    if record["status"] == "rejected":
-        raise precondition("This upload was rejected", reason=record.get("rejectedReason"))
+    _refuse(record)
     stored = storage.stat(record["objectPath"])
-    problem = _problem(record, stored)
-    ref = _ref(caller.org_id, attachment_id)
-    if problem == "nothing was uploaded":
+    if stored is None:
         raise precondition("Nothing was uploaded yet; PUT the file to uploadUrl first")
+    problem = _problem(record, stored)
     if problem:
-        storage.delete(record["objectPath"])
-        ref.update({"status": "rejected", "rejectedReason": problem, "updatedAt": clock.now()})
+        storage.delete(record["objectPath"], generation=stored.generation)
+        settled = _settle(caller.org_id, attachment_id, record, {"status": "rejected", "rejectedReason": problem})
         log.info("attachment rejected org=%s attachment=%s", caller.org_id, attachment_id)
-        raise precondition(f"Upload rejected: {problem}", reason=problem)
-    ref.update({"status": "ready", "updatedAt": clock.now()})
-    return {**record, "status": "ready"}
+        _refuse(settled)
+        return settled  # completed meanwhile by another request
+    settled = _settle(caller.org_id, attachment_id, record, {"status": "ready", "objectGeneration": stored.generation})
+    _refuse(settled)
+    return settled
 
 
 def get(*, caller: Caller, attachment_id: str) -> dict[str, Any]:
-    """Metadata, and a short-lived download URL once ready."""
+    """Metadata, and once ready a short-lived download URL of exactly the approved generation."""
     record = _visible(caller, attachment_id)
     if record["status"] == "ready":
-        record["downloadUrl"] = storage.signed_url(record["objectPath"], method="GET", minutes=DOWNLOAD_MINUTES)
+        record["downloadUrl"] = storage.signed_url(
+            record["objectPath"], method="GET", minutes=DOWNLOAD_MINUTES, generation=_pinned(record)
+        )
         record["downloadExpiresAt"] = clock.now() + timedelta(minutes=DOWNLOAD_MINUTES)
     return record
 
 
+def _pinned(record: dict[str, Any]) -> int | None:
+    generation = record.get("objectGeneration")
+    return int(generation) if generation is not None else None
+
+
 def read_bytes(record: dict[str, Any]) -> bytes:
-    """The stored file of a ready attachment (for email)."""
-    return storage.read(str(record["objectPath"]))
+    """The approved generation of a ready attachment (for email); 409 when the stored file is no longer it."""
+    path, pinned = str(record["objectPath"]), _pinned(record)
+    stored = storage.stat(path)
+    if stored is None or pinned is None or stored.generation != pinned:
+        raise precondition(f"Attachment {record.get('id')}: {CHANGED}; upload it again", reason=CHANGED)
+    return storage.read(path, generation=pinned)
+
+
+def download_link(record: dict[str, Any], *, minutes: int) -> str:
+    """A signed GET URL of the approved generation of a ready attachment (for a provider to fetch)."""
+    return storage.signed_url(str(record["objectPath"]), method="GET", minutes=minutes, generation=_pinned(record))
+
+
+# ---- abandoned uploads ------------------------------------------------------------------------------------
+
+
+def is_abandoned(record: dict[str, Any], now: datetime) -> bool:
+    """True for a pending upload older than its URL's life plus the margin: nobody can finish it any more."""
+    created = record.get("createdAt")
+    cutoff = now - timedelta(minutes=UPLOAD_MINUTES) - ABANDON_MARGIN
+    return record.get("status") == "pending" and isinstance(created, datetime) and created <= cutoff
+
+
+def _org_of(reference: Any) -> str | None:
+    """The organization of an `orgs/{orgId}/attachments/{id}` document; None for a same-named collection elsewhere."""
+    parts = reference.path.split("/")
+    return parts[1] if len(parts) == 4 and parts[0] == "orgs" and parts[2] == "attachments" else None
+
+
+def sweep_abandoned(now: datetime, *, batch_size: int = 200) -> int:
+    """Close every abandoned upload of every organization: it becomes rejected (never completed) and its
+    object, if any, is deleted; how many were closed. A completion that wins the race is left alone."""
+    cutoff = now - timedelta(minutes=UPLOAD_MINUTES) - ABANDON_MARGIN
+    query = (
+        clients.db()
+        .collection_group("attachments")
+        .where(filter=clients.where("status", "==", "pending"))
+        .where(filter=clients.where("createdAt", "<=", cutoff))
+        .order_by("createdAt")
+        .limit(batch_size)
+    )
+    closed, after = 0, None
+    while True:
+        page = query.start_after(after) if after is not None else query
+        snapshots = list(page.stream())
+        for snapshot in snapshots:
+            record = snapshot.to_dict() or {}
+            org_id = _org_of(snapshot.reference)
+            if org_id is None or not is_abandoned(record, now):
+                continue
+            settled = _settle(org_id, snapshot.id, record, {"status": "rejected", "rejectedReason": NEVER_COMPLETED})
+            if settled.get("rejectedReason") == NEVER_COMPLETED:
+                storage.delete(str(record["objectPath"]))
+                closed += 1
+        if len(snapshots) < batch_size:
+            return closed
+        after = snapshots[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -64,12 +65,25 @@ def _local_signer() -> Any:
     return service_account.Credentials.from_service_account_info(info)
 
 
-def signed_url(object_path: str, *, method: str, minutes: int, content_type: str | None = None) -> str:
-    """A v4 signed URL for one object and method."""
+def signed_url(
+    object_path: str,
+    *,
+    method: str,
+    minutes: int,
+    content_type: str | None = None,
+    headers: dict[str, str] | None = None,
+    generation: int | None = None,
+) -> str:
+    """A v4 signed URL for one object and method; `headers` are signed too (the request must send them),
+    `generation` pins a GET to that generation of the object."""
     blob = bucket().blob(object_path)
     options: dict[str, Any] = {"version": "v4", "expiration": timedelta(minutes=minutes), "method": method}
     if content_type:
         options["content_type"] = content_type
+    if headers:
+        options["headers"] = dict(headers)
+    if generation is not None:
+        options["generation"] = generation
     host = emulator_host()
     if host:
         options |= {"credentials": _local_signer(), "api_access_endpoint": host}
@@ -85,29 +99,50 @@ def signed_url(object_path: str, *, method: str, minutes: int, content_type: str
     return str(blob.generate_signed_url(**options))
 
 
-def stat(object_path: str) -> tuple[int, str] | None:
-    """(size in bytes, content type) of the stored object, or None when nothing was uploaded."""
+def upload_headers(*, content_type: str, size_bytes: int) -> dict[str, str]:
+    """The headers an upload URL is signed with: the declared type, exactly the declared length, and
+    create-only (generation 0), so the URL can neither store more than declared nor overwrite a stored file."""
+    return {
+        "Content-Type": content_type,
+        "x-goog-content-length-range": f"{size_bytes},{size_bytes}",
+        "x-goog-if-generation-match": "0",
+    }
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What Cloud Storage holds at a path: the live generation's size, type and number."""
+
+    size: int
+    content_type: str
+    generation: int
+
+
+def stat(object_path: str) -> Stored | None:
+    """The stored object's live generation, or None when nothing was uploaded."""
     blob = bucket().get_blob(object_path)
     if blob is None:
         return None
-    return int(blob.size or 0), str(blob.content_type or "")
+    return Stored(int(blob.size or 0), str(blob.content_type or ""), int(blob.generation or 0))
 
 
-def head(object_path: str, length: int) -> bytes:
-    """The first bytes of the stored object."""
-    data: bytes = bucket().blob(object_path).download_as_bytes(start=0, end=max(0, length - 1))
+def head(object_path: str, length: int, *, generation: int) -> bytes:
+    """The first bytes of one generation of the object (refused by Cloud Storage once it is replaced)."""
+    data: bytes = (
+        bucket().blob(object_path).download_as_bytes(start=0, end=max(0, length - 1), if_generation_match=generation)
+    )
     return data
 
 
-def read(object_path: str) -> bytes:
-    """The whole stored object."""
-    data: bytes = bucket().blob(object_path).download_as_bytes()
+def read(object_path: str, *, generation: int) -> bytes:
+    """One whole generation of the object."""
+    data: bytes = bucket().blob(object_path).download_as_bytes(if_generation_match=generation)
     return data
 
 
-def delete(object_path: str) -> None:
-    """Remove the object if it exists."""
-    from google.api_core.exceptions import NotFound
+def delete(object_path: str, *, generation: int | None = None) -> None:
+    """Remove the object (only that generation when given) if it exists."""
+    from google.api_core.exceptions import NotFound, PreconditionFailed
 
-    with contextlib.suppress(NotFound):
-        bucket().blob(object_path).delete()
+    with contextlib.suppress(NotFound, PreconditionFailed):
+        bucket().blob(object_path).delete(if_generation_match=generation)

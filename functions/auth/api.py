@@ -6,7 +6,7 @@ from firebase_functions import https_fn
 
 from auth import service
 from auth.models import OtpRequest, OtpVerified, OtpVerify
-from core import settings
+from core import secrets, settings
 from core.deploy import https_options
 from core.errors import unauthenticated
 from core.http import Call, Reply, Router, no_content
@@ -56,7 +56,7 @@ def logout(call: Call) -> Reply:
     return no_content()
 
 
-@https_fn.on_request(**https_options(secrets=("OTP_PEPPER",)))
+@https_fn.on_request(**https_options(secrets=secrets.names(secrets.OTP_PEPPER, secrets.MAIL)))
 def auth(req: https_fn.Request) -> https_fn.Response:
     """HTTPS function `auth`."""
     return router(req)

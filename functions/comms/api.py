@@ -21,6 +21,7 @@ from comms.models import (
     VoipSessionCreate,
     WhatsAppCreate,
 )
+from core import secrets
 from core.caller import Caller
 from core.deploy import https_options
 from core.http import Call as HttpCall
@@ -99,7 +100,17 @@ def get_message(call: HttpCall) -> Reply:
     return Reply(_message(message, call.caller))
 
 
-@https_fn.on_request(**https_options())
+# The senders' credentials (SMS, WhatsApp, email), the voice token for SDK tokens, TURN for app-to-app calls.
+SECRETS = secrets.names(
+    secrets.SMS_WEBHOOK_SECRET,
+    secrets.WHATSAPP_ACCESS_TOKEN,
+    secrets.VOICE_AUTH_TOKEN,
+    secrets.TURN_SECRET,
+    secrets.MAIL,
+)
+
+
+@https_fn.on_request(**https_options(secrets=SECRETS))
 def comms(req: https_fn.Request) -> https_fn.Response:
     """HTTPS function `comms`."""
     comms_config.get()  # production refuses to serve without its provider configuration

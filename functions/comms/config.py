@@ -1,4 +1,5 @@
-"""Provider configuration of the comms features, read once; production refuses to start without it."""
+"""Provider configuration of the comms features, read once; each provider refuses to work in production
+without the settings it needs (checked when it is first used, so other functions never need them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core import settings
-from core.settings import SettingsError
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,7 @@ class CommsConfig:
     sms_sender_id: str  # DLT-registered header, e.g. JUSTOL
     dlt_entity_id: str  # the organization's DLT principal entity id
     whatsapp_api: str
-    whatsapp_phone_number_id: str
-    whatsapp_access_token: str
+    whatsapp_phone_number_id: str  # its access token is the WHATSAPP_ACCESS_TOKEN secret
     turn_urls: tuple[str, ...]
     retry_attempts: int
     retry_backoff_sec: float
@@ -35,7 +34,7 @@ def _env(name: str, default: str = "") -> str:
 
 
 def load() -> CommsConfig:
-    """Build the configuration; in production every provider credential must be present."""
+    """Build the configuration from the environment."""
     base = settings.get()
     live = base.production or _env("COMMS_PROVIDERS") == "live"
     default_public = (
@@ -53,27 +52,25 @@ def load() -> CommsConfig:
         dlt_entity_id=_env("DLT_ENTITY_ID"),
         whatsapp_api=_env("WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0").rstrip("/"),
         whatsapp_phone_number_id=_env("WHATSAPP_PHONE_NUMBER_ID"),
-        whatsapp_access_token=_env("WHATSAPP_ACCESS_TOKEN"),
         turn_urls=tuple(u for u in _env("TURN_URLS", "turn:turn.justo.example.com:3478").split(",") if u),
         retry_attempts=int(_env("COMMS_RETRY_ATTEMPTS", "3")),
         retry_backoff_sec=float(_env("COMMS_RETRY_BACKOFF_SEC", "0.5")),
         timeout_sec=float(_env("COMMS_TIMEOUT_SEC", "10")),
     )
-    if base.production:
-        missing = [
-            name
-            for name, value in {
-                "PLIVO_AUTH_ID": config.plivo_auth_id,
-                "PLIVO_SMS_AUTH_ID": config.plivo_sms_auth_id,
-                "DLT_ENTITY_ID": config.dlt_entity_id,
-                "WHATSAPP_PHONE_NUMBER_ID": config.whatsapp_phone_number_id,
-                "WHATSAPP_ACCESS_TOKEN": config.whatsapp_access_token,
-            }.items()
-            if not value
-        ]
-        if missing:
-            raise SettingsError("Comms providers are not configured: " + ", ".join(missing))
     return config
+
+
+_FIELDS = {
+    "PLIVO_AUTH_ID": "plivo_auth_id",
+    "PLIVO_SMS_AUTH_ID": "plivo_sms_auth_id",
+    "DLT_ENTITY_ID": "dlt_entity_id",
+    "WHATSAPP_PHONE_NUMBER_ID": "whatsapp_phone_number_id",
+}
+
+
+def required(config: CommsConfig, name: str, feature: str) -> str:
+    """A provider setting `feature` cannot work without: its value, or SettingsError naming it in production."""
+    return settings.require(name, str(getattr(config, _FIELDS[name])), feature)
 
 
 @lru_cache(maxsize=1)

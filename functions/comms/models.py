@@ -130,6 +130,27 @@ class SmsCreate(ApiModel):
     )
 
 
+HeaderType = Literal["image", "document", "video", "text"]
+
+
+class TemplateHeader(ApiModel):
+    """What fills a WhatsApp template's header: a lead's ready attachment (image, document, video) or text."""
+
+    type: HeaderType = Field(description="image, document, video or text: the template's header type")
+    attachment_id: DocId | None = Field(
+        None, description="A ready attachment of the lead (image, document or video headers)"
+    )
+    text: str | None = Field(None, min_length=1, max_length=60, description="The header's variable (text headers)")
+
+    @model_validator(mode="after")
+    def _filled(self) -> TemplateHeader:
+        if self.type == "text" and (self.text is None or self.attachment_id is not None):
+            raise ValueError("a text header takes text, not attachmentId")
+        if self.type != "text" and (self.attachment_id is None or self.text is not None):
+            raise ValueError(f"a {self.type} header takes attachmentId, not text")
+        return self
+
+
 class WhatsAppCreate(ApiModel):
     """A WhatsApp template message."""
 
@@ -137,6 +158,10 @@ class WhatsAppCreate(ApiModel):
     template_name: str = Field(min_length=1, max_length=512, description="Approved template name")
     language: str = Field("en", min_length=2, max_length=10, description="Template language code, e.g. en")
     params: list[Param] = Field(default_factory=list, max_length=MAX_PARAMS, description="Body parameters, in order")
+    header: TemplateHeader | None = Field(None, description="Fills the template's header, e.g. the brochure PDF")
+    button_params: list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
+        default_factory=list, max_length=10, description="The variable parts of the template's URL buttons, in order"
+    )
 
 
 class StatusChange(ApiOut):
@@ -145,6 +170,14 @@ class StatusChange(ApiOut):
     status: MessageStatus = Field(description="The status reached")
     at: datetime = Field(description="When")
     reason: str | None = Field(None, description="Why it failed, when it did")
+
+
+class MessageHeader(ApiOut):
+    """A WhatsApp template's header as sent."""
+
+    type: HeaderType = Field(description="image, document, video or text")
+    attachment_id: str | None = Field(None, description="The attachment shown in it")
+    text: str | None = Field(None, description="Its text")
 
 
 class Message(ApiOut):
@@ -168,6 +201,8 @@ class Message(ApiOut):
     failure_reason: str | None = Field(None, description="Why it failed")
     send_after: datetime | None = Field(None, description="Queued promotional messages go out from this time")
     attachment_ids: list[str] = Field(default_factory=list, description="Attachments sent")
+    header: MessageHeader | None = Field(None, description="A WhatsApp template's header as sent")
+    button_params: list[str] = Field(default_factory=list, description="A WhatsApp template's URL button variables")
     created_at: datetime = Field(description="When stored")
 
 

@@ -54,6 +54,9 @@ class OutgoingWhatsApp:
     template_name: str
     language: str
     params: tuple[str, ...]
+    # {type: text, text} or {type: image|document|video, link, filename}: the header's parameter
+    header: dict[str, str] | None = None
+    button_params: tuple[str, ...] = ()
 
 
 class SmsSender(Protocol):
@@ -179,6 +182,17 @@ class PlivoSmsSender:
         return str(uuids[0])
 
 
+def _header_parameter(header: dict[str, str]) -> dict[str, Any]:
+    """The Cloud API's parameter of a template header: text, or media fetched by link."""
+    kind = header["type"]
+    if kind == "text":
+        return {"type": "text", "text": header["text"]}
+    media: dict[str, str] = {"link": header["link"]}
+    if kind == "document" and header.get("filename"):
+        media["filename"] = header["filename"]
+    return {"type": kind, kind: media}
+
+
 class WhatsAppCloudSender:
     """WhatsApp Cloud API (`POST /{phone-number-id}/messages`), template messages."""
 
@@ -203,10 +217,18 @@ class WhatsAppCloudSender:
             "User-Agent": USER_AGENT,
         }
         template: dict[str, Any] = {"name": message.template_name, "language": {"code": message.language}}
+        components = []
+        if message.header:
+            components.append({"type": "header", "parameters": [_header_parameter(message.header)]})
         if message.params:
-            template["components"] = [
+            components.append(
                 {"type": "body", "parameters": [{"type": "text", "text": value} for value in message.params]}
-            ]
+            )
+        for index, value in enumerate(message.button_params):
+            parameters = [{"type": "text", "text": value}]
+            components.append({"type": "button", "sub_type": "url", "index": str(index), "parameters": parameters})
+        if components:
+            template["components"] = components
         body = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -252,6 +274,8 @@ class OutboxWhatsAppSender:
             text=" | ".join(message.params),
             refs=[message.lead_id, message.message_id],
             language=message.language,
+            header=message.header,
+            buttonParams=list(message.button_params),
         )
 
 
@@ -361,16 +385,16 @@ def sms_sender() -> SmsSender:
     """The configured SmsSender: Plivo when live, the outbox otherwise."""
     global _sms
     if _sms is None:
-        from core import settings
+        from core import secrets
 
         config = comms_config.get()
         if config.live:
             _sms = PlivoSmsSender(
                 api_base=config.plivo_api,
-                auth_id=config.plivo_sms_auth_id,
-                auth_token=settings.get().sms_webhook_secret,
+                auth_id=comms_config.required(config, "PLIVO_SMS_AUTH_ID", "sms"),
+                auth_token=secrets.value(secrets.SMS_WEBHOOK_SECRET),
                 sender_id=config.sms_sender_id,
-                dlt_entity_id=config.dlt_entity_id,
+                dlt_entity_id=comms_config.required(config, "DLT_ENTITY_ID", "sms"),
                 callback_base=config.public_base,
                 attempts=config.retry_attempts,
                 backoff_sec=config.retry_backoff_sec,
@@ -385,12 +409,14 @@ def whatsapp_sender() -> WhatsAppSender:
     """The configured WhatsAppSender: the Cloud API when live, the outbox otherwise."""
     global _whatsapp
     if _whatsapp is None:
+        from core import secrets
+
         config = comms_config.get()
         if config.live:
             _whatsapp = WhatsAppCloudSender(
                 api_base=config.whatsapp_api,
-                phone_number_id=config.whatsapp_phone_number_id,
-                access_token=config.whatsapp_access_token,
+                phone_number_id=comms_config.required(config, "WHATSAPP_PHONE_NUMBER_ID", "whatsapp"),
+                access_token=secrets.value(secrets.WHATSAPP_ACCESS_TOKEN),
                 attempts=config.retry_attempts,
                 backoff_sec=config.retry_backoff_sec,
                 timeout_sec=config.timeout_sec,
@@ -404,10 +430,11 @@ def voice() -> VoiceProvider:
     """The telephony provider (Plivo; on the emulators it signs with the local voice token)."""
     global _voice
     if _voice is None:
-        from core import settings
+        from core import secrets
 
         config = comms_config.get()
-        _voice = PlivoVoice(auth_id=config.plivo_auth_id or "LOCALAUTHID", auth_token=settings.get().voice_auth_token)
+        auth_id = comms_config.required(config, "PLIVO_AUTH_ID", "voip") or "LOCALAUTHID"
+        _voice = PlivoVoice(auth_id=auth_id, auth_token=secrets.value(secrets.VOICE_AUTH_TOKEN))
     return _voice
 
 

@@ -59,11 +59,18 @@ def local_voice_number(org_id: str) -> str:
 
 
 def seed(org_id: str, members: Any = None) -> list[str]:
-    """Write (or refresh) the organization's templates and local WhatsApp number; members is unused."""
+    """Write (or refresh) the organization's templates, local WhatsApp number and voice number, which is also
+    its VoIP caller id (API.md "Local seed": every comms feature works in the demo); members is unused."""
+    from google.cloud import firestore
+
     from webhooks.service import register_voice_number, register_whatsapp_number
 
     register_whatsapp_number(org_id, local_phone_number_id(org_id))
     register_voice_number(org_id, local_voice_number(org_id))
+    org = tenancy.org_ref(org_id)
+    if not ((org.get().to_dict() or {}).get("settings") or {}).get("callerId"):  # an admin's own choice stays
+        org.update({"settings.callerId": local_voice_number(org_id), "settingsVersion": firestore.Increment(1)})
+        tenancy.cache.forget(org.path)
     templates = tenancy.org_ref(org_id).collection("templates")
     now = clock.now()
     for template_id, template in TEMPLATES.items():

@@ -8,7 +8,7 @@ from typing import Any
 
 from comms import contact, providers, rules
 from comms.models import CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
-from core import clients, clock, pagination, settings, tenancy
+from core import clients, clock, pagination, secrets, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id, sha256_hex
@@ -158,7 +158,7 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     batch.commit()
     voice = providers.voice()
     token = voice.access_token(uid=caller.uid, call_id=call_id, now=now.timestamp(), lifetime_sec=TOKEN_LIFETIME_SEC)
-    username, credential = rules.turn_credentials(secret=settings.get().turn_secret, uid=caller.uid, now=now)
+    username, credential = rules.turn_credentials(secret=secrets.value(secrets.TURN_SECRET), uid=caller.uid, now=now)
     from comms import config
 
     return {
@@ -275,6 +275,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
     phone = contact.raw_phone(caller.org_id, lead)
     if not phone:
         raise precondition("This lead has no phone number")
+    header = _whatsapp_header(caller.org_id, lead, data)
     message = _new_message(
         caller,
         caller.org,
@@ -287,8 +288,52 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
         category=template.get("category"),
         text=" | ".join(data.params),
         params=list(data.params),
+        header=header,
+        buttonParams=list(data.button_params),
+        attachmentIds=[header["attachmentId"]] if header and header.get("attachmentId") else [],
     )
     return _store_and_send(caller.org, caller.org_id, message)
+
+
+# WhatsApp fetches header media by link: the types it takes for each header type, among our attachments.
+HEADER_MEDIA = {"image": ("image/jpeg", "image/png"), "document": ("application/pdf",), "video": ()}
+HEADER_LINK_MINUTES = 60  # the link is made when the message goes out; the provider fetches it at once
+
+
+def _whatsapp_header(org_id: str, lead: dict[str, Any], data: WhatsAppCreate) -> dict[str, Any] | None:
+    """The header to store: text, or a ready attachment of the lead of a type WhatsApp shows in that header."""
+    from attachments import service as attachment_service
+
+    if data.header is None:
+        return None
+    if data.header.type == "text":
+        return {"type": "text", "text": data.header.text, "attachmentId": None}
+    record = attachment_service.load(org_id, str(data.header.attachment_id))
+    if record is None or record.get("leadId") != lead["id"]:
+        raise invalid("header.attachmentId", "no such attachment on this lead")
+    if record.get("status") != "ready":
+        raise invalid("header.attachmentId", "the upload is not complete")
+    allowed = HEADER_MEDIA[data.header.type]
+    if record.get("contentType") not in allowed:
+        wanted = ", ".join(allowed) if allowed else "a video, which attachments cannot hold (images and PDF only)"
+        raise invalid("header.attachmentId", f"a {data.header.type} header shows {wanted}")
+    return {"type": data.header.type, "attachmentId": record["id"], "text": None}
+
+
+def _outgoing_header(org_id: str, message: dict[str, Any]) -> dict[str, str] | None:
+    """The stored header as the provider takes it (a fresh link to the approved file for media)."""
+    from attachments import service as attachment_service
+
+    header = message.get("header")
+    if not header:
+        return None
+    if header["type"] == "text":
+        return {"type": "text", "text": str(header["text"])}
+    record = attachment_service.load(org_id, str(header["attachmentId"]))
+    if record is None or record.get("status") != "ready":
+        raise providers.ProviderError("the header's attachment is no longer available")
+    link = attachment_service.download_link(record, minutes=HEADER_LINK_MINUTES)
+    return {"type": str(header["type"]), "link": link, "filename": str(record.get("fileName") or "")}
 
 
 def _store_and_send(org: dict[str, Any], org_id: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -364,6 +409,8 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
                     template_name=str(message["template"]),
                     language=str(message.get("language") or "en"),
                     params=tuple(message.get("params") or ()),
+                    header=_outgoing_header(org_id, message),
+                    button_params=tuple(message.get("buttonParams") or ()),
                 )
             )
     except providers.ProviderError as error:

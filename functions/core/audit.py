@@ -61,7 +61,7 @@ def append_in(
     **details: Any,
 ) -> str:
     """Append one entry in the caller's transaction (head from read_head): the change and its audit entry
-    are stored together or not at all."""
+    are stored together or not at all. `head` moves on to the new entry, so a second append chains to it."""
     seq = int(head["seq"]) + 1
     entry = {
         "seq": seq,
@@ -76,6 +76,7 @@ def append_in(
     transaction.create(entries_ref(org_id).document(entry_id(seq)), entry)
     # merge: the retention anchor on the head stays
     transaction.set(head_ref(org_id), {"seq": seq, "hash": entry["hash"], "updatedAt": entry["createdAt"]}, merge=True)
+    head.update(seq=seq, hash=entry["hash"])
     return entry_id(seq)
 
 

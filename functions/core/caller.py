@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from core import clock, tenancy
@@ -44,6 +45,41 @@ class Caller:
         return dict(self.org.get("settings") or {})
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_us(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (no float rounding)."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, rounded down: what firestore.rules' `timestamp.toMillis()` gives."""
+    return epoch_us(moment) // 1000
+
+
+def session_started_ms(claims: dict[str, Any]) -> int:
+    """When the token's session began, in epoch milliseconds: the `loginAt` claim of the login's custom token.
+
+    Tokens without it (a session begun before the claim existed) fall back to `auth_time`, the sign-in time.
+    firestore.rules compute the same value (`sessionStart()`).
+    """
+    login_at = claims.get("loginAt")
+    if isinstance(login_at, int) and not isinstance(login_at, bool):
+        return login_at
+    signed_in = claims.get("auth_time", claims.get("iat", 0))
+    return int(signed_in) * 1000 if isinstance(signed_in, int | float) else 0
+
+
+def session_alive(member: dict[str, Any] | None, claims: dict[str, Any]) -> bool:
+    """True while the member is active and its sessions were not ended after this token's session began."""
+    if not member or member.get("active") is not True:
+        return False
+    valid_after = member.get("sessionsValidAfter")
+    return valid_after is None or session_started_ms(claims) >= epoch_ms(valid_after)
+
+
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer <token>` header, or 401."""
     scheme, _, token = (authorization or "").partition(" ")
@@ -70,19 +106,17 @@ def caller_from_claims(claims: dict[str, Any], *, fresh: bool) -> Caller:
     """Check the claims against the member and organization records; the caller or 401/403.
 
     Freshness: the member document is re-read at most every MEMBER_CACHE_SECONDS per instance
-    (fresh=True re-reads it now). A role, team or active change sets `sessionsValidAfter`, so a token
-    issued before it is refused on the next read: within that many seconds, for at most one
-    document read per member per instance per period.
+    (fresh=True re-reads it now). A role, team or active change, a logout and an erasure set
+    `sessionsValidAfter`, so a session begun before it is refused on the next read: within that many
+    seconds, for at most one document read per member per instance per period.
     """
     org_id, uid = claims.get("orgId"), claims.get("uid") or claims.get("sub")
     if not isinstance(org_id, str) or not isinstance(uid, str) or not valid_doc_id(org_id) or not valid_doc_id(uid):
         raise unauthenticated("This account is not a member of an organization")
     member = tenancy.load_member(org_id, uid, fresh=fresh)
-    if not member or not member.get("active"):
+    if not member or member.get("active") is not True:
         raise unauthenticated("This account is no longer active")
-    valid_after = member.get("sessionsValidAfter")
-    issued_at = claims.get("iat", 0)
-    if valid_after is not None and issued_at < int(valid_after.timestamp()):
+    if not session_alive(member, claims):
         raise unauthenticated("Session revoked; sign in again")
     if member.get("role") != claims.get("role") or member.get("teamId") != claims.get("teamId"):
         raise unauthenticated("Your role changed; sign in again")

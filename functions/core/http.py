@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from core import logs
 from core.caller import Caller, authenticate
 from core.errors import ApiError, invalid
 from core.jsonutil import parse_client_json, to_json
@@ -78,11 +80,10 @@ class Call:
 
     @property
     def client_ip(self) -> str:
-        """The client address (first X-Forwarded-For hop behind Google's front end)."""
-        forwarded = self.header("X-Forwarded-For")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-        return str(self.request.remote_addr or "unknown")
+        """The client's address as Google's front end saw it: the last X-Forwarded-For hop, which the front end
+        appends (everything before it is whatever the client sent, so it is never trusted). An IPv6 client is
+        bucketed by its /64, the block one subscriber holds, so rotating addresses within it gains nothing."""
+        return client_address(self.header("X-Forwarded-For"), self.request.remote_addr)
 
     def raw_body(self) -> bytes:
         """The request body, bounded: 413 past MAX_BODY_BYTES (told by Content-Length before reading)."""
@@ -253,6 +254,21 @@ class Router:
 
     def dispatch(self, request: Any) -> tuple[int, dict[str, str], Any, str, Iterable[str] | None]:
         """Run the matching handler; every failure becomes API.md's error shape."""
+        with logs.request(trace_header=request.headers.get("X-Cloud-Trace-Context")) as context:
+            try:
+                return self._dispatch(request)
+            except Exception as error:
+                mapped = unavailable_or_none(error)
+                if mapped is not None:
+                    log.warning("backing service unavailable: %s", type(error).__name__)
+                    return mapped.status, mapped.headers, mapped.body(), "application/json", None
+                log.exception("unhandled %s in %s %s", type(error).__name__, self.name, request.method)
+                body = ApiError(
+                    "INTERNAL", "Something went wrong; it has been logged", requestId=context.request_id
+                ).body()
+                return 500, {}, body, "application/json", None
+
+    def _dispatch(self, request: Any) -> tuple[int, dict[str, str], Any, str, Iterable[str] | None]:
         try:
             path = request.path or "/"
             if path == "/__/health":
@@ -272,14 +288,6 @@ class Router:
         except ValidationError as error:
             api_error = validation_error(error)
             return api_error.status, {}, api_error.body(), "application/json", None
-        except Exception as error:
-            mapped = unavailable_or_none(error)
-            if mapped is not None:
-                log.warning("backing service unavailable: %s", type(error).__name__)
-                return mapped.status, mapped.headers, mapped.body(), "application/json", None
-            log.exception("unhandled error in %s %s", self.name, request.method)
-            body = ApiError("INTERNAL", "Something went wrong; it has been logged").body()
-            return 500, {}, body, "application/json", None
 
     def __call__(self, request: Any) -> Any:
         """Serve a flask request: the entry point the HTTPS function hands requests to."""
@@ -294,6 +302,20 @@ class Router:
             payload = json.dumps(to_json(body), ensure_ascii=False, separators=(",", ":"))
             return Response(payload, status=status, headers=headers, content_type=content_type)
         return Response(body, status=status, headers=headers, content_type=content_type)
+
+
+def client_address(forwarded_for: str | None, remote_addr: str | None) -> str:
+    """The trusted client address: the last hop of X-Forwarded-For (appended by Google's front end), else the
+    socket's peer (local runs); IPv6 as its /64 network."""
+    hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    candidate = hops[-1] if hops else str(remote_addr or "")
+    try:
+        address = ipaddress.ip_address(candidate)
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def unavailable_or_none(error: Exception) -> ApiError | None:

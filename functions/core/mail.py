@@ -7,7 +7,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 
-from core import outbox, settings
+from core import outbox, secrets, settings
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,9 @@ def mailer() -> Mailer:
         if config.emulator:
             _mailer = OutboxMailer()
         else:
-            _mailer = SmtpMailer(
-                config.smtp_host, config.smtp_port, config.smtp_user, config.smtp_password, config.mail_from
-            )
+            password = secrets.value(secrets.SMTP_PASSWORD) if config.smtp_user else ""
+            host = settings.require("SMTP_HOST", config.smtp_host, "email")
+            _mailer = SmtpMailer(host, config.smtp_port, config.smtp_user, password, config.mail_from)
     return _mailer
 
 

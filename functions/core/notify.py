@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from core import clients, clock, outbox, settings
+from core import clients, clock, outbox, settings, ttl
 from core.ids import sha256_hex
 
 
@@ -125,6 +125,7 @@ def send(push: Push, *, dedupe_key: str) -> bool:
                 "refs": list(push.refs),
                 "read": False,
                 "createdAt": now,
+                ttl.FIELD: ttl.notification_expiry(now),
                 "delivery": "pending",
                 "deliveryLeaseUntil": now + DELIVERY_LEASE,
             }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import clients, clock
+from core import clients, clock, ttl
 from core.ids import new_id
 
 COLLECTION = "outbox"
@@ -15,6 +15,7 @@ def record(
 ) -> str:
     """Store one outgoing message; returns its id."""
     doc_id = new_id("ob_")
+    now = clock.now()
     clients.db().collection(COLLECTION).document(doc_id).set(
         {
             "channel": channel,
@@ -22,7 +23,8 @@ def record(
             "subject": subject,
             "text": text,
             "refs": refs or [],
-            "createdAt": clock.now(),
+            "createdAt": now,
+            ttl.FIELD: ttl.outbox_expiry(now),
             **extra,
         }
     )

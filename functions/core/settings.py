@@ -1,7 +1,13 @@
-"""Typed settings, read once from the environment, that refuse a production start with development values."""
+"""Typed plain settings, read once from the environment (a deploy sets them from `functions/.env.<project>`).
+
+Secrets are not here: each is read on first use through `core.secrets`, since a function receives only the
+secrets it declares. A production start refuses a demo- project id; a setting that only some features need
+(SMTP_HOST, the providers' ids) is checked where it is used, so a function that never sends mail never needs it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -9,40 +15,50 @@ from functools import lru_cache
 PROJECT_DEFAULT = "demo-justo"
 REGION = "asia-south1"
 
-# Development values: fine on the emulators, refused by a production start.
-DEV_SECRETS = {
-    "OTP_PEPPER": "local-otp-pepper",
-    "WHATSAPP_APP_SECRET": "local-whatsapp-secret",
-    "WHATSAPP_VERIFY_TOKEN": "local-verify-token",
-    "SMS_WEBHOOK_SECRET": "local-sms-secret",
-    "VOICE_AUTH_TOKEN": "local-voice-token",
-    "TURN_SECRET": "local-turn-secret",
-    "EMAIL_WEBHOOK_SECRET": "local-email-secret",
-}
-
 
 class SettingsError(RuntimeError):
     """The environment cannot run this deployment safely."""
 
 
 @dataclass(frozen=True)
+class PlainSetting:
+    """One environment setting a deploy sets (`functions/.env.<project>`), for docs and `make deploy-check`."""
+
+    name: str
+    default: str
+    what: str
+    needed_by: str = ""  # the feature that refuses to work without it in production; "" = optional
+
+
+PLAIN: tuple[PlainSetting, ...] = (
+    PlainSetting("SMTP_HOST", "", "SMTP server login codes and emails go through (STARTTLS)", "email"),
+    PlainSetting("SMTP_PORT", "587", "SMTP port"),
+    PlainSetting("SMTP_USER", "", "SMTP login (its password is the SMTP_PASSWORD secret)"),
+    PlainSetting("MAIL_FROM", "Justo Lead <no-reply@justo.example.com>", "From address of system emails"),
+    PlainSetting("APP_CHECK_REQUIRED", "false", "`true` verifies X-Firebase-AppCheck on the OTP endpoints"),
+    PlainSetting("MEMBER_CACHE_SECONDS", "15", "how long an instance trusts a member record (at most 30)"),
+    PlainSetting("FIRESTORE_DEADLINE_SECONDS", "15", "longest a Firestore call retries before answering 503"),
+    PlainSetting("STORAGE_BUCKET", "", "attachments bucket (default: FIREBASE_CONFIG's storageBucket)"),
+    PlainSetting("COMMS_PUBLIC_BASE", "", "base URL providers call back (default: the functions' URL)"),
+    PlainSetting("PLIVO_AUTH_ID", "", "Plivo voice account id", "voip"),
+    PlainSetting("PLIVO_SMS_AUTH_ID", "", "Plivo SMS subaccount id", "sms"),
+    PlainSetting("SMS_SENDER_ID", "JUSTOL", "DLT-registered SMS header"),
+    PlainSetting("DLT_ENTITY_ID", "", "DLT principal entity id", "sms"),
+    PlainSetting("WHATSAPP_PHONE_NUMBER_ID", "", "WhatsApp Cloud API phone number id", "whatsapp"),
+    PlainSetting("TURN_URLS", "turn:turn.justo.example.com:3478", "TURN servers handed to the VoIP SDK"),
+)
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Everything the functions read from their environment."""
+    """The plain settings every function reads."""
 
     project_id: str
     region: str
     emulator: bool
-    otp_pepper: str
-    whatsapp_app_secret: str
-    whatsapp_verify_token: str
-    sms_webhook_secret: str
-    voice_auth_token: str
-    turn_secret: str
-    email_webhook_secret: str
     smtp_host: str
     smtp_port: int
     smtp_user: str
-    smtp_password: str
     mail_from: str
     app_check_required: bool
     member_cache_seconds: float
@@ -67,42 +83,49 @@ def _is_emulator() -> bool:
     )
 
 
+def _number(name: str, default: float) -> float:
+    raw = _env(name)
+    try:
+        return float(raw) if raw else default
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from error
+
+
+def _firebase_config_bucket() -> str:
+    """The storageBucket of FIREBASE_CONFIG, which firebase deploy sets on every function."""
+    try:
+        config = json.loads(_env("FIREBASE_CONFIG") or "{}")
+    except ValueError:
+        return ""
+    return str(config.get("storageBucket") or "") if isinstance(config, dict) else ""
+
+
 def load(environ_is_emulator: bool | None = None) -> Settings:
     """Build the settings from the environment; raise SettingsError when production would be unsafe."""
     emulator = _is_emulator() if environ_is_emulator is None else environ_is_emulator
     project = _env("GCLOUD_PROJECT") or _env("GOOGLE_CLOUD_PROJECT") or PROJECT_DEFAULT
-    secrets = {name: _env(name) or (dev if emulator else "") for name, dev in DEV_SECRETS.items()}
-    if not emulator:
-        problems = [name for name, value in secrets.items() if not value or value == DEV_SECRETS[name]]
-        if problems:
-            raise SettingsError(
-                "Refusing to start in production with missing or development secrets: " + ", ".join(sorted(problems))
-            )
-        if not _env("SMTP_HOST"):
-            raise SettingsError("SMTP_HOST is required in production (login codes are emailed)")
-        if project.startswith("demo-"):
-            raise SettingsError("A demo- project id cannot run in production")
+    if not emulator and project.startswith("demo-"):
+        raise SettingsError("A demo- project id cannot run in production")
     return Settings(
         project_id=project,
         region=_env("FUNCTION_REGION", REGION) or REGION,
         emulator=emulator,
-        otp_pepper=secrets["OTP_PEPPER"],
-        whatsapp_app_secret=secrets["WHATSAPP_APP_SECRET"],
-        whatsapp_verify_token=secrets["WHATSAPP_VERIFY_TOKEN"],
-        sms_webhook_secret=secrets["SMS_WEBHOOK_SECRET"],
-        voice_auth_token=secrets["VOICE_AUTH_TOKEN"],
-        turn_secret=secrets["TURN_SECRET"],
-        email_webhook_secret=secrets["EMAIL_WEBHOOK_SECRET"],
         smtp_host=_env("SMTP_HOST"),
-        smtp_port=int(_env("SMTP_PORT", "587") or 587),
+        smtp_port=int(_number("SMTP_PORT", 587)),
         smtp_user=_env("SMTP_USER"),
-        smtp_password=_env("SMTP_PASSWORD"),
         mail_from=_env("MAIL_FROM", "Justo Lead <no-reply@justo.example.com>"),
         app_check_required=_env("APP_CHECK_REQUIRED", "false").lower() == "true",
-        member_cache_seconds=float(_env("MEMBER_CACHE_SECONDS", "15") or 15),
-        firestore_deadline_seconds=float(_env("FIRESTORE_DEADLINE_SECONDS", "15") or 15),
-        bucket=_env("STORAGE_BUCKET") or f"{project}.appspot.com",
+        member_cache_seconds=min(_number("MEMBER_CACHE_SECONDS", 15), 30),
+        firestore_deadline_seconds=_number("FIRESTORE_DEADLINE_SECONDS", 15),
+        bucket=_env("STORAGE_BUCKET") or _firebase_config_bucket() or f"{project}.appspot.com",
     )
+
+
+def require(name: str, value: str, feature: str) -> str:
+    """A plain setting a feature cannot work without: its value, or SettingsError naming it in production."""
+    if not value and not get().emulator:
+        raise SettingsError(f"{name} is required for {feature}: set it in functions/.env.<project>")
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from firebase_functions import https_fn
 
+from core import secrets
 from core.deploy import https_options
 from core.errors import ApiError, invalid
 from core.http import Call, Reply, Router, created, no_content
@@ -152,7 +153,7 @@ def list_activity(call: Call) -> Reply:
     return Reply({"items": [Activity.model_validate(a).json_body() for a in items], "nextCursor": cursor})
 
 
-@https_fn.on_request(**https_options(memory_mb=512, timeout_sec=300))
+@https_fn.on_request(**https_options(secrets=secrets.names(secrets.SEARCH_KEY), memory_mb=512, timeout_sec=300))
 def leads(req: https_fn.Request) -> https_fn.Response:
     """HTTPS function `leads`."""
     return router(req)

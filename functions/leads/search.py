@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from core import settings
+from core import secrets
 from core.ids import keyed_hash
 from leads.phones import digits
 
@@ -18,7 +18,7 @@ PHONE_PREFIX_MIN = 3
 
 
 def _token(kind: str, value: str) -> str:
-    return keyed_hash(settings.get().otp_pepper, f"lead-search:{kind}:{value}")[:20]
+    return keyed_hash(secrets.value(secrets.SEARCH_KEY), f"lead-search:{kind}:{value}")[:20]
 
 
 def _fold(text: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core import audit, clients, clock, tenancy
+from core import audit, clients, clock, csvout, tenancy
 from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.ids import new_id
@@ -396,9 +396,28 @@ EXPORT_PAGE = 500
 
 
 def _phone_text(phone: dict[str, Any] | None) -> str:
-    if not phone:
+    """A presented phone as `(+91) 98765 43210` (masked: `(+91) 98XXXXXX10`), a form no spreadsheet evaluates."""
+    if not isinstance(phone, dict):
         return ""
-    return str(phone.get("e164") or phone.get("masked") or phone.get("number") or "")
+    code = str(phone.get("countryCode") or "")
+    e164 = phone.get("e164")
+    if e164:
+        import phonenumbers
+
+        try:
+            grouped = phonenumbers.format_number(
+                phonenumbers.parse(str(e164), None), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+        except phonenumbers.NumberParseException:
+            grouped = ""
+        international, _, national = grouped.partition(" ")
+        if national:
+            return csvout.phone_cell(international, national)
+    masked = str(phone.get("masked") or "")
+    if masked.startswith("+") and " " in masked:
+        code, _, national = masked.partition(" ")
+        return csvout.phone_cell(code, national)
+    return csvout.phone_cell(code, str(phone.get("number") or ""))
 
 
 def export_row(lead: dict[str, Any]) -> list[str]:
@@ -427,12 +446,6 @@ def export_row(lead: dict[str, Any]) -> list[str]:
     return ["" if values[column] is None else str(values[column]) for column in EXPORT_COLUMNS]
 
 
-def _csv_line(cells: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(cells)
-    return buffer.getvalue()
-
-
 def export_csv(*, caller: Caller) -> Iterator[str]:
     """Stream the caller's visible leads as CSV, newest first (permission checked before the first byte);
     masked phones for agents and rms of a masking organization; the export is audited with its count."""
@@ -445,7 +458,7 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
     def lines() -> Iterator[str]:
         count = 0
         try:
-            yield _csv_line(EXPORT_COLUMNS)
+            yield csvout.line(EXPORT_COLUMNS)
             cursor: str | None = None
             while query is not None:
                 snapshots, cursor = pagination.page(query, order_field="createdAt", limit=EXPORT_PAGE, cursor=cursor)
@@ -457,7 +470,7 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
                     }
                 for snapshot in snapshots:
                     lead = {"id": snapshot.id, **(snapshot.to_dict() or {})}
-                    yield _csv_line(export_row(service.present(lead, caller, contact=contacts.get(snapshot.id))))
+                    yield csvout.line(export_row(service.present(lead, caller, contact=contacts.get(snapshot.id))))
                     count += 1
                 if cursor is None:
                     break

@@ -1,12 +1,18 @@
-"""Adding and changing members: unique emails, seats, and sessions ended on every role, team or active change."""
+"""Adding and changing members: unique emails, seats, and sessions ended on every role, team or active change.
+
+An email is a login, so it belongs to one organization on the platform. Adding one that another organization
+holds answers exactly as a fresh add (201, the member stored, a seat taken): the admin learns nothing about
+other organizations. The login index keeps pointing where it did, and the mailbox's owner, who alone may
+learn it, is emailed why the address cannot sign in here (docs/sessions.md).
+"""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from auth.service import EMAIL_INDEX, email_key, normalize_email, revoke_sessions
-from core import audit, clients, clock, pagination, tenancy
+from auth import sessions
+from auth.service import EMAIL_INDEX, email_key, normalize_email
+from core import audit, clients, clock, mail, pagination, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
@@ -23,7 +29,10 @@ def _team_exists(transaction: Any, org_id: str, team_id: str | None) -> None:
 
 
 def add_member(*, org_id: str, actor: str | None, data: MemberCreate, uid: str | None = None) -> dict[str, Any]:
-    """Add a member in one transaction: email unique across the platform, a free seat, the team exists."""
+    """Add a member in one transaction: email unique in the organization, a free seat, the team exists.
+
+    actor None is the platform (ops commands, the seed), which is told when another organization holds the email.
+    """
     from google.cloud import firestore
 
     db = clients.db()
@@ -46,29 +55,67 @@ def add_member(*, org_id: str, actor: str | None, data: MemberCreate, uid: str |
         "sessionsValidAfter": None,
     }
 
+    members = org_ref.collection("members")
+    same_email = members.where(filter=clients.where("email", "==", member["email"])).limit(1)
+
     @firestore.transactional
-    def apply(transaction: Any) -> None:
+    def apply(transaction: Any) -> bool:
         org = org_ref.get(transaction=transaction)
         if not org.exists:
             raise not_found("Organization")
-        if index_ref.get(transaction=transaction).exists:
+        if list(transaction.get(same_email)):  # the admin lists its own members: saying so reveals nothing
             raise ApiError("ALREADY_EXISTS", "A member with this email exists", fields={"email": "already a member"})
+        held = index_ref.get(transaction=transaction)
+        if held.exists and held.get("orgId") == org_id:
+            raise ApiError("ALREADY_EXISTS", "A member with this email exists", fields={"email": "already a member"})
+        held_elsewhere = bool(held.exists)
+        if held_elsewhere and actor is None:  # a platform command (ops, seed): the operator may know, and must
+            raise ApiError(  # not create an organization whose first admin cannot sign in
+                "ALREADY_EXISTS", "This email signs in to another organization", fields={"email": "used elsewhere"}
+            )
         _team_exists(transaction, org_id, data.team_id)
         seats, used = int(org.get("seats")), int(org.to_dict().get("activeMembers", 0))
         if used >= seats:
             raise precondition(f"All {seats} seats are taken; deactivate a member or buy more seats")
-        transaction.create(org_ref.collection("members").document(uid), member)
-        transaction.create(index_ref, {"orgId": org_id, "uid": uid})
+        transaction.create(members.document(uid), member)
+        if not held_elsewhere:
+            transaction.create(index_ref, {"orgId": org_id, "uid": uid})
         transaction.update(org_ref, {"activeMembers": used + 1})
+        return held_elsewhere
 
-    apply(db.transaction())
+    held_elsewhere = apply(db.transaction())
     tenancy.cache.forget(org_ref.path)
     audit.record(org_id, "member.added", actor=actor, target=uid, role=data.role, teamId=data.team_id)
+    if held_elsewhere:
+        _tell_the_mailbox(org_id, member)
     return member
 
 
+def _tell_the_mailbox(org_id: str, member: dict[str, Any]) -> None:
+    """Tell the owner of an address another organization holds why it cannot sign in here (only it may know)."""
+    org_name = (tenancy.load_org(org_id) or {}).get("name", "an organization")
+    mail.mailer().send(
+        mail.Email(
+            to=member["email"],
+            subject=f"You were added to {org_name} on Justo Lead",
+            text=(
+                f"Hello {member['name']},\n\nAn administrator of {org_name} added this address to Justo Lead. "
+                "It already signs in to another organization on Justo Lead, and an address signs in to one "
+                f"organization only, so it cannot sign in to {org_name}.\nAsk {org_name}'s administrator to add "
+                "another address for you, or ask your other organization to remove this one.\n"
+            ),
+            refs=(str(member["uid"]),),
+        )
+    )
+
+
 def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int | None) -> dict[str, Any]:
-    """Change a member; a role, team or active change updates its claims and ends its sessions."""
+    """Change a member; a role, team or active change ends its sessions in the same write and updates Auth.
+
+    The member record is the one switch: its `active` and `sessionsValidAfter` stop the API and the Firestore
+    listeners (firestore.rules read it). Then the Auth user follows (claims, disabled while inactive, refresh
+    tokens revoked), idempotently, so repeating an `active` change after an Auth outage completes it.
+    """
     from google.cloud import firestore
 
     changes = data.model_dump(exclude_unset=True, by_alias=True)
@@ -105,6 +152,8 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
             key in changes and changes[key] != member.get(key) for key in ("role", "teamId", "active")
         )
         member.update(changes, version=version + 1, updatedAt=clock.now())
+        if sessions_change:
+            member["sessionsValidAfter"] = sessions.cutoff()  # in the same write: no moment with old claims
         transaction.set(ref, member)
         audit.append_in(
             transaction,
@@ -122,20 +171,20 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
 
     member, sessions_change = apply(db.transaction())
     tenancy.cache.forget(org_ref.path)
-    if sessions_change:
-        _update_claims(member)
-        revoke_sessions(org_id=caller.org_id, uid=uid)
-        member = ref.get().to_dict() or member
+    tenancy.cache.forget(ref.path)
+    if sessions_change or "active" in changes:
+        sessions.sync_auth_user(member, revoke=sessions_change)
     return member
 
 
-def _update_claims(member: dict[str, Any]) -> None:
-    """Keep the Auth user's custom claims in step with the member record."""
-    from firebase_admin import auth
+def may_see(caller: Caller, member: dict[str, Any]) -> bool:
+    """Whose records a caller may read: admins all, managers their own team's, everyone itself.
 
-    claims = {"orgId": member["orgId"], "role": member["role"], "teamId": member.get("teamId")}
-    with contextlib.suppress(auth.UserNotFoundError):  # never logged in: claims are set at first login
-        auth.set_custom_user_claims(member["uid"], claims, app=clients.firebase_app())
+    A manager without a team manages nobody (a missing team is not a team that matches every teamless member).
+    """
+    if caller.is_admin or member.get("uid") == caller.uid:
+        return True
+    return caller.role == "manager" and caller.team_id is not None and member.get("teamId") == caller.team_id
 
 
 def get_member(*, caller: Caller, uid: str) -> dict[str, Any]:
@@ -143,10 +192,8 @@ def get_member(*, caller: Caller, uid: str) -> dict[str, Any]:
     snapshot = tenancy.member_ref(caller.org_id, uid).get()
     if not snapshot.exists:
         raise not_found("Member")
-    member = snapshot.to_dict() or {}
-    if not (
-        caller.is_admin or uid == caller.uid or (caller.role == "manager" and member.get("teamId") == caller.team_id)
-    ):
+    member = (snapshot.to_dict() or {}) | {"uid": snapshot.id}
+    if not may_see(caller, member):
         raise forbidden("You may not see this member")
     return member
 
@@ -155,10 +202,12 @@ def list_members(*, caller: Caller, query: MemberListQuery) -> tuple[list[dict[s
     """A page of members, newest first: admins all, managers their team's."""
     if caller.is_admin:
         team_id = query.team_id
-    elif caller.role == "manager":
+    elif caller.role == "manager" and caller.team_id is not None:
         if query.team_id not in (None, caller.team_id):
             raise forbidden("Managers list only their own team")
         team_id = caller.team_id
+    elif caller.role == "manager":
+        raise forbidden("A manager without a team lists no members; ask an admin to assign your team")
     else:
         raise forbidden("Only admins and managers list members")
     ref: Any = tenancy.org_ref(caller.org_id).collection("members")
@@ -167,7 +216,8 @@ def list_members(*, caller: Caller, query: MemberListQuery) -> tuple[list[dict[s
     if query.role is not None:
         ref = ref.where(filter=clients.where("role", "==", query.role))
     snapshots, cursor = pagination.page(ref, order_field="createdAt", limit=query.limit, cursor=query.cursor)
-    return [s.to_dict() or {} for s in snapshots], cursor
+    members = [(s.to_dict() or {}) | {"uid": s.id} for s in snapshots]
+    return [m for m in members if may_see(caller, m)], cursor
 
 
 def me(*, caller: Caller) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from auth.service import CHALLENGES, EMAIL_INDEX, PER_EMAIL, email_key, normalize_email, revoke_sessions
+from auth import sessions
+from auth.service import CHALLENGES, EMAIL_INDEX, PER_EMAIL, email_key, normalize_email
 from core import audit, clients, clock, notify, pagination, tenancy
 from core.caller import Caller
 from core.errors import not_found, precondition
@@ -148,7 +149,7 @@ def complete_deletion(*, caller: Caller, uid: str) -> None:
     if not member.get("deletionRequestedAt"):
         raise precondition("This member has not asked for account deletion")
     email = normalize_email(str(member.get("email") or ""))
-    revoke_sessions(org_id=caller.org_id, uid=uid)
+    sessions.end_sessions(org_id=caller.org_id, uid=uid)
     with contextlib.suppress(auth.UserNotFoundError):
         auth.delete_user(uid, app=clients.firebase_app())
 

@@ -35,7 +35,7 @@ class Found:
     """Everything stored about one lead, as snapshots grouped by where they live."""
 
     lead_ids: list[str] = field(default_factory=list)  # the lead's and its merged duplicates'
-    lead: Any | None = None
+    lead: Any = None  # the lead's snapshot (find() answers 404 without one)
     lead_subcollections: dict[str, list[Any]] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # org collection -> {path: snapshot}
 
@@ -46,11 +46,6 @@ class Found:
     def record_ids(self, collection: str) -> list[str]:
         """Ids of the records found in one collection."""
         return sorted(snapshot.id for snapshot in self.records.get(collection, {}).values())
-
-    @property
-    def exists(self) -> bool:
-        """True when anything at all is stored about the lead."""
-        return self.lead is not None or any(self.records.values())
 
 
 def _chunks(values: list[str], size: int = 30) -> Iterable[list[str]]:
@@ -78,11 +73,13 @@ def merged_into(org_id: str, lead_id: str) -> list[str]:
 
 def find(org_id: str, lead_id: str) -> Found:
     """Find the lead, its subcollections and every record of the organization tied to it (or to a
-    duplicate merged into it)."""
-    found = Found(lead_ids=[lead_id, *merged_into(org_id, lead_id)])
+    duplicate merged into it); 404 unless `lead_id` names a lead: the id of a task, a visit or a message
+    must never let an erasure or an export reach that record (or what hangs off it)."""
     lead_ref = _lead_ref(org_id, lead_id)
     snapshot = lead_ref.get()
-    found.lead = snapshot if snapshot.exists else None
+    if not snapshot.exists:
+        raise not_found("Lead")
+    found = Found(lead_ids=[lead_id, *merged_into(org_id, lead_id)], lead=snapshot)
     for collection in lead_ref.collections():
         found.lead_subcollections[collection.id] = list(collection.stream())
     collections = [c for c in tenancy.org_ref(org_id).collections() if c.id not in UNRELATED]
@@ -94,8 +91,10 @@ def find(org_id: str, lead_id: str) -> Found:
                 for match in query.stream():
                     found.add(collection.id, match)
         for snapshot in clients.db().get_all([collection.document(i) for i in found.lead_ids]):
-            if snapshot.exists and snapshot.reference.path != lead_ref.path:
-                found.add(collection.id, snapshot)  # an archived copy, or a merged duplicate
+            # an archived copy, or a merged duplicate; a record of another lead that shares the id is not ours
+            owner = (snapshot.to_dict() or {}).get("leadId") if snapshot.exists else None
+            if snapshot.exists and snapshot.reference.path != lead_ref.path and owner in (None, *found.lead_ids):
+                found.add(collection.id, snapshot)
     for parent, link in CHILD_LINKS.items():
         ids = found.record_ids(parent)
         for chunk in _chunks(ids):
@@ -187,8 +186,6 @@ def erase(*, org_id: str, lead_id: str, actor: str | None, action: str = "privac
     from privacy import storage
 
     found = find(org_id, lead_id)
-    if not found.exists:
-        raise not_found("Lead")
     elsewhere = find_elsewhere(org_id, lead_id, found)
     record_snapshots = [s for group in found.records.values() for s in group.values()]
     lead_ref = _lead_ref(org_id, lead_id)
@@ -221,7 +218,8 @@ def _attachment(item: dict[str, Any]) -> dict[str, Any]:
 
     path = item.get("objectPath")
     if isinstance(path, str) and path and item.get("status", "ready") == "ready":
-        url, expires_at = storage.download_url(path)
+        generation = item.get("objectGeneration")  # the approved file, never a later overwrite
+        url, expires_at = storage.download_url(path, generation=int(generation) if generation is not None else None)
         item = item | {"downloadUrl": url, "downloadUrlExpiresAt": clock.rfc3339(expires_at)}
     return item
 
@@ -229,8 +227,6 @@ def _attachment(item: dict[str, Any]) -> dict[str, Any]:
 def export(*, org_id: str, lead_id: str, actor: str) -> dict[str, Any]:
     """The lead's full record as one machine-readable document (current values, consent, history)."""
     found = find(org_id, lead_id)
-    if found.lead is None:
-        raise not_found("Lead")
     lead = records.document(found.lead)
     subcollections = {
         name: _ordered([records.document(s) for s in snapshots])

@@ -94,7 +94,12 @@ class PolicyStatus(ApiOut):
 class PolicyAccept(ApiModel):
     """Accepting a policy version."""
 
-    version: str = Field(min_length=1, max_length=64, description="The version being accepted: the current one")
+    version: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The version being accepted (409 unless it is the current one); absent: the current version",
+    )
 
 
 class DeletionListQuery(PageQuery):

@@ -37,11 +37,13 @@ def status(*, caller: Caller) -> dict[str, Any]:
     }
 
 
-def accept(*, caller: Caller, version: str) -> dict[str, Any]:
-    """Record that the caller accepted the current version; 409 when another version is current."""
+def accept(*, caller: Caller, version: str | None) -> dict[str, Any]:
+    """Record that the caller accepted the current version (the one named, or the current one when none is);
+    409 when another version is current."""
     policy = current()
     if policy is None:
         raise not_found("Privacy policy")
+    version = version or str(policy.get("version"))
     if policy.get("version") != version:
         raise precondition("This is not the current policy version", currentVersion=policy.get("version"))
     ref = tenancy.member_ref(caller.org_id, caller.uid)

@@ -84,14 +84,19 @@ def _local_signer() -> Any:
     )
 
 
-def download_url(path: str, ttl: timedelta = DOWNLOAD_TTL) -> tuple[str, datetime]:
-    """A v4 signed GET URL for one object and when it expires."""
+def download_url(path: str, ttl: timedelta = DOWNLOAD_TTL, *, generation: int | None = None) -> tuple[str, datetime]:
+    """A v4 signed GET URL for one object (that generation only, when given) and when it expires."""
     blob = bucket().blob(path)
     expires_at = clock.now() + ttl
     host = _emulator_host()
     if host:
         url = blob.generate_signed_url(
-            version="v4", expiration=ttl, method="GET", credentials=_local_signer(), api_access_endpoint=host
+            version="v4",
+            expiration=ttl,
+            method="GET",
+            credentials=_local_signer(),
+            api_access_endpoint=host,
+            generation=generation,
         )
     else:
         import google.auth
@@ -105,5 +110,6 @@ def download_url(path: str, ttl: timedelta = DOWNLOAD_TTL) -> tuple[str, datetim
             method="GET",
             service_account_email=getattr(credentials, "service_account_email", None),
             access_token=credentials.token,
+            generation=generation,
         )
     return str(url), expires_at

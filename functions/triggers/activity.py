@@ -13,7 +13,7 @@ from typing import Any
 from firebase_functions import firestore_fn
 
 from core import activity, clock
-from core.settings import REGION
+from core.deploy import DATA_EVENTS, document_trigger
 
 # Fields whose change is worth a line in the history; phones are shown masked, never raw.
 TRACKED = (
@@ -175,7 +175,7 @@ def _data(snapshot: Any) -> dict[str, Any] | None:
     return dict(snapshot.to_dict() or {})
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/leads/{leadId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/leads/{leadId}", max_age=DATA_EVENTS)
 def leadactivity(event: firestore_fn.Event[Any]) -> None:
     """History entries for a lead's creation and changes."""
     on_lead_written(
@@ -187,7 +187,9 @@ def leadactivity(event: firestore_fn.Event[Any]) -> None:
     )
 
 
-@firestore_fn.on_document_created(document="orgs/{orgId}/leads/{leadId}/notes/{noteId}", region=REGION)
+@document_trigger(
+    firestore_fn.on_document_created, document="orgs/{orgId}/leads/{leadId}/notes/{noteId}", max_age=DATA_EVENTS
+)
 def noteactivity(event: firestore_fn.Event[Any]) -> None:
     """A "note added" entry."""
     on_note_created(
@@ -199,7 +201,7 @@ def noteactivity(event: firestore_fn.Event[Any]) -> None:
     )
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/tasks/{taskId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/tasks/{taskId}", max_age=DATA_EVENTS)
 def taskactivity(event: firestore_fn.Event[Any]) -> None:
     """Task created / completed entries on the task's lead."""
     on_task_written(

@@ -8,7 +8,7 @@ from typing import Any
 from firebase_functions import firestore_fn
 
 from core import activity, clock, notify, tenancy
-from core.settings import REGION
+from core.deploy import DATA_EVENTS, document_trigger
 
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "email": "Email"}
 
@@ -131,13 +131,13 @@ def _data(snapshot: Any) -> dict[str, Any] | None:
     return snapshot.to_dict() if snapshot is not None and snapshot.exists else None
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/calls/{callId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/calls/{callId}", max_age=DATA_EVENTS)
 def commscallactivity(event: firestore_fn.Event[firestore_fn.Change[Any]]) -> None:
     """Firestore trigger: a call was logged or changed."""
     call_changed(event.params["orgId"], event.params["callId"], _data(event.data.before), _data(event.data.after))
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/messages/{messageId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/messages/{messageId}", max_age=DATA_EVENTS)
 def commsmessageactivity(event: firestore_fn.Event[firestore_fn.Change[Any]]) -> None:
     """Firestore trigger: a message was stored or its status changed."""
     message_changed(event.params["orgId"], event.params["messageId"], _data(event.data.before), _data(event.data.after))

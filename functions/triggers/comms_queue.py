@@ -7,6 +7,7 @@ from typing import Any
 
 from firebase_functions import scheduler_fn
 
+from core import secrets
 from core.settings import REGION
 
 log = logging.getLogger("justo.comms")
@@ -15,7 +16,12 @@ CRON = "*/15 * * * *"
 TIME_ZONE = "Asia/Kolkata"
 
 
-@scheduler_fn.on_schedule(schedule=CRON, timezone=scheduler_fn.Timezone(TIME_ZONE), region=REGION)
+@scheduler_fn.on_schedule(
+    schedule=CRON,
+    timezone=scheduler_fn.Timezone(TIME_ZONE),
+    region=REGION,
+    secrets=list(secrets.names(secrets.SMS_WEBHOOK_SECRET, secrets.WHATSAPP_ACCESS_TOKEN)),
+)
 def sendqueuedmessages(event: Any) -> None:
     """Scheduled function: dispatch due queued messages."""
     from comms.service import send_due

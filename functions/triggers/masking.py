@@ -6,7 +6,7 @@ from typing import Any
 
 from firebase_functions import firestore_fn
 
-from core.settings import REGION
+from core.deploy import DATA_EVENTS, document_trigger
 
 
 def masking_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool | None:
@@ -18,7 +18,7 @@ def masking_change(before: dict[str, Any] | None, after: dict[str, Any] | None) 
     return new if old != new else None
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}", max_age=DATA_EVENTS)
 def leadmasking(event: firestore_fn.Event[Any]) -> None:
     """Re-mask (or unmask) the organization's lead documents after its phoneMasking setting changed."""
     from leads.service import apply_masking

@@ -11,7 +11,7 @@ from typing import Any
 from firebase_functions import firestore_fn
 
 from core import notify
-from core.settings import REGION
+from core.deploy import DATA_EVENTS, PUSH_EVENTS, document_trigger
 
 # Fields whose change alone is no news to the lead's owner.
 QUIET_LEAD_FIELDS = frozenset(
@@ -19,8 +19,51 @@ QUIET_LEAD_FIELDS = frozenset(
 )
 
 
+# Phones are stored raw or masked by the organization's setting; the leadmasking trigger rewrites one form into
+# the other without anyone changing the number.
+PHONE_FIELDS = frozenset({"primaryPhone", "alternatePhone"})
+
+
 def _refs(*ids: Any) -> tuple[str, ...]:
     return tuple(str(i) for i in ids if i)
+
+
+def _masked_display(phone: dict[str, Any]) -> str | None:
+    if phone.get("masked"):
+        return str(phone["masked"])
+    if phone.get("e164") and phone.get("countryCode"):
+        from leads.phones import mask
+
+        return mask(str(phone["e164"]), str(phone["countryCode"]))
+    return None
+
+
+def same_phone(before: Any, after: Any) -> bool:
+    """True when two stored phones are one number: the same form twice, or its raw and masked forms (a masking
+    toggle is no news to the agent; a new number is)."""
+    if before == after:
+        return True
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return False
+    if before.get("e164") and after.get("e164"):
+        return bool(before["e164"] == after["e164"])
+    display = _masked_display(before)
+    return (
+        display is not None
+        and display == _masked_display(after)
+        and before.get("countryCode") == after.get("countryCode")
+    )
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The fields of a lead write that are news to its owner, sorted."""
+    return sorted(
+        key
+        for key in set(before) | set(after)
+        if key not in QUIET_LEAD_FIELDS
+        and before.get(key) != after.get(key)
+        and not (key in PHONE_FIELDS and same_phone(before.get(key), after.get(key)))
+    )
 
 
 def lead_pushes(
@@ -39,9 +82,7 @@ def lead_pushes(
         if actor == assignee:
             return []
         return [notify.Push(assignee, "lead-assigned", "New lead assigned to you", name, data, _refs(lead_id))]
-    changed = sorted(
-        k for k in set(before) | set(after) if k not in QUIET_LEAD_FIELDS and before.get(k) != after.get(k)
-    )
+    changed = changed_fields(before, after)
     if not changed or not actor or actor == assignee:
         return []
     shown = ", ".join(changed[:4]) + ("…" if len(changed) > 4 else "")
@@ -124,7 +165,7 @@ def _data(snapshot: Any) -> dict[str, Any] | None:
     return snapshot.to_dict() if snapshot is not None and snapshot.exists else None
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/leads/{leadId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/leads/{leadId}", max_age=PUSH_EVENTS)
 def notifyonlead(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Lead written: assignment and update pushes, follow-up reminder."""
     handle_lead(
@@ -132,7 +173,7 @@ def notifyonlead(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.Docu
     )
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/tasks/{taskId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/tasks/{taskId}", max_age=PUSH_EVENTS)
 def notifyontask(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Task written: assignment push, due reminder."""
     handle_task(
@@ -140,7 +181,7 @@ def notifyontask(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.Docu
     )
 
 
-@firestore_fn.on_document_written(document="orgs/{orgId}/visits/{visitId}", region=REGION)
+@document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/visits/{visitId}", max_age=DATA_EVENTS)
 def remindonvisit(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Visit written: its reminders follow its time and status."""
     handle_visit(event.params["orgId"], event.params["visitId"], _data(event.data.before), _data(event.data.after))

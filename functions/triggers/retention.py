@@ -1,4 +1,4 @@
-"""Scheduled retention jobs: thin wrappers around privacy.retention (the cron lives in registry.SCHEDULES)."""
+"""The scheduled retention job: a thin wrapper around privacy.retention (the cron lives in registry.SCHEDULES)."""
 
 from __future__ import annotations
 
@@ -15,26 +15,13 @@ log = logging.getLogger("justo")
 
 
 @scheduler_fn.on_schedule(
-    schedule=SCHEDULES["retentionexpiry"][0],
-    timezone=ZoneInfo(SCHEDULES["retentionexpiry"][1]),
-    region=REGION,
-    timeout_sec=540,
-)
-def retentionexpiry(event: scheduler_fn.ScheduledEvent) -> None:
-    """Remove expired OTP challenges, idempotency records and throttles."""
-    from privacy import retention
-
-    log.info("retention expiry: %s", retention.run_expiry(clock.now()))
-
-
-@scheduler_fn.on_schedule(
     schedule=SCHEDULES["retentiondaily"][0],
     timezone=ZoneInfo(SCHEDULES["retentiondaily"][1]),
     region=REGION,
     timeout_sec=540,
 )
 def retentiondaily(event: scheduler_fn.ScheduledEvent) -> None:
-    """Remove old outbox and feed entries, and audit months past their year."""
+    """Remove audit months past their period (everything else that expires goes by Firestore TTL)."""
     from privacy import retention
 
     log.info("retention daily: %s", retention.run_daily(clock.now()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from firebase_functions import https_fn
 
+from core import secrets
 from core.deploy import https_options
 from core.http import Call, Reply, Router, created
 from visits import service
@@ -48,7 +49,7 @@ def checkin(call: Call) -> Reply:
     return created(Checkin.model_validate(record).json_body())
 
 
-@https_fn.on_request(**https_options())
+@https_fn.on_request(**https_options(secrets=secrets.names(secrets.MAIL)))  # invitations to the lead
 def visits(req: https_fn.Request) -> https_fn.Response:
     """HTTPS function `visits`."""
     return router(req)

@@ -30,15 +30,17 @@ class VisitCreate(ApiModel):
 
 class VisitUpdate(ApiPatch):
     """Reschedule (scheduledAt), complete (status, followUpNotes), cancel (status, cancelReason) or annotate;
-    projectId null leaves the visit without a project."""
+    projectId null leaves the visit without a project; cancelReason null or empty is no reason."""
 
-    clearable = frozenset({"project_id"})
+    clearable = frozenset({"project_id", "cancel_reason"})
 
     scheduled_at: Instant | None = Field(None, description="New time: a reschedule, only while scheduled")
     status: Literal["completed", "cancelled"] | None = Field(None, description="completed or cancelled (final)")
     notes: str | None = Field(None, max_length=4000, description="Notes for the visit")
     follow_up_notes: str | None = Field(None, max_length=4000, description="What was agreed at the visit")
-    cancel_reason: str | None = Field(None, min_length=1, max_length=500, description="Why; required to cancel")
+    cancel_reason: str | None = Field(
+        None, max_length=500, description="Why it is cancelled (with status cancelled): welcome, never required"
+    )
     project_id: DocId | None = Field(None, max_length=128, description="Another project, while scheduled")
     allow_double_booking: bool = Field(False, description="true allows a new time that overlaps another visit")
 

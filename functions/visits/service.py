@@ -152,12 +152,12 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
 
     changes = data.model_dump(exclude_unset=True, by_alias=True)
     changes.pop("allowDoubleBooking", None)
-    for key in ("scheduledAt", "status", "notes", "followUpNotes", "cancelReason"):
+    for key in ("scheduledAt", "status", "notes", "followUpNotes"):
         if key in changes and changes[key] is None:
             raise invalid(key, "must not be null")
-    if data.status == "cancelled" and not data.cancel_reason:
-        raise invalid("cancelReason", "required to cancel")
-    if data.cancel_reason and data.status != "cancelled":
+    reason = data.cancel_reason or None  # API.md: a reason is welcome, never required ("" and null are none)
+    changes.pop("cancelReason", None)
+    if reason and data.status != "cancelled":
         raise invalid("cancelReason", "only with status cancelled")
     if data.status is not None and ("scheduledAt" in changes or "projectId" in changes):
         raise invalid("status", "change the time or the status, not both")
@@ -202,7 +202,7 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
             action = "cancelled"
             update |= {
                 "status": "cancelled",
-                "cancelReason": data.cancel_reason,
+                "cancelReason": reason,
                 "cancelledAt": now,
                 "sequence": int(visit.get("sequence", 0)) + 1,
             }

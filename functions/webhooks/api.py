@@ -8,7 +8,7 @@ from typing import Any
 from firebase_functions import https_fn
 
 from comms import config as comms_config
-from core import settings
+from core import secrets
 from core.deploy import https_options
 from core.errors import ApiError, invalid
 from core.http import Call, Reply, Router
@@ -47,7 +47,7 @@ def whatsapp_verify(call: Call) -> Reply:
     """Meta's verification handshake: echo hub.challenge when hub.verify_token matches."""
     args = call.request.args
     token = str(args.get("hub.verify_token", ""))
-    if args.get("hub.mode") != "subscribe" or not same(token, settings.get().whatsapp_verify_token):
+    if args.get("hub.mode") != "subscribe" or not same(token, secrets.value(secrets.WHATSAPP_VERIFY_TOKEN)):
         raise ApiError("PERMISSION_DENIED", "Verification token mismatch")
     return Reply(str(args.get("hub.challenge", "")), content_type="text/plain")
 
@@ -56,7 +56,9 @@ def whatsapp_verify(call: Call) -> Reply:
 def whatsapp_event(call: Call) -> Reply:
     """WhatsApp statuses and inbound messages, X-Hub-Signature-256 checked first."""
     body = call.raw_body()
-    if not signatures.valid_hub_signature(settings.get().whatsapp_app_secret, body, call.header("X-Hub-Signature-256")):
+    if not signatures.valid_hub_signature(
+        secrets.value(secrets.WHATSAPP_APP_SECRET), body, call.header("X-Hub-Signature-256")
+    ):
         raise _forged("whatsapp")
     payload = _json_object(call)
     return Reply({"received": service.whatsapp_event(payload)})
@@ -73,7 +75,7 @@ def _json_object(call: Call) -> dict[str, Any]:
 @router.post("/sms", public=True)
 def sms_report(call: Call) -> Reply:
     """Plivo SMS delivery reports, V3-signed with the SMS account's auth token."""
-    params = _plivo_params(call, settings.get().sms_webhook_secret, "sms")
+    params = _plivo_params(call, secrets.value(secrets.SMS_WEBHOOK_SECRET), "sms")
     return Reply({"applied": service.sms_report(params)})
 
 
@@ -81,7 +83,7 @@ def sms_report(call: Call) -> Reply:
 def email_event(call: Call) -> Reply:
     """Email delivery events, signed X-Justo-Signature: sha256=<hex HMAC of the body>."""
     body = call.raw_body()
-    expected = signatures.email_signature(settings.get().email_webhook_secret, body)
+    expected = signatures.email_signature(secrets.value(secrets.EMAIL_WEBHOOK_SECRET), body)
     if not same(expected, call.header("X-Justo-Signature") or ""):
         raise _forged("email")
     return Reply({"applied": service.email_event(_json_object(call))})
@@ -90,7 +92,7 @@ def email_event(call: Call) -> Reply:
 @router.post("/voice", public=True)
 def voice_answer(call: Call) -> Reply:
     """Plivo's answer URL: the XML that dials the lead's number with the organization's caller ID."""
-    params = _plivo_params(call, settings.get().voice_auth_token, "voice")
+    params = _plivo_params(call, secrets.value(secrets.VOICE_AUTH_TOKEN), "voice")
     content_type, xml = service.voice_answer(params)
     return Reply(xml, content_type=content_type)
 
@@ -98,7 +100,7 @@ def voice_answer(call: Call) -> Reply:
 @router.post("/voice/status", public=True)
 def voice_status(call: Call) -> Reply:
     """Plivo's Dial action: the call's outcome and duration."""
-    params = _plivo_params(call, settings.get().voice_auth_token, "voice")
+    params = _plivo_params(call, secrets.value(secrets.VOICE_AUTH_TOKEN), "voice")
     service.voice_status(str(call.request.args.get("callId", "")), params)
     return Reply('<?xml version="1.0" encoding="utf-8"?>\n<Response></Response>', content_type="application/xml")
 
@@ -106,11 +108,22 @@ def voice_status(call: Call) -> Reply:
 @router.post("/voice/recording", public=True)
 def voice_recording(call: Call) -> Reply:
     """Plivo's recording callback: the recording link."""
-    params = _plivo_params(call, settings.get().voice_auth_token, "voice")
+    params = _plivo_params(call, secrets.value(secrets.VOICE_AUTH_TOKEN), "voice")
     return Reply({"applied": service.voice_recording(str(call.request.args.get("callId", "")), params)})
 
 
-@https_fn.on_request(**https_options())
+# Every provider's webhook secret; SEARCH_KEY because an inbound WhatsApp message from a new number creates a lead.
+SECRETS = secrets.names(
+    secrets.WHATSAPP_APP_SECRET,
+    secrets.WHATSAPP_VERIFY_TOKEN,
+    secrets.SMS_WEBHOOK_SECRET,
+    secrets.VOICE_AUTH_TOKEN,
+    secrets.EMAIL_WEBHOOK_SECRET,
+    secrets.SEARCH_KEY,
+)
+
+
+@https_fn.on_request(**https_options(secrets=SECRETS))
 def webhooks(req: https_fn.Request) -> https_fn.Response:
     """HTTPS function `webhooks`."""
     comms_config.get()  # production refuses to serve without its provider configuration

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.auth.login import login as sign_in_with_code
 from tests.support.factory import add_person, id_token, make_org
 from tests.support.http import call
 from tests.support.outbox import latest_code
@@ -21,24 +22,10 @@ def stack(db: Any, auth_emulator: str) -> Any:
     return db
 
 
-def _exchange(custom_token: str, auth_host: str) -> str:
-    """Sign in with the custom token at the Auth emulator, as the app does; the ID token."""
-    import httpx
-
-    response = httpx.post(
-        f"http://{auth_host}/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key=any",
-        json={"token": custom_token, "returnSecureToken": True},
-    )
-    response.raise_for_status()
-    return str(response.json()["idToken"])
-
-
 def login(email: str, auth_host: str) -> tuple[dict[str, Any], str]:
     """Request a code, read it from the outbox, verify it; (verify body, ID token)."""
-    assert call("POST", "/auth/otp/request", json_body={"email": email}).status == 202
-    verified = call("POST", "/auth/otp/verify", json_body={"email": email, "code": latest_code(email)})
-    assert verified.status == 200, verified.body
-    return verified.body, _exchange(verified.body["customToken"], auth_host)
+    done = sign_in_with_code(email, auth_host)
+    return done.body, done.id_token
 
 
 def test_login_gives_custom_token_with_claims_and_me_works(stack: Any, auth_emulator: str) -> None:

@@ -122,7 +122,7 @@ def upload(world: World, name: str, content_type: str, data: bytes) -> str:
         json_body={"leadId": world.lead_id, "fileName": name, "contentType": content_type, "sizeBytes": len(data)},
     )
     assert ticket.status == 201, ticket.body
-    assert httpx.put(ticket.body["uploadUrl"], content=data, headers={"Content-Type": content_type}).status_code == 200
+    assert httpx.put(ticket.body["uploadUrl"], content=data, headers=ticket.body["uploadHeaders"]).status_code == 200
     assert call("POST", f"/attachments/{ticket.body['id']}/complete", token=world.agent.token()).status == 200
     return str(ticket.body["id"])
 

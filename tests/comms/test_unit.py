@@ -117,7 +117,21 @@ def test_provider_reasons_lose_phone_numbers() -> None:
     assert providers.scrub("template 1107170000000000001 mismatch") == "template [number] mismatch"
 
 
-def test_production_refuses_to_start_without_provider_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("build", "missing"),
+    [
+        ("sms_sender", "PLIVO_SMS_AUTH_ID"),
+        ("sms_sender", "DLT_ENTITY_ID"),
+        ("sms_sender", "SMS_WEBHOOK_SECRET"),
+        ("whatsapp_sender", "WHATSAPP_PHONE_NUMBER_ID"),
+        ("whatsapp_sender", "WHATSAPP_ACCESS_TOKEN"),
+        ("voice", "PLIVO_AUTH_ID"),
+        ("voice", "VOICE_AUTH_TOKEN"),
+    ],
+)
+def test_in_production_each_provider_refuses_to_work_without_what_it_needs(
+    monkeypatch: pytest.MonkeyPatch, build: str, missing: str
+) -> None:
     import dataclasses
 
     from comms import config
@@ -126,23 +140,23 @@ def test_production_refuses_to_start_without_provider_configuration(monkeypatch:
 
     production = dataclasses.replace(settings.load(environ_is_emulator=True), emulator=False)
     monkeypatch.setattr(settings, "get", lambda: production)
-    for name in (
-        "PLIVO_AUTH_ID",
-        "PLIVO_SMS_AUTH_ID",
-        "DLT_ENTITY_ID",
-        "WHATSAPP_PHONE_NUMBER_ID",
-        "WHATSAPP_ACCESS_TOKEN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    with pytest.raises(SettingsError, match="PLIVO_AUTH_ID"):
-        config.load()
-    for name in (
-        "PLIVO_AUTH_ID",
-        "PLIVO_SMS_AUTH_ID",
-        "DLT_ENTITY_ID",
-        "WHATSAPP_PHONE_NUMBER_ID",
-        "WHATSAPP_ACCESS_TOKEN",
-    ):
-        monkeypatch.setenv(name, "set")
-    loaded = config.load()
-    assert loaded.live and loaded.public_base == "https://asia-south1-demo-justo.cloudfunctions.net"
+    needed = [
+        *("PLIVO_AUTH_ID", "PLIVO_SMS_AUTH_ID", "DLT_ENTITY_ID", "WHATSAPP_PHONE_NUMBER_ID"),
+        *("SMS_WEBHOOK_SECRET", "WHATSAPP_ACCESS_TOKEN", "VOICE_AUTH_TOKEN"),
+    ]
+    for name in needed:
+        monkeypatch.setenv(name, "set-" + name.lower())
+    monkeypatch.delenv(missing)
+    config.reset()
+    providers.install()
+    try:
+        loaded = config.load()
+        assert loaded.live and loaded.public_base == "https://asia-south1-demo-justo.cloudfunctions.net"
+        with pytest.raises(SettingsError, match=missing):
+            getattr(providers, build)()
+        monkeypatch.setenv(missing, "set")
+        config.reset()
+        assert getattr(providers, build)() is not None
+    finally:
+        config.reset()
+        providers.install()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
 
-from core import permissions, settings
+from core import deploy, permissions, secrets, settings
 from core.errors import STATUS_BY_CODE, ApiError
 from core.pagination import decode_cursor, encode_cursor
 from tests.support.http import call
@@ -55,24 +60,75 @@ def test_override_validation_names_bad_entries() -> None:
     assert set(problems) == {"rolePermissions.agent.nope", "rolePermissions.agent.audit.read", "rolePermissions.boss"}
 
 
-def test_production_refuses_development_or_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings as a deployed function sees them: a real project id, no emulator, no secrets at all."""
     monkeypatch.setenv("GCLOUD_PROJECT", "justo-prod")
-    monkeypatch.setenv("SMTP_HOST", "smtp.example.com")
-    for name, _value in settings.DEV_SECRETS.items():
-        monkeypatch.setenv(name, "real-" + name.lower())
+    for secret in secrets.ALL:
+        monkeypatch.delenv(secret.name, raising=False)
+    production = dataclasses.replace(settings.load(environ_is_emulator=False), emulator=False)
+    monkeypatch.setattr(settings, "get", lambda: production)
+    yield
+
+
+@pytest.mark.parametrize("secret", secrets.ALL, ids=lambda s: s.name)
+def test_production_refuses_a_missing_or_development_secret_naming_it(
+    production: None, monkeypatch: pytest.MonkeyPatch, secret: secrets.Secret
+) -> None:
+    with pytest.raises(settings.SettingsError, match=f"{secret.name} is not available to this function"):
+        secrets.value(secret)
+    monkeypatch.setenv(secret.name, secret.dev_value)
+    with pytest.raises(settings.SettingsError, match=f"{secret.name} holds its development value"):
+        secrets.value(secret)
+    monkeypatch.setenv(secret.name, "real-" + secret.name.lower())
+    assert secrets.value(secret) == "real-" + secret.name.lower()
+
+
+def test_production_needs_no_secret_to_start_and_only_refuses_a_demo_project(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GCLOUD_PROJECT", "justo-prod")
+    for secret in secrets.ALL:
+        monkeypatch.delenv(secret.name, raising=False)
     assert settings.load(environ_is_emulator=False).production
-    monkeypatch.setenv("WHATSAPP_APP_SECRET", settings.DEV_SECRETS["WHATSAPP_APP_SECRET"])
-    with pytest.raises(settings.SettingsError, match="WHATSAPP_APP_SECRET"):
+    monkeypatch.setenv("GCLOUD_PROJECT", "demo-justo")
+    with pytest.raises(settings.SettingsError, match="demo- project"):
         settings.load(environ_is_emulator=False)
-    monkeypatch.delenv("WHATSAPP_APP_SECRET")
-    with pytest.raises(settings.SettingsError, match="WHATSAPP_APP_SECRET"):
-        settings.load(environ_is_emulator=False)
+
+
+def test_a_feature_setting_is_required_only_where_it_is_used(production: None) -> None:
+    with pytest.raises(settings.SettingsError, match="SMTP_HOST is required for email"):
+        settings.require("SMTP_HOST", "", "email")
+    assert settings.require("SMTP_HOST", "smtp.example.com", "email") == "smtp.example.com"
 
 
 def test_emulator_settings_use_the_local_development_secrets() -> None:
-    loaded = settings.load(environ_is_emulator=True)
-    assert loaded.whatsapp_app_secret == "local-whatsapp-secret"
-    assert loaded.whatsapp_verify_token == "local-verify-token"
+    assert secrets.value(secrets.WHATSAPP_APP_SECRET) == "local-whatsapp-secret"
+    assert secrets.value(secrets.WHATSAPP_VERIFY_TOKEN) == "local-verify-token"
+
+
+def test_the_bucket_comes_from_firebase_config_when_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STORAGE_BUCKET", raising=False)
+    monkeypatch.setenv(
+        "FIREBASE_CONFIG", '{"projectId": "justo-prod", "storageBucket": "justo-prod.firebasestorage.app"}'
+    )
+    assert settings.load(environ_is_emulator=True).bucket == "justo-prod.firebasestorage.app"
+
+
+@pytest.mark.parametrize(
+    ("age", "max_age", "stale"),
+    [
+        (timedelta(0), deploy.PUSH_EVENTS, False),
+        (deploy.PUSH_EVENTS, deploy.PUSH_EVENTS, False),
+        (deploy.PUSH_EVENTS + timedelta(seconds=1), deploy.PUSH_EVENTS, True),
+        (timedelta(hours=11), deploy.DATA_EVENTS, False),
+        (timedelta(days=7), deploy.DATA_EVENTS, True),
+    ],
+)
+def test_a_retried_event_older_than_its_bound_is_stale(age: timedelta, max_age: timedelta, stale: bool) -> None:
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    assert deploy.is_stale(now - age, max_age, now) is stale
+    assert deploy.is_stale((now - age).replace(tzinfo=None), max_age, now) is stale, "naive times are UTC"
 
 
 def test_cursor_round_trips_and_garbage_is_400() -> None:
@@ -114,3 +170,33 @@ def test_ids_firestore_cannot_hold_are_404_before_any_read(bad: str) -> None:
 
     assert not valid_doc_id(bad.replace("%2F", "/"))
     assert call("GET", f"/members/{bad}", token="x").status == 404
+
+
+def test_a_document_trigger_deploys_retried_and_acknowledges_a_stale_event_without_running() -> None:
+    from types import SimpleNamespace
+
+    from core import clock
+
+    seen: list[str] = []
+    options: dict[str, Any] = {}
+
+    def sdk_decorator(**given: Any) -> Any:
+        options.update(given)
+
+        def register(function: Any) -> Any:
+            function.__firebase_endpoint__ = SimpleNamespace(eventTrigger={"retry": False})
+            return function
+
+        return register
+
+    @deploy.document_trigger(sdk_decorator, document="orgs/{orgId}", max_age=deploy.PUSH_EVENTS)
+    def handler(event: Any) -> str:
+        seen.append(event.id)
+        return "ran"
+
+    assert handler.__firebase_endpoint__.eventTrigger["retry"] is True
+    assert options == {"document": "orgs/{orgId}", "region": "asia-south1"}
+    now = clock.now()
+    assert handler(SimpleNamespace(id="fresh", time=now - timedelta(minutes=59))) == "ran"
+    assert handler(SimpleNamespace(id="stale", time=now - timedelta(hours=2))) is None
+    assert seen == ["fresh"]

@@ -132,7 +132,7 @@ def test_a_file_uploads_and_downloads_through_signed_urls_on_the_storage_emulato
         timeout=30,
     )
     assert ticket.status_code == 201, ticket.text
-    put = httpx.put(ticket.json()["uploadUrl"], content=PDF, headers={"Content-Type": "application/pdf"}, timeout=30)
+    put = httpx.put(ticket.json()["uploadUrl"], content=PDF, headers=ticket.json()["uploadHeaders"], timeout=30)
     assert put.status_code == 200, put.text
     done = httpx.post(f"{suite}/attachments/{ticket.json()['id']}/complete", headers=auth, timeout=30)
     assert done.status_code == 200 and done.json()["status"] == "ready", done.text

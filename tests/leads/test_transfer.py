@@ -94,7 +94,7 @@ def test_export_streams_visible_leads_only_and_is_audited(db: Any) -> None:
     response = call("GET", "/leads/export", token=team.agent1.token())
     assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [(row["id"], row["name"], row["primaryPhone"]) for row in rows] == [(mine, "Mine", "+919000000001")]
+    assert [(row["id"], row["name"], row["primaryPhone"]) for row in rows] == [(mine, "Mine", "(+91) 90000 00001")]
     admin_rows = list(csv.DictReader(io.StringIO(call("GET", "/leads/export", token=team.admin.token()).text)))
     assert len(admin_rows) == 2
     audit = [s.to_dict() for s in tenancy.org_ref("org1").collection("audit").stream()]

@@ -78,7 +78,7 @@ def _build(bucket: Any) -> dict[str, Any]:
              json_body={"leadId": lead_id, "fileName": "booking.pdf", "contentType": "application/pdf",
                         "sizeBytes": len(PDF)})
     )  # fmt: skip
-    upload = httpx.put(ticket["uploadUrl"], content=PDF, headers={"Content-Type": "application/pdf"}, timeout=30)
+    upload = httpx.put(ticket["uploadUrl"], content=PDF, headers=ticket["uploadHeaders"], timeout=30)
     assert upload.status_code in (200, 201), upload.text
     _ok(call("POST", f"/attachments/{ticket['id']}/complete", token=token), 200)
     activity.record(

@@ -85,3 +85,14 @@ def test_accept_validates_its_body(db: Any) -> None:
     _publish("v1")
     response = call("POST", "/privacy/policy/accept", token=admin.token(), json_body={"version": ""})
     assert response.status == 400 and "version" in response.error["fields"]
+
+
+def test_accept_without_a_body_accepts_the_current_version(db: Any) -> None:
+    """API.md names no body for POST /privacy/policy/accept: the current version is the one accepted."""
+    make_org()
+    agent = add_person("org1", "agent", "north")
+    _publish("v3")
+    accepted = call("POST", "/privacy/policy/accept", token=agent.token())
+    assert accepted.status == 200, accepted.body
+    assert accepted.body["acceptedVersion"] == "v3" and accepted.body["acceptanceRequired"] is False
+    assert tenancy.member_ref("org1", agent.uid).get().get("acceptedPolicyVersion") == "v3"

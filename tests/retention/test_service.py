@@ -17,33 +17,28 @@ def _ids(collection: str) -> set[str]:
     return {s.id for s in clients.db().collection(collection).stream()}
 
 
-def test_expired_challenges_idempotency_records_and_throttles_go(db: Any, clock: Any) -> None:
-    now = clock.now()
-    for name in retention.EXPIRING:
-        db.collection(name).document("old").set({"expiresAt": now - timedelta(seconds=1)})
-        db.collection(name).document("live").set({"expiresAt": now + timedelta(minutes=5)})
-    counts = retention.run_expiry(now)
-    assert counts == {"otpChallenges": 1, "idempotency": 1, "throttles": 1}
-    for name in retention.EXPIRING:
-        assert _ids(name) == {"live"}
+def test_every_document_of_an_expiring_collection_carries_its_expiry(db: Any, clock: Any) -> None:
+    """Firestore TTL deletes by `expiresAt`: each writer of an expiring collection sets it."""
 
+    from auth import service as auth_service
+    from core import outbox, throttle, ttl
 
-def test_outbox_after_30_days_and_feed_after_90(db: Any, clock: Any) -> None:
     now = clock.now()
-    for days in (29, 31):
-        db.collection("outbox").document(f"d{days}").set({"to": "x", "createdAt": now - timedelta(days=days)})
-    for uid in ("u1", "u2"):
-        for days in (89, 91):
-            clock.at = now - timedelta(days=days)
-            notify.send(notify.Push(uid=uid, kind="k", title="t", body="b"), dedupe_key=f"{uid}-{days}")
-    clock.at = now
-    retention.periods.cache_clear()
-    counts = retention.run_daily(now)
-    assert counts["notifications"] == 2
-    assert "d29" in _ids("outbox") and "d31" not in _ids("outbox")
-    for uid in ("u1", "u2"):
-        left = [s.get("createdAt") for s in db.collection("users").document(uid).collection("notifications").stream()]
-        assert len(left) == 1 and left[0] > now - timedelta(days=90)
+    outbox.record(channel="email", to="x@example.com", subject="s")
+    notify.send(notify.Push(uid="u1", kind="k", title="t", body="b"), dedupe_key="one")
+    throttle.hit(throttle.Limit("t", count=5, window=timedelta(minutes=1)), "subject")
+    auth_service.request_code(email="nobody@example.com", client="203.0.113.1")
+    documents = {
+        "outbox": list(db.collection("outbox").stream()),
+        "notifications": list(db.collection_group("notifications").stream()),
+        "throttles": list(db.collection("throttles").stream()),
+    }
+    for group, snapshots in documents.items():
+        assert snapshots, group
+        for snapshot in snapshots:
+            assert snapshot.get(ttl.FIELD) > now, (group, snapshot.id)
+    assert documents["outbox"][0].get(ttl.FIELD) == now + timedelta(days=30)
+    assert documents["notifications"][0].get(ttl.FIELD) == now + timedelta(days=90)
 
 
 def test_audit_months_past_a_year_go_whole_and_the_rest_still_verifies(db: Any, clock: Any) -> None:

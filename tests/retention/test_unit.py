@@ -23,23 +23,43 @@ def test_audit_is_kept_a_year_and_removed_by_whole_months() -> None:
 
 
 def test_periods_default_and_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    retention.periods.cache_clear()
-    assert retention.periods() == retention.Periods(outbox_days=30, notification_days=90, audit_months=12)
-    retention.periods.cache_clear()
+    from datetime import timedelta
+
+    from core import ttl
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert ttl.outbox_expiry(now) - now == timedelta(days=30)
+    assert ttl.notification_expiry(now) - now == timedelta(days=90)
     monkeypatch.setenv("RETENTION_OUTBOX_DAYS", "7")
-    assert retention.periods().outbox_days == 7
+    assert ttl.outbox_expiry(now) - now == timedelta(days=7)
+    retention.periods.cache_clear()
+    assert retention.periods() == retention.Periods(audit_months=12)
     retention.periods.cache_clear()
     monkeypatch.setenv("RETENTION_AUDIT_MONTHS", "0")
     with pytest.raises(retention.RetentionSettingsError):
         retention.periods()
     retention.periods.cache_clear()
+    monkeypatch.setenv("RETENTION_NOTIFICATION_DAYS", "ninety")
+    with pytest.raises(retention.RetentionSettingsError, match="RETENTION_NOTIFICATION_DAYS"):
+        ttl.notification_expiry(now)
 
 
-def test_the_jobs_are_scheduled_and_deployed() -> None:
+def test_every_expiring_collection_has_a_ttl_policy_for_the_deploy() -> None:
+    import json
+
+    from core import ttl
+    from tests.conftest import ROOT
+
+    overrides = json.loads((ROOT / "firestore.indexes.json").read_text())["fieldOverrides"]
+    with_ttl = {o["collectionGroup"] for o in overrides if o.get("ttl") is True and o["fieldPath"] == ttl.FIELD}
+    assert with_ttl == set(ttl.COLLECTION_GROUPS)
+
+
+def test_the_audit_job_is_scheduled_and_deployed() -> None:
     from registry import FUNCTIONS, SCHEDULES
 
-    for name in ("retentionexpiry", "retentiondaily"):
-        assert FUNCTIONS[name] == "triggers.retention" and name in SCHEDULES
+    assert FUNCTIONS["retentiondaily"] == "triggers.retention" and "retentiondaily" in SCHEDULES
+    assert "retentionexpiry" not in FUNCTIONS, "what simply expires goes by Firestore TTL, not a sweep"
     from triggers import retention as jobs
 
-    assert callable(jobs.retentionexpiry) and callable(jobs.retentiondaily)
+    assert callable(jobs.retentiondaily)

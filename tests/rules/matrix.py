@@ -18,12 +18,15 @@ from tests.rules.world import NOW, ORG, OTHER, SERVER_ONLY, Caller, World
 LEGEND = (
     "targets: {org} = org1, {other} = org2, {me} = the caller's uid, {my_org} = the caller's organization, "
     "{agent} {peer} {south} {former} = uids of org1's north agent, its north peer, a south agent and the "
-    "deactivated north agent; list rows are the query run (a listener of that shape asks the same rules)"
+    "deactivated north agent; list rows are the query run (a listener of that shape asks the same rules); "
+    "the last five callers' sessions have ended (the member, its login or its organization): no row allows them"
 )
-CALLER_KEYS = ("admin", "manager", "agent", "rm", "other_admin", "other_manager", "former", "no_org", "anon")
+# Callers whose sessions have ended while their ID tokens are unexpired: every cell of theirs is a denial.
+ENDED = ("former", "logged_out", "stale_login", "lapsed", "org_off")
+CALLER_KEYS = ("admin", "manager", "agent", "rm", "other_admin", "other_manager", *ENDED, "no_org", "anon")
 NONE: frozenset[str] = frozenset()
 ADMIN = frozenset({"admin"})
-MEMBERS = frozenset({"admin", "manager", "agent", "rm", "former"})
+MEMBERS = frozenset({"admin", "manager", "agent", "rm"})
 OTHER_ORG = frozenset({"other_admin", "other_manager"})
 SIGNED_IN = MEMBERS | OTHER_ORG
 
@@ -192,7 +195,7 @@ writes("projects", ORG_DOC + "/projects/p1", ORG_DOC + "/projects/new-{me}", {"c
 get("members", "orgs/{my_org}/members/{me}", SIGNED_IN, "own record")
 get("members", ORG_DOC + "/members/{agent}", frozenset({"admin", "manager", "agent"}), "north agent")
 get("members", ORG_DOC + "/members/{south}", ADMIN, "south agent")
-get("members", ORG_DOC + "/members/{former}", frozenset({"admin", "manager", "former"}), "deactivated north agent")
+get("members", ORG_DOC + "/members/{former}", frozenset({"admin", "manager"}), "deactivated north agent")
 query("members", ORG_DOC, "members", ADMIN)
 query("members", ORG_DOC, "members", frozenset({"admin", "manager"}), where=(("teamId", EQ, "north"),))
 query("members", ORG_DOC, "members", ADMIN, where=(("teamId", EQ, "south"),))
@@ -207,12 +210,12 @@ get("leads", ORG_DOC + "/leads/L_agent", LEAD_AGENT, "agent's, north, new")
 get("leads", ORG_DOC + "/leads/L_peer", frozenset({"admin", "manager"}), "peer's, north, contacted")
 get("leads", ORG_DOC + "/leads/L_booked", frozenset({"admin", "manager", "rm"}), "peer's, north, booked")
 get("leads", ORG_DOC + "/leads/L_south", ADMIN, "south agent's, south, booked")
-get("leads", ORG_DOC + "/leads/L_former", frozenset({"admin", "manager", "former"}), "deactivated agent's, north")
+get("leads", ORG_DOC + "/leads/L_former", frozenset({"admin", "manager"}), "deactivated agent's, north")
 get("leads", "orgs/{other}/leads/L_x", OTHER_ORG, "org2's team north, booked")
 L = "leads"
 query(L, ORG_DOC, L, ADMIN)
 query(L, ORG_DOC, L, ADMIN, order_by=(("updatedAt", DESC),))
-MINE_QUERY = frozenset({"admin", "agent", "rm", "former"})
+MINE_QUERY = frozenset({"admin", "agent", "rm"})
 query(L, ORG_DOC, L, MINE_QUERY, where=(("assigneeId", EQ, "{me}"),))
 query(L, ORG_DOC, L, MINE_QUERY, where=(("assigneeId", EQ, "{me}"),), order_by=(("updatedAt", DESC),))
 query(
@@ -265,7 +268,7 @@ query(A, ORG_DOC + "/leads/L_agent", "activity", LEAD_AGENT, order_by=(("at", DE
 query(A, ORG_DOC + "/leads/L_booked", "activity", NORTH_BOOKED, order_by=(("at", DESC),))
 query(A, ORG_DOC + "/leads/L_peer", "activity", frozenset({"admin", "manager"}), order_by=(("at", DESC),))
 query(A, ORG_DOC + "/leads/L_south", "activity", ADMIN, order_by=(("at", DESC),))
-query(A, ORG_DOC + "/leads/L_former", "activity", frozenset({"admin", "manager", "former"}), order_by=(("at", DESC),))
+query(A, ORG_DOC + "/leads/L_former", "activity", frozenset({"admin", "manager"}), order_by=(("at", DESC),))
 query(A, "orgs/{other}/leads/L_x", "activity", OTHER_ORG)
 query(A, "", "activity", NONE, where=(("leadId", EQ, "L_agent"),), group=True)
 writes(A, ORG_DOC + "/leads/L_agent/activity/a1", ORG_DOC + "/leads/L_agent/activity/new-{me}", {"summary": "forged"})

@@ -155,3 +155,40 @@ def test_emulator_log_has_no_warnings_but_denials(firestore_emulator: str) -> No
         if re.match(r"^(WARNING|SEVERE|ERROR)\b", line) and not EXPECTED_LOG_LINE.match(line)
     ]
     assert findings == []
+
+
+def test_no_row_allows_a_caller_whose_session_ended() -> None:
+    """A dismissed, logged-out or lapsed caller is denied everywhere, so a new row cannot list one as allowed."""
+    from tests.rules.matrix import ENDED
+
+    allowing = {row.id: sorted(row.allowed & set(ENDED)) for row in ROWS if row.allowed & set(ENDED)}
+    assert allowing == {}
+
+
+def _allow_statements(source: str) -> list[str]:
+    """The condition of every `allow ...: if ...;` statement of a rules source, comments removed."""
+    code = re.sub(r"//[^\n]*", "", source)
+    return [" ".join(c.split()) for c in re.findall(r"\ballow\s+[a-z, ]+:\s*if\s+(.*?);", code, flags=re.DOTALL)]
+
+
+def test_every_allow_of_the_rules_asks_for_a_live_session() -> None:
+    """Every statement that lets a client read or write checks the session first (inOrg, or ownFeed for the
+    feed); both end in sessionAlive, which reads the member record and the organization. A new match block
+    (a new listener path) that forgets it fails here, before any cell is run."""
+    from tests.conftest import ROOT
+
+    source = (ROOT / "firestore.rules").read_text()
+    statements = _allow_statements(source)
+    assert len(statements) >= 10, statements  # the parse found them
+    unguarded = [c for c in statements if not re.search(r"\b(inOrg|ownFeed)\(", c)]
+    assert unguarded == []
+    for guard in ("inOrg", "ownFeed"):
+        body = re.search(rf"function {guard}\([^)]*\)\s*\{{(.*?)\}}", source, flags=re.DOTALL)
+        assert body and "sessionAlive(" in body.group(1), f"{guard} must check sessionAlive"
+
+
+def test_the_allow_check_sees_an_unguarded_statement() -> None:
+    """Control: a statement without the session check is found."""
+    assert _allow_statements("match /x/{y} {\n  allow read: if request.auth != null; // no session\n}") == [
+        "request.auth != null"
+    ]

@@ -1,20 +1,23 @@
 """The callers of the rules matrix and the documents they aim at, seeded with the admin client (no rules).
 
 org1 has teams north and south. North: the manager, the agent (owner of the `agent` records), its peer,
-the rm and a former agent (deactivated; its ID token, issued before, still carries the claims). South: an
-agent. org2 has its own admin, a manager of its own team called `north` (same team name, other
-organization) and an agent.
+the rm, and three agents whose sessions ended while their ID tokens, issued before and unexpired, still carry
+the claims: a former agent (deactivated), one that logged out, and one that signed in again after logging out
+with the custom token of its old login (a fresh `auth_time`, the old `loginAt`). South: an agent. org2 has its
+own admin, a manager of its own team called `north` (same team name, other organization) and an agent. org3's
+subscription has ended and org4 is switched off (`active: false`); each has its admin.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.support.factory import Person, add_person, id_token, make_org
 
-ORG, OTHER = "org1", "org2"
+ORG, OTHER, LAPSED, SWITCHED_OFF = "org1", "org2", "org3", "org4"
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 # Top-level collections only the functions touch (docs/architecture.md, plus indexes the features added).
 SERVER_ONLY = (
@@ -90,12 +93,23 @@ def seed(db: Any) -> World:
         "rm": add_person(ORG, "rm", "north"),
         "south": add_person(ORG, "agent", "south"),
         "former": add_person(ORG, "agent", "north"),
+        "logged_out": add_person(ORG, "agent", "north"),
+        "stale_login": add_person(ORG, "agent", "north"),
     }
     people["other_admin"] = make_org(OTHER)
     people["other_manager"] = add_person(OTHER, "manager", "north")
     people["other_agent"] = add_person(OTHER, "agent", "north")
-    # Deactivated after its token was issued: the claims in that token are unchanged until it expires.
-    db.document(f"orgs/{ORG}/members/{people['former'].uid}").update({"active": False, "sessionsValidAfter": NOW})
+    people["lapsed"] = make_org(LAPSED, days=-1)
+    people["org_off"] = make_org(SWITCHED_OFF)
+    db.document(f"orgs/{SWITCHED_OFF}").update({"active": False})
+    # Deactivated, or logged out, after its token was issued: the claims in that token are unchanged until it
+    # expires. The stale login's sessions ended a minute ago, before its token's auth_time, after its loginAt.
+    now = datetime.now(UTC)
+    ended = {"former": {"active": False}, "logged_out": {}, "stale_login": {}}
+    for key, change in ended.items():
+        cutoff = now - timedelta(minutes=1) if key == "stale_login" else now
+        db.document(f"orgs/{ORG}/members/{people[key].uid}").update(change | {"sessionsValidAfter": cutoff})
+    stale_login_at = int((now - timedelta(minutes=2)).timestamp() * 1000)
 
     def put(path: str, data: dict[str, Any]) -> None:
         db.document(path).set(data)
@@ -138,7 +152,19 @@ def seed(db: Any) -> World:
     put(f"{o}/rotation/north", {"next": 1})
     audit_id = next(iter(db.collection(f"{o}/audit").limit(1).stream())).id
 
-    columns = ("admin", "manager", "agent", "rm", "other_admin", "other_manager", "former")
+    columns = (
+        "admin",
+        "manager",
+        "agent",
+        "rm",
+        "other_admin",
+        "other_manager",
+        "former",
+        "logged_out",
+        "stale_login",
+        "lapsed",
+        "org_off",
+    )
     labels = {
         "admin": "admin",
         "manager": "manager (north)",
@@ -147,7 +173,13 @@ def seed(db: Any) -> World:
         "other_admin": "admin of org2",
         "other_manager": "manager of org2's team 'north'",
         "former": "deactivated agent, token still valid (<= 1 h)",
+        "logged_out": "agent that logged out, token still valid",
+        "stale_login": "agent signed in after logout with its old login's custom token",
+        "lapsed": "admin of org3, subscription ended",
+        "org_off": "admin of org4, organization switched off",
     }
+    tokens = {key: people[key].token() for key in columns}
+    tokens["stale_login"] = people["stale_login"].token(iat=int(time.time()) - 5, loginAt=stale_login_at)
     callers = [
         Caller(
             key,
@@ -155,7 +187,7 @@ def seed(db: Any) -> World:
             people[key].uid,
             people[key].org_id,
             people[key].team_id,
-            people[key].token(),
+            tokens[key],
             people[key].uid,
         )
         for key in columns

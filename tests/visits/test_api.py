@@ -120,8 +120,6 @@ def test_reschedule_then_cancel_keeps_uid_raises_sequence_and_replaces_then_dele
     assert moved.body["sequence"] == 1 and moved.body["version"] == 2
     assert not first_tasks & set(tasks_queue.tasks) and len(tasks_queue.tasks) == 2
     assert sorted(w for _, w in tasks_queue.tasks.values())[-1] == at("2026-11-28T08:00:00Z")
-    no_reason = call("PATCH", f"/visits/{visit['id']}", token=agent.token(), json_body={"status": "cancelled"})
-    assert no_reason.status == 400 and "cancelReason" in no_reason.error["fields"]
     cancelled = call(
         "PATCH",
         f"/visits/{visit['id']}",
@@ -276,3 +274,36 @@ def test_a_retried_schedule_with_the_same_key_creates_one_visit_and_one_email(
     assert first.status == again.status == 201 and first.body["id"] == again.body["id"]
     assert len(list(tenancy.org_ref("org1").collection("visits").stream())) == 1
     assert [e.to for e in mailer.sent] == ["raw.buyer@example.net"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "stored"),
+    [({}, None), ({"cancelReason": None}, None), ({"cancelReason": ""}, None), ({"cancelReason": "  "}, None),
+     ({"cancelReason": "Buyer ill"}, "Buyer ill")],
+)  # fmt: skip
+def test_a_visit_cancels_with_or_without_a_reason(
+    db: Any, clock: Any, mailer: CapturingMailer, tasks_queue: Any, reason: dict[str, Any], stored: str | None
+) -> None:
+    """API.md: cancelReason? - a reason is welcome, never required."""
+    _, _, agent, _ = _setup()
+    visit = _schedule(agent).body
+    cancelled = call("PATCH", f"/visits/{visit['id']}", token=agent.token(), json_body={"status": "cancelled"} | reason)
+    assert cancelled.status == 200, cancelled.body
+    assert cancelled.body["status"] == "cancelled" and cancelled.body["cancelReason"] == stored
+    document = tenancy.org_ref("org1").collection("visits").document(visit["id"]).get().to_dict()
+    assert document["status"] == "cancelled" and document["cancelReason"] == stored
+    assert [str(c["method"]) for c in mailer.calendars()] == ["REQUEST", "CANCEL"]  # the lead still hears of it
+    assert tasks_queue.tasks == {}
+
+
+def test_a_reason_belongs_to_a_cancellation_only(
+    db: Any, clock: Any, mailer: CapturingMailer, tasks_queue: Any
+) -> None:
+    _, _, agent, _ = _setup()
+    visit = _schedule(agent).body
+    notes = call("PATCH", f"/visits/{visit['id']}", token=agent.token(), json_body={"cancelReason": "x", "notes": "y"})
+    assert notes.status == 400 and notes.error["fields"] == {"cancelReason": "only with status cancelled"}
+    emptied = call(
+        "PATCH", f"/visits/{visit['id']}", token=agent.token(), json_body={"cancelReason": None, "notes": "y"}
+    )
+    assert emptied.status == 200 and emptied.body["notes"] == "y" and emptied.body["status"] == "scheduled"

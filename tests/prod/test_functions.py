@@ -1,0 +1,952 @@
+"""Every deployed function, started as Cloud Functions starts it with only its declared secrets, answers its
+typical requests (HTTPS), handles a representative event (Firestore triggers), a Cloud Scheduler run
+(schedules) or a Cloud Tasks delivery (the task queue), with its effects asserted where a user would see them:
+responses, stored documents, pushes at FCM, tasks at Cloud Tasks, mail at the SMTP relay, provider calls.
+
+One driver per function in DRIVERS; a function of registry.FUNCTIONS without a driver fails the tier, and so
+does any SettingsError or traceback in a function's log, reported with the secrets the function declared."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+import jwt
+import pytest
+
+from registry import FUNCTIONS
+from tests.prod import harness
+from tests.prod.conftest import Member, World
+from tests.prod.standins import Standins
+
+pytestmark = pytest.mark.prod
+
+PUBLIC_BASE = f"https://{harness.REGION}-{harness.PROJECT}.cloudfunctions.net"
+CUSTOM_TOKEN_AUDIENCE = "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit"
+
+
+@dataclass
+class Ctx:
+    """What a driver works with: its function, the fleet, the stand-ins and the seeded organization."""
+
+    fn: harness.Function
+    fleet: harness.Fleet
+    standins: Standins
+    world: World
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        member: Member | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """One HTTP request to the function, as the app or a provider sends it."""
+        sent = dict(headers or {})
+        if member is not None:
+            sent["Authorization"] = f"Bearer {member.token()}"
+        sent.setdefault("X-Forwarded-For", "203.0.113.7")
+        return httpx.request(method, self.fn.url + path, json=json_body, content=content, headers=sent, timeout=60)
+
+    def event(
+        self,
+        path: str,
+        *,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        event_id: str | None = None,
+        at: datetime | None = None,
+    ) -> httpx.Response:
+        """Deliver a Firestore CloudEvent for a write of `path`; the function must acknowledge it."""
+        headers, body = harness.document_event(
+            self.fn.endpoint, path, before=before, after=after, event_id=event_id, at=at
+        )
+        response = httpx.post(self.fn.url + "/", content=body, headers=headers, timeout=60)
+        assert response.status_code in (200, 204), f"event for {path}: {response.status_code} {response.text[:300]}"
+        return response
+
+    def schedule(self, at: datetime | None = None) -> httpx.Response:
+        """Run the schedule as Cloud Scheduler does (a POST with its headers)."""
+        headers = harness.scheduler_headers(self.fn.name, at or datetime.now(UTC))
+        response = httpx.post(self.fn.url + "/", content=b"", headers=headers, timeout=120)
+        assert response.status_code == 200, f"scheduled run: {response.status_code} {response.text[:300]}"
+        return response
+
+
+def expect(response: httpx.Response, status: int) -> Any:
+    """The JSON body of a response that must have this status."""
+    assert response.status_code == status, (
+        f"{response.request.method} {urlsplit(str(response.request.url)).path}: "
+        f"{response.status_code} {response.text[:400]}"
+    )
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.json()
+    return response.text
+
+
+def wait_for(what: Callable[[], Any], timeout: float = 30.0, message: str = "") -> Any:
+    """Poll until what() is truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting: {message}")
+
+
+# ---- seeding with the admin client ---------------------------------------------------------------
+
+
+def db() -> Any:
+    """The test process's admin client (project justo-prodtest on the Firestore emulator)."""
+    from core import clients
+
+    return clients.db()
+
+
+def org_doc(world: World, *parts: str) -> Any:
+    """A document reference under the seeded organization."""
+    ref = db().collection("orgs").document(world.org_id)
+    for collection, doc_id in zip(parts[::2], parts[1::2], strict=True):
+        ref = ref.collection(collection).document(doc_id)
+    return ref
+
+
+def data_of(ref: Any) -> dict[str, Any] | None:
+    """A document's data, or None."""
+    snapshot = ref.get()
+    return snapshot.to_dict() if snapshot.exists else None
+
+
+def unique_phone() -> str:
+    """A valid Indian mobile number no other lead of this run has."""
+    return "9" + str(uuid.uuid4().int % 10**9).zfill(9)
+
+
+def seed_lead(world: World, *, org_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A lead created by the leads service (no triggers run in this tier but the ones a test sends)."""
+    from leads.models import LeadCreate
+    from leads.service import create_lead
+
+    body = {
+        "name": "Asha Buyer",
+        "primaryPhone": {"countryCode": "+91", "number": unique_phone()},
+        "emails": [f"buyer-{uuid.uuid4().hex[:8]}@example.com"],
+        "optIns": ["whatsapp", "sms", "email"],
+        "assigneeId": world.agent.uid,
+    } | fields
+    return create_lead(org_id=org_id or world.org_id, actor=None, data=LeadCreate.model_validate(body))
+
+
+def caller_for(world: World, member: Member) -> Any:
+    """The service-layer Caller of a seeded member (what its ID token stands for)."""
+    from core import tenancy
+    from core.caller import caller_of
+
+    record = tenancy.load_member(world.org_id, member.uid, fresh=True) or {}
+    return caller_of(world.org_id, member.uid, record, tenancy.load_org(world.org_id, fresh=True) or {})
+
+
+def seed_message(world: World, lead: dict[str, Any], channel: str, provider_id: str) -> str:
+    """An outbound message that its provider accepted as `provider_id`."""
+    from comms.service import mark_sent
+
+    message_id = "m" + uuid.uuid4().hex[:16]
+    now = datetime.now(UTC)
+    org_doc(world, "messages", message_id).set(
+        {
+            "leadId": lead["id"],
+            "agentId": world.agent.uid,
+            "teamId": "north",
+            "channel": channel,
+            "direction": "outbound",
+            "to": lead["primaryPhone"]["e164"],
+            "template": "site_visit_reminder",
+            "status": "queued",
+            "statusHistory": [{"status": "queued", "at": now, "reason": None}],
+            "createdAt": now,
+            "updatedAt": now,
+            "version": 1,
+        }
+    )
+    mark_sent(world.org_id, message_id, provider=channel, provider_message_id=provider_id)
+    return message_id
+
+
+def activity_types(world: World, lead_id: str) -> list[str]:
+    """The types of a lead's history entries."""
+    ref = org_doc(world, "leads", lead_id).collection("activity")
+    return sorted(str((s.to_dict() or {}).get("type")) for s in ref.stream())
+
+
+def pushes(standins: Standins, member: Member, kind: str, **data: str) -> list[dict[str, Any]]:
+    """FCM messages to the member's device of one kind whose data has these values."""
+    return [
+        m
+        for m in standins.pushes_to(member.device_token)
+        if (m.get("data") or {}).get("kind") == kind and all((m.get("data") or {}).get(k) == v for k, v in data.items())
+    ]
+
+
+def created_tasks(standins: Standins, **payload: str) -> list[dict[str, Any]]:
+    """Cloud Tasks tasks created for the `remind` queue whose payload has these values."""
+    found = []
+    for record in standins.seen("cloudtasks.googleapis.com", "/queues/remind/tasks", "POST"):
+        task = (record.json() or {}).get("task") or {}
+        body = json.loads(base64.b64decode(task.get("httpRequest", {}).get("body", "") or b"e30="))
+        if all((body.get("data") or {}).get(k) == v for k, v in payload.items()):
+            found.append(task | {"decoded": body})
+    return found
+
+
+def reminder_records(subject_id: str) -> list[Any]:
+    """The reminder records of one visit, task or lead."""
+    from core import clients
+
+    query = db().collection("reminders").where(filter=clients.where("subjectId", "==", subject_id))
+    return list(query.stream())
+
+
+def assert_reaches_remind(standins: Standins, task: dict[str, Any]) -> None:
+    """A reminder task targets the deployed `remind` function, authenticated as the function's account."""
+    request = task["httpRequest"]
+    assert request["url"] == f"{PUBLIC_BASE}/remind", request["url"]
+    assert request["oidcToken"]["serviceAccountEmail"] == standins.keys.service_account
+    assert task["name"].startswith(f"projects/{harness.PROJECT}/locations/{harness.REGION}/queues/remind/tasks/")
+
+
+# ---- HTTPS functions ----------------------------------------------------------------------------
+
+
+def drive_auth(ctx: Ctx) -> None:
+    """Login: a code mailed over STARTTLS+AUTH, verified into a custom token the service account signed."""
+    agent = ctx.world.rm
+    before = len(ctx.standins.smtp.to(agent.email))
+    expect(ctx.call("POST", "/otp/request", json_body={"email": agent.email}), 202)
+    mail = wait_for(lambda: ctx.standins.smtp.to(agent.email)[before:], message="the login code email")[0]
+    assert mail.login == ctx.standins.smtp.user, "the mailer did not log in to the relay"
+    code = re.search(r"\b(\d{6})\b", str(mail.message["Subject"]))
+    assert code, mail.message["Subject"]
+    wrong_code = f"{(int(code.group(1)) + 1) % 10**6:06d}"
+    wrong = ctx.call("POST", "/otp/verify", json_body={"email": agent.email, "code": wrong_code})
+    assert expect(wrong, 401)["error"]["attemptsLeft"] == 4
+    body = expect(ctx.call("POST", "/otp/verify", json_body={"email": agent.email, "code": code.group(1)}), 200)
+    assert body["user"] == body["user"] | {"uid": agent.uid, "orgId": ctx.world.org_id, "role": "rm"}
+    public_key = ctx.standins.keys.account_key.public_key()
+    claims = jwt.decode(body["customToken"], public_key, algorithms=["RS256"], audience=CUSTOM_TOKEN_AUDIENCE)
+    assert claims["iss"] == claims["sub"] == ctx.standins.keys.service_account
+    assert claims["uid"] == agent.uid and claims["claims"]["orgId"] == ctx.world.org_id
+    user = ctx.standins.state.users[agent.uid]
+    assert json.loads(user["customAttributes"]) == {"orgId": ctx.world.org_id, "role": "rm", "teamId": "north"}
+    expect(ctx.call("POST", "/logout", member=agent), 204)
+    assert int(ctx.standins.state.users[agent.uid].get("validSince", 0)) > 0, "logout revoked no refresh tokens"
+    expect(ctx.call("GET", "/__/health"), 200)
+
+
+def drive_members(ctx: Ctx) -> None:
+    """The caller's profile; the admin's member list."""
+    me = expect(ctx.call("GET", "/me", member=ctx.world.agent), 200)
+    assert (me["uid"], me["role"], me["teamId"]) == (ctx.world.agent.uid, "agent", "north")
+    listed = expect(ctx.call("GET", "/", member=ctx.world.admin), 200)
+    assert {ctx.world.admin.uid, ctx.world.manager.uid, ctx.world.agent.uid} <= {m["uid"] for m in listed["items"]}
+    forged = ctx.call("GET", "/me", headers={"Authorization": "Bearer " + _forged_token(ctx.world.agent)})
+    expect(forged, 401)
+
+
+def _forged_token(member: Member) -> str:
+    """An ID token with the right claims signed by a key Google never published."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    claims = {"orgId": member.org_id, "role": "admin", "teamId": None}
+    return harness.id_token(other, member.standins.keys.token_kid, member.uid, claims)
+
+
+def drive_org(ctx: Ctx) -> None:
+    """The admin reads settings and teams."""
+    settings = expect(ctx.call("GET", "/settings", member=ctx.world.admin), 200)
+    assert "stages" in json.dumps(settings)
+    teams = expect(ctx.call("GET", "/teams", member=ctx.world.admin), 200)
+    assert "north" in {team["id"] for team in teams["items"]}
+    forbidden = ctx.call("PATCH", "/settings", member=ctx.world.agent, json_body={"timeZone": "Asia/Kolkata"})
+    expect(forbidden, 403)
+
+
+def drive_devices(ctx: Ctx) -> None:
+    """Register a device, then forget it."""
+    body = {"deviceId": "tablet-1", "fcmToken": "fcm-tablet-token", "platform": "ios", "model": "iPad"}
+    expect(ctx.call("POST", "/", member=ctx.world.manager, json_body=body), 201)
+    stored = db().collection("users").document(ctx.world.manager.uid).collection("devices").document("tablet-1")
+    assert (data_of(stored) or {}).get("fcmToken") == "fcm-tablet-token"
+    expect(ctx.call("DELETE", "/tablet-1", member=ctx.world.manager), 204)
+    assert data_of(stored) is None
+
+
+def drive_leads(ctx: Ctx) -> None:
+    """An agent creates a lead, lists and reads it; a note."""
+    number = unique_phone()
+    body = {"name": "Kiran Buyer", "primaryPhone": {"number": number}, "configurations": ["2BHK"]}
+    created = expect(ctx.call("POST", "/", member=ctx.world.agent, json_body=body), 201)
+    assert created["assigneeId"] == ctx.world.agent.uid and created["primaryPhone"]["e164"] == "+91" + number
+    listed = expect(ctx.call("GET", "/?limit=50", member=ctx.world.agent), 200)
+    assert created["id"] in {lead["id"] for lead in listed["items"]}
+    expect(ctx.call("GET", f"/{created['id']}", member=ctx.world.agent), 200)
+    expect(
+        ctx.call("POST", f"/{created['id']}/notes", member=ctx.world.agent, json_body={"text": "Wants a park view"}),
+        201,
+    )
+    duplicate = ctx.call("POST", "/", member=ctx.world.agent, json_body=body)
+    assert expect(duplicate, 409)["error"]["duplicateOf"] == created["id"]
+
+
+def drive_projects(ctx: Ctx) -> None:
+    """The admin adds a project; members list it."""
+    body = {"name": "Palm Grove", "city": "Pune", "location": {"lat": 18.52, "lng": 73.85}, "checkinRadiusM": 300}
+    created = expect(ctx.call("POST", "/", member=ctx.world.admin, json_body=body), 201)
+    listed = expect(ctx.call("GET", "/", member=ctx.world.agent), 200)
+    assert created["id"] in {project["id"] for project in listed["items"]}
+
+
+def drive_tasks(ctx: Ctx) -> None:
+    """An agent creates a task and lists it."""
+    due = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    created = expect(ctx.call("POST", "/", member=ctx.world.agent, json_body={"title": "Call back", "dueAt": due}), 201)
+    listed = expect(ctx.call("GET", "/", member=ctx.world.agent), 200)
+    assert created["id"] in {task["id"] for task in listed["items"]}
+
+
+def _project(world: World) -> str:
+    from core import clock
+
+    project_id = "palm-" + uuid.uuid4().hex[:6]
+    org_doc(world, "projects", project_id).set(
+        {
+            "name": "Palm Grove",
+            "city": "Pune",
+            "address": "Baner Road",
+            "location": {"lat": 18.5204, "lng": 73.8567},
+            "checkinRadiusM": 300,
+            "active": True,
+            "version": 1,
+            "createdAt": clock.now(),
+            "updatedAt": clock.now(),
+        }
+    )
+    return project_id
+
+
+def drive_visits(ctx: Ctx) -> None:
+    """A visit is scheduled (the lead is emailed an invite, the reminders go to Cloud Tasks) and checked in."""
+    lead = seed_lead(ctx.world)
+    project_id = _project(ctx.world)
+    at = (datetime.now(UTC) + timedelta(minutes=90)).replace(microsecond=0)  # check-in opens 2 h before
+    body = {"leadId": lead["id"], "projectId": project_id, "scheduledAt": at.isoformat()}
+    visit = expect(ctx.call("POST", "/", member=ctx.world.agent, json_body=body), 201)
+    address = lead["emails"][0]
+    wait_for(lambda: ctx.standins.smtp.to(address), message="the visit invite email")
+    reminders = [t for r in reminder_records(visit["id"]) for t in created_tasks(ctx.standins, reminderId=r.id)]
+    assert reminders, "scheduling the visit enqueued no reminder at Cloud Tasks"
+    assert_reaches_remind(ctx.standins, reminders[0])
+    listed = expect(ctx.call("GET", "/", member=ctx.world.agent), 200)
+    assert visit["id"] in {v["id"] for v in listed["items"]}
+    checkin = {"lat": 18.5205, "lng": 73.8568, "accuracyM": 12}
+    answer = expect(ctx.call("POST", f"/{visit['id']}/checkin", member=ctx.world.agent, json_body=checkin), 201)
+    assert answer["withinRadius"] is True
+
+
+def drive_comms(ctx: Ctx) -> None:
+    """A call log, an email over SMTP, an SMS at Plivo, a WhatsApp template at the Cloud API, a VoIP session."""
+    agent, lead = ctx.world.agent, seed_lead(ctx.world)
+    started = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    call = {
+        "leadId": lead["id"],
+        "direction": "outbound",
+        "startedAt": started,
+        "durationSec": 75,
+        "outcome": "interested",
+    }
+    expect(ctx.call("POST", "/calls", member=agent, json_body=call), 201)
+    email = {"leadId": lead["id"], "subject": "Brochure", "body": "As discussed, the brochure."}
+    expect(ctx.call("POST", "/email", member=agent, json_body=email), 201)
+    wait_for(lambda: ctx.standins.smtp.to(lead["emails"][0]), message="the email at the SMTP relay")
+    sms = {"leadId": lead["id"], "templateId": "1107170000000000001", "params": ["Sat 11:00"]}
+    sent = expect(ctx.call("POST", "/sms", member=agent, json_body=sms), 201)
+    assert sent["status"] == "sent", sent
+    plivo = [
+        r
+        for r in ctx.standins.seen("127.0.0.1", "/plivo/")
+        if (r.json() or {}).get("dst") == lead["primaryPhone"]["e164"]
+    ]
+    assert plivo, "no SMS reached Plivo"
+    sms_id = ctx.fleet.settings["PLIVO_SMS_AUTH_ID"]
+    expected = base64.b64encode(f"{sms_id}:{ctx.fn.secret('SMS_WEBHOOK_SECRET')}".encode()).decode()
+    assert plivo[0].headers["Authorization"] == f"Basic {expected}", "Plivo was called without the SMS auth token"
+    whatsapp = {"leadId": lead["id"], "templateName": "site_visit_reminder", "language": "en", "params": ["Sat 11:00"]}
+    sent = expect(ctx.call("POST", "/whatsapp", member=agent, json_body=whatsapp), 201)
+    assert sent["status"] == "sent", sent
+    graph = [
+        r
+        for r in ctx.standins.seen("127.0.0.1", "/graph/")
+        if (r.json() or {}).get("to") == lead["primaryPhone"]["e164"].lstrip("+")
+    ]
+    assert graph, "no WhatsApp message reached the Cloud API"
+    assert graph[0].headers["Authorization"] == f"Bearer {ctx.fn.secret('WHATSAPP_ACCESS_TOKEN')}"
+    session = expect(ctx.call("POST", "/voip/session", member=agent, json_body={"leadId": lead["id"]}), 201)
+    jwt.decode(
+        session["accessToken"], ctx.fn.secret("VOICE_AUTH_TOKEN"), algorithms=["HS256"], options={"verify_aud": False}
+    )
+    ice = session["iceServers"][0]
+    expiry, _, uid = ice["username"].partition(":")
+    assert uid == agent.uid and int(expiry) > time.time(), ice["username"]
+    turn = hmac.new(ctx.fn.secret("TURN_SECRET").encode(), ice["username"].encode(), hashlib.sha1).digest()
+    assert ice["credential"] == base64.b64encode(turn).decode(), "TURN credential not signed with TURN_SECRET"
+    messages = expect(ctx.call("GET", f"/messages?leadId={lead['id']}", member=agent), 200)
+    assert {m["channel"] for m in messages["items"]} == {"email", "sms", "whatsapp"}
+
+
+def _plivo_headers(secret: str, url: str, params: dict[str, str]) -> dict[str, str]:
+    from webhooks.signatures import plivo_v3_signature
+
+    nonce = uuid.uuid4().hex
+    return {
+        "X-Plivo-Signature-V3": plivo_v3_signature(secret, "POST", url, params, nonce),
+        "X-Plivo-Signature-V3-Nonce": nonce,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def drive_webhooks(ctx: Ctx) -> None:
+    """Meta's handshake; signed WhatsApp, SMS and email status callbacks move messages forward (forgeries 401);
+    Plivo's signed answer request dials the lead of an app-placed call."""
+    from webhooks.signatures import email_signature, hub_signature
+
+    challenge = ctx.call(
+        "GET",
+        "/whatsapp?"
+        + urlencode(
+            {
+                "hub.mode": "subscribe",
+                "hub.verify_token": ctx.fn.secret("WHATSAPP_VERIFY_TOKEN"),
+                "hub.challenge": "8641",
+            }
+        ),
+    )
+    assert expect(challenge, 200) == "8641"
+    lead = seed_lead(ctx.world)
+    wamid = f"wamid.{uuid.uuid4().hex}"
+    whatsapp_id = seed_message(ctx.world, lead, "whatsapp", wamid)
+    status = {"id": wamid, "status": "delivered", "timestamp": str(int(time.time())), "recipient_id": "91"}
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp", "statuses": [status]}}],
+            }
+        ],
+    }
+    raw = json.dumps(payload).encode()
+    secret = ctx.fn.secret("WHATSAPP_APP_SECRET")
+    headers = {"X-Hub-Signature-256": hub_signature(secret, raw), "Content-Type": "application/json"}
+    assert expect(ctx.call("POST", "/whatsapp", content=raw, headers=headers), 200)["received"]["statuses"] == 1
+    assert (data_of(org_doc(ctx.world, "messages", whatsapp_id)) or {})["status"] == "delivered"
+    forged = {"X-Hub-Signature-256": hub_signature("not-the-secret", raw), "Content-Type": "application/json"}
+    expect(ctx.call("POST", "/whatsapp", content=raw, headers=forged), 401)
+
+    uuid_sms = str(uuid.uuid4())
+    sms_id = seed_message(ctx.world, lead, "sms", uuid_sms)
+    params = {"MessageUUID": uuid_sms, "Status": "delivered", "To": lead["primaryPhone"]["e164"]}
+    signed = _plivo_headers(ctx.fn.secret("SMS_WEBHOOK_SECRET"), f"{PUBLIC_BASE}/webhooks/sms", params)
+    expect(ctx.call("POST", "/sms", content=urlencode(params).encode(), headers=signed), 200)
+    assert (data_of(org_doc(ctx.world, "messages", sms_id)) or {})["status"] == "delivered"
+
+    email_provider_id = f"<{uuid.uuid4().hex}@prodtest.justo.example.com>"
+    email_id = seed_message(ctx.world, lead, "email", email_provider_id)
+    event = json.dumps({"messageId": email_provider_id, "event": "delivered"}).encode()
+    signature = email_signature(ctx.fn.secret("EMAIL_WEBHOOK_SECRET"), event)
+    expect(
+        ctx.call(
+            "POST",
+            "/email",
+            content=event,
+            headers={"X-Justo-Signature": signature, "Content-Type": "application/json"},
+        ),
+        200,
+    )
+    assert (data_of(org_doc(ctx.world, "messages", email_id)) or {})["status"] == "delivered"
+
+
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"%%EOF\n"
+
+
+def _storage_request(ctx: Ctx, method: str, signed_url: str, **kwargs: Any) -> httpx.Response:
+    """Follow a signed URL the app received, to the Cloud Storage stand-in (it checks the v4 signature)."""
+    parts = urlsplit(signed_url)
+    assert parts.hostname == "storage.googleapis.com", signed_url
+    local = f"http://{ctx.standins.address}{parts.path}?{parts.query}"
+    headers = {"Host": "storage.googleapis.com"} | kwargs.pop("headers", {})
+    return httpx.request(method, local, headers=headers, timeout=30, **kwargs)
+
+
+def drive_attachments(ctx: Ctx) -> None:
+    """A signed upload URL (IAM signBlob), the upload, completion against the stored object, a download URL."""
+    lead = seed_lead(ctx.world)
+    body = {"leadId": lead["id"], "fileName": "brochure.pdf", "contentType": "application/pdf", "sizeBytes": len(PDF)}
+    created = expect(ctx.call("POST", "/", member=ctx.world.agent, json_body=body), 201)
+    assert quote(ctx.standins.keys.service_account) in created["uploadUrl"], created["uploadUrl"]
+    upload = _storage_request(ctx, "PUT", created["uploadUrl"], content=PDF, headers=created["uploadHeaders"])
+    assert upload.status_code == 200, f"signed upload refused: {upload.status_code} {upload.text}"
+    again = _storage_request(ctx, "PUT", created["uploadUrl"], content=PDF, headers=created["uploadHeaders"])
+    assert again.status_code == 412, "the upload URL may overwrite the stored file"
+    done = expect(ctx.call("POST", f"/{created['id']}/complete", member=ctx.world.agent), 200)
+    assert done["status"] == "ready"
+    shown = expect(ctx.call("GET", f"/{created['id']}", member=ctx.world.agent), 200)
+    download = _storage_request(ctx, "GET", shown["downloadUrl"])
+    assert download.status_code == 200 and download.content == PDF
+
+
+def drive_attachmentsweep(ctx: Ctx) -> None:
+    """An upload begun hours ago and never completed is closed as rejected and its object deleted."""
+    from tests.prod.standins import StoredObject
+
+    lead = seed_lead(ctx.world)
+    attachment_id = "att_" + uuid.uuid4().hex[:12]
+    object_path = f"orgs/{ctx.world.org_id}/attachments/{attachment_id}/plan.pdf"
+    started = datetime.now(UTC) - timedelta(hours=3)
+    org_doc(ctx.world, "attachments", attachment_id).set(
+        {
+            "id": attachment_id,
+            "orgId": ctx.world.org_id,
+            "leadId": lead["id"],
+            "visitId": None,
+            "teamId": "north",
+            "ownerId": ctx.world.agent.uid,
+            "fileName": "plan.pdf",
+            "contentType": "application/pdf",
+            "sizeBytes": len(PDF),
+            "objectPath": object_path,
+            "status": "pending",
+            "rejectedReason": None,
+            "objectGeneration": None,
+            "uploadedBy": ctx.world.agent.uid,
+            "createdAt": started,
+            "updatedAt": started,
+            "version": 1,
+        }
+    )
+    with ctx.standins.state.lock:
+        ctx.standins.state.objects[(harness.BUCKET, object_path)] = StoredObject(PDF, "application/pdf", 1)
+    ctx.schedule()
+    stored = data_of(org_doc(ctx.world, "attachments", attachment_id)) or {}
+    assert stored["status"] == "rejected", stored
+    assert (harness.BUCKET, object_path) not in ctx.standins.state.objects, "the abandoned upload's object remains"
+
+
+def drive_privacy(ctx: Ctx) -> None:
+    """The policy, the caller's own export, a lead's export and its erasure (its stored files included)."""
+    admin = ctx.world.admin
+    expect(ctx.call("GET", "/policy", member=ctx.world.agent), 200)
+    mine = expect(ctx.call("GET", "/export", member=ctx.world.agent), 200)
+    assert ctx.world.agent.uid in json.dumps(mine)
+    lead = seed_lead(ctx.world)
+    exported = expect(ctx.call("GET", f"/leads/{lead['id']}/export", member=admin), 200)
+    assert lead["id"] in json.dumps(exported)
+    from tests.prod.standins import StoredObject
+
+    object_path = f"orgs/{ctx.world.org_id}/attachments/att-{lead['id']}/photo.png"
+    org_doc(ctx.world, "attachments", f"att-{lead['id']}").set(
+        {
+            "leadId": lead["id"],
+            "fileName": "photo.png",
+            "contentType": "image/png",
+            "sizeBytes": 4,
+            "status": "ready",
+            "objectPath": object_path,
+            "createdAt": datetime.now(UTC),
+        }
+    )
+    with ctx.standins.state.lock:
+        ctx.standins.state.objects[(harness.BUCKET, object_path)] = StoredObject(b"\x89PNG", "image/png", 1)
+    response = ctx.call("DELETE", f"/leads/{lead['id']}", member=admin)
+    assert response.status_code in (200, 204), f"erasure: {response.status_code} {response.text[:300]}"
+    assert data_of(org_doc(ctx.world, "leads", lead["id"])) is None
+    assert (harness.BUCKET, object_path) not in ctx.standins.state.objects, "the lead's file was not erased"
+
+
+def drive_audit(ctx: Ctx) -> None:
+    """The admin reads the audit trail; an agent may not."""
+    trail = expect(ctx.call("GET", "/", member=ctx.world.admin), 200)
+    assert isinstance(trail["items"], list)
+    expect(ctx.call("GET", "/", member=ctx.world.agent), 403)
+
+
+# ---- Firestore triggers -------------------------------------------------------------------------
+
+
+def drive_leadactivity(ctx: Ctx) -> None:
+    """A lead's creation writes its "created" entry, once however often production redelivers the event."""
+    lead = seed_lead(ctx.world)
+    after = data_of(org_doc(ctx.world, "leads", lead["id"]))
+    path, event_id, at = f"orgs/{ctx.world.org_id}/leads/{lead['id']}", uuid.uuid4().hex, datetime.now(UTC)
+    ctx.event(path, before=None, after=after, event_id=event_id, at=at)
+    assert activity_types(ctx.world, lead["id"]) == ["created"]
+    ctx.event(path, before=None, after=after, event_id=event_id, at=at)  # retry: true redelivers
+    assert activity_types(ctx.world, lead["id"]) == ["created"]
+
+
+def drive_noteactivity(ctx: Ctx) -> None:
+    """A new note writes "note added"."""
+    lead = seed_lead(ctx.world)
+    note = {"text": "Prefers mornings", "authorId": ctx.world.agent.uid, "createdAt": datetime.now(UTC)}
+    ctx.event(f"orgs/{ctx.world.org_id}/leads/{lead['id']}/notes/n1", before=None, after=note)
+    assert "note_added" in activity_types(ctx.world, lead["id"])
+
+
+def _task(world: World, lead_id: str | None, *, due: datetime, by: Member) -> tuple[str, dict[str, Any]]:
+    task_id = "t" + uuid.uuid4().hex[:12]
+    task = {
+        "title": "Send the price sheet",
+        "leadId": lead_id,
+        "assigneeId": world.agent.uid,
+        "teamId": "north",
+        "dueAt": due,
+        "status": "open",
+        "createdBy": by.uid,
+        "updatedBy": by.uid,
+        "createdAt": datetime.now(UTC),
+        "updatedAt": datetime.now(UTC),
+        "version": 1,
+    }
+    org_doc(world, "tasks", task_id).set(task)
+    return task_id, task
+
+
+def drive_taskactivity(ctx: Ctx) -> None:
+    """A task on a lead writes "task created" on the lead."""
+    lead = seed_lead(ctx.world)
+    task_id, task = _task(ctx.world, lead["id"], due=datetime.now(UTC) + timedelta(days=1), by=ctx.world.agent)
+    ctx.event(f"orgs/{ctx.world.org_id}/tasks/{task_id}", before=None, after=task)
+    assert "task_created" in activity_types(ctx.world, lead["id"])
+
+
+def drive_leadmasking(ctx: Ctx) -> None:
+    """Turning phone masking on masks the organization's lead documents."""
+    from core import clock
+    from ops.orgs import create_org
+
+    org_id = "maskorg-" + uuid.uuid4().hex[:6]
+    create_org(
+        org_id=org_id,
+        name="Mask Homes",
+        seats=3,
+        subscription_ends_at=clock.now() + timedelta(days=30),
+        admin_email=f"admin@{org_id}.example.com",
+        admin_name="Mask Admin",
+        admin_uid=f"{org_id}-admin",
+    )
+    lead = seed_lead(ctx.world, org_id=org_id, assigneeId=None)
+    ref = db().collection("orgs").document(org_id)
+    before = data_of(ref)
+    ref.update({"settings.phoneMasking": True})
+    ctx.event(f"orgs/{org_id}", before=before, after=data_of(ref))
+    stored = data_of(ref.collection("leads").document(lead["id"])) or {}
+    assert stored["primaryPhone"].get("e164") is None and "X" in stored["primaryPhone"]["number"], stored[
+        "primaryPhone"
+    ]
+
+
+def drive_commscallactivity(ctx: Ctx) -> None:
+    """An inbound VoIP call writes "called" and alerts the lead's owner through FCM."""
+    lead = seed_lead(ctx.world)
+    call_id = "c" + uuid.uuid4().hex[:12]
+    call = {
+        "leadId": lead["id"],
+        "leadOwnerId": ctx.world.agent.uid,
+        "agentId": None,
+        "teamId": "north",
+        "direction": "inbound",
+        "kind": "voip",
+        "status": "dialing",
+        "createdAt": datetime.now(UTC),
+    }
+    org_doc(ctx.world, "calls", call_id).set(call)
+    ctx.event(f"orgs/{ctx.world.org_id}/calls/{call_id}", before=None, after=call)
+    assert "called" in activity_types(ctx.world, lead["id"])
+    assert pushes(ctx.standins, ctx.world.agent, "call-alert", callId=call_id), "no call alert reached FCM"
+
+
+def drive_commsmessageactivity(ctx: Ctx) -> None:
+    """A stored message writes "messaged" on its lead."""
+    lead = seed_lead(ctx.world)
+    message = {
+        "leadId": lead["id"],
+        "agentId": ctx.world.agent.uid,
+        "channel": "whatsapp",
+        "direction": "outbound",
+        "template": "site_visit_reminder",
+        "status": "sent",
+        "statusHistory": [{"status": "sent", "at": datetime.now(UTC), "reason": None}],
+        "createdAt": datetime.now(UTC),
+    }
+    ctx.event(f"orgs/{ctx.world.org_id}/messages/m{uuid.uuid4().hex[:10]}", before=None, after=message)
+    assert "messaged" in activity_types(ctx.world, lead["id"])
+
+
+def drive_notifyonlead(ctx: Ctx) -> None:
+    """A lead the admin assigned to the agent reaches the agent's phone through FCM."""
+    from core import tenancy
+    from core.caller import caller_of
+    from leads.models import LeadCreate
+    from leads.service import create_lead
+
+    admin = caller_of(
+        ctx.world.org_id,
+        ctx.world.admin.uid,
+        tenancy.load_member(ctx.world.org_id, ctx.world.admin.uid, fresh=True) or {},
+        tenancy.load_org(ctx.world.org_id, fresh=True) or {},
+    )
+    data = LeadCreate.model_validate(
+        {"name": "Meera Buyer", "primaryPhone": {"number": unique_phone()}, "assigneeId": ctx.world.agent.uid}
+    )
+    lead = create_lead(org_id=ctx.world.org_id, actor=admin, data=data)
+    after = data_of(org_doc(ctx.world, "leads", lead["id"]))
+    path = f"orgs/{ctx.world.org_id}/leads/{lead['id']}"
+    ctx.event(path, before=None, after=after, at=datetime.now(UTC) - timedelta(hours=3))  # a retry hours late
+    assert not pushes(ctx.standins, ctx.world.agent, "lead-assigned", leadId=lead["id"]), "a stale event pushed"
+    event_id, at = uuid.uuid4().hex, datetime.now(UTC)
+    ctx.event(path, before=None, after=after, event_id=event_id, at=at)
+    ctx.event(path, before=None, after=after, event_id=event_id, at=at)  # redelivered
+    assert len(pushes(ctx.standins, ctx.world.agent, "lead-assigned", leadId=lead["id"])) == 1
+
+
+def drive_notifyontask(ctx: Ctx) -> None:
+    """A task the manager assigned pushes the agent and puts its due reminder on Cloud Tasks."""
+    task_id, task = _task(ctx.world, None, due=datetime.now(UTC) + timedelta(days=2), by=ctx.world.manager)
+    ctx.event(f"orgs/{ctx.world.org_id}/tasks/{task_id}", before=None, after=task)
+    assert pushes(ctx.standins, ctx.world.agent, "task-assigned", taskId=task_id), "no push reached FCM"
+    record = reminder_records(task_id)
+    assert record, "no reminder record"
+    tasks = created_tasks(ctx.standins, reminderId=record[0].id)
+    assert tasks, "the reminder was not enqueued at Cloud Tasks"
+    assert_reaches_remind(ctx.standins, tasks[0])
+
+
+def _visit(world: World, lead_id: str, at: datetime) -> tuple[str, dict[str, Any]]:
+    """A scheduled visit document as the visits service stores it."""
+    visit_id = "v" + uuid.uuid4().hex[:12]
+    now = datetime.now(UTC)
+    visit = {
+        "leadId": lead_id,
+        "projectId": None,
+        "agentId": world.agent.uid,
+        "teamId": "north",
+        "scheduledAt": at,
+        "status": "scheduled",
+        "notes": "",
+        "followUpNotes": "",
+        "sequence": 0,
+        "version": 1,
+        "createdAt": now,
+        "createdBy": world.agent.uid,
+        "updatedAt": now,
+        "updatedBy": world.agent.uid,
+    }
+    org_doc(world, "visits", visit_id).set(visit)
+    return visit_id, visit
+
+
+def drive_remindonvisit(ctx: Ctx) -> None:
+    """A visit written by someone else's instance still gets its reminders on Cloud Tasks."""
+    visit_id, visit = _visit(ctx.world, seed_lead(ctx.world)["id"], datetime.now(UTC) + timedelta(days=3))
+    ctx.event(f"orgs/{ctx.world.org_id}/visits/{visit_id}", before=None, after=visit)
+    records = [s.id for s in reminder_records(visit_id)]
+    assert records, "no reminder record for the visit"
+    assert any(created_tasks(ctx.standins, reminderId=r) for r in records), "no reminder at Cloud Tasks"
+
+
+# ---- schedules and the task queue ---------------------------------------------------------------
+
+
+def drive_sendqueuedmessages(ctx: Ctx) -> None:
+    """A promotional WhatsApp message whose window opened goes to the Cloud API."""
+    lead = seed_lead(ctx.world)
+    message_id = "q" + uuid.uuid4().hex[:12]
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    org_doc(ctx.world, "messages", message_id).set(
+        {
+            "id": message_id,
+            "leadId": lead["id"],
+            "agentId": ctx.world.agent.uid,
+            "teamId": "north",
+            "channel": "whatsapp",
+            "direction": "outbound",
+            "template": "new_launch_offer",
+            "category": "marketing",
+            "language": "en",
+            "params": ["Palm Grove"],
+            "status": "queued",
+            "statusHistory": [{"status": "queued", "at": past, "reason": None}],
+            "sendAfter": past,
+            "dueAt": past,
+            "createdAt": past,
+            "version": 1,
+        }
+    )
+    ctx.schedule()
+    stored = data_of(org_doc(ctx.world, "messages", message_id)) or {}
+    assert stored["status"] == "sent", stored.get("failureReason")
+    assert [
+        r
+        for r in ctx.standins.seen("127.0.0.1", "/graph/")
+        if (r.json() or {}).get("to") == lead["primaryPhone"]["e164"].lstrip("+")
+    ]
+
+
+def drive_remindersweep(ctx: Ctx) -> None:
+    """A reminder that entered Cloud Tasks' 30-day window is enqueued by the daily sweep."""
+    from reminders import queue as task_queue
+    from reminders import service as reminders
+
+    task_id, task = _task(ctx.world, None, due=datetime.now(UTC) + timedelta(days=5), by=ctx.world.agent)
+    task_queue.install(task_queue.MemoryQueue(horizon=timedelta(0)))  # the admin client only plans it
+    try:
+        reminders.reconcile(ctx.world.org_id, "task", task_id, {"id": task_id, **task})
+    finally:
+        task_queue.install(None)
+    record = reminder_records(task_id)[0]
+    assert (record.to_dict() or {})["state"] == "pending"
+    ctx.schedule()
+    assert created_tasks(ctx.standins, reminderId=record.id), "the sweep enqueued nothing at Cloud Tasks"
+    assert (data_of(record.reference) or {})["state"] == "enqueued"
+
+
+def drive_dailydigest(ctx: Ctx) -> None:
+    """At 08:00 in the organization's zone the agent's phone gets the day's visits."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Kolkata")
+    day = (datetime.now(zone) + timedelta(days=5)).date()
+    run_at = datetime(day.year, day.month, day.day, 8, 0, tzinfo=zone)
+    visit_id, _ = _visit(ctx.world, seed_lead(ctx.world)["id"], run_at + timedelta(hours=3))
+    ctx.schedule(run_at)
+    found = [
+        p
+        for p in pushes(ctx.standins, ctx.world.agent, "daily-digest")
+        if visit_id in (p.get("data") or {}).get("visitIds", "")
+    ]
+    assert found, "no digest push reached FCM"
+
+
+def drive_retentiondaily(ctx: Ctx) -> None:
+    """Audit months past their year are pruned; the chain's anchor moves to the last one removed."""
+    from core import audit, clock
+    from ops.orgs import create_org
+
+    org_id = "auditorg-" + uuid.uuid4().hex[:6]
+    previous = clock.install(clock.FixedClock(datetime.now(UTC) - timedelta(days=800)))
+    try:  # an organization whose first entries are more than two years old
+        create_org(
+            org_id=org_id,
+            name="Old Homes",
+            seats=2,
+            subscription_ends_at=datetime.now(UTC) + timedelta(days=30),
+            admin_email=f"admin@{org_id}.example.com",
+            admin_name="Old Admin",
+            admin_uid=f"{org_id}-admin",
+        )
+        old = [s.id for s in audit.entries_ref(org_id).stream()]
+    finally:
+        clock.install(previous)
+    recent = audit.record(org_id, "login", actor=f"{org_id}-admin")
+    ctx.schedule()
+    assert [s.id for s in audit.entries_ref(org_id).stream()] == [recent]
+    assert (data_of(audit.head_ref(org_id)) or {}).get("anchorSeq") == int(max(old))
+
+
+def drive_purgeleads(ctx: Ctx) -> None:
+    """A lead archived 40 days ago is purged."""
+    lead = seed_lead(ctx.world)
+    ref = org_doc(ctx.world, "leads", lead["id"])
+    ref.update({"archived": True, "archivedAt": datetime.now(UTC) - timedelta(days=40)})
+    ctx.schedule()
+    assert data_of(ref) is None
+
+
+def drive_remind(ctx: Ctx) -> None:
+    """A reminder task delivered as Cloud Tasks delivers it pushes the agent."""
+    from reminders import queue as task_queue
+    from reminders import service as reminders
+
+    task_id, task = _task(ctx.world, None, due=datetime.now(UTC) + timedelta(seconds=10), by=ctx.world.agent)
+    memory = task_queue.MemoryQueue()
+    task_queue.install(memory)  # what the service would enqueue, caught in memory
+    try:
+        reminders.reconcile(ctx.world.org_id, "task", task_id, {"id": task_id, **task})
+    finally:
+        task_queue.install(None)
+    assert memory.tasks, "the reminder service planned no task"
+    name, (payload, eta) = next(iter(memory.tasks.items()))
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": "Bearer " + "oidc.token.from-cloud-tasks",  # Cloud Run checks it before the function
+        "X-CloudTasks-QueueName": "remind",
+        "X-CloudTasks-TaskName": name,
+        "X-CloudTasks-TaskRetryCount": "0",
+        "X-CloudTasks-TaskExecutionCount": "0",
+        "X-CloudTasks-TaskETA": str(eta.timestamp()),
+        "User-Agent": "Google-Cloud-Tasks",
+    }
+    response = httpx.post(ctx.fn.url + "/", content=json.dumps({"data": payload}).encode(), headers=headers, timeout=60)
+    expect(response, 200)
+    assert pushes(ctx.standins, ctx.world.agent, "task-due", taskId=task_id) or [
+        p
+        for p in ctx.standins.pushes_to(ctx.world.agent.device_token)
+        if (p.get("data") or {}).get("taskId") == task_id
+    ], "no reminder push reached FCM"
+
+
+DRIVERS: dict[str, Callable[[Ctx], None]] = {
+    name.removeprefix("drive_"): function for name, function in dict(globals()).items() if name.startswith("drive_")
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_starts_and_answers(name: str, fleet: harness.Fleet, standins: Standins, world: World) -> None:
+    """The function started in production shape with only its declared secrets, and its main path works."""
+    function = fleet.functions.get(name)
+    assert function is not None, f"{name} is in registry.FUNCTIONS but not in the deploy manifest"
+    declared = ", ".join(function.endpoint.secrets) or "no secrets"
+    assert function.ready, f"{name} (declares {declared}) did not start:\n{function.log()[-3000:]}"
+    driver = DRIVERS.get(name)
+    assert driver is not None, (
+        f"the prod tier has no driver for {name}: add drive_{name} to tests/prod/test_functions.py"
+    )
+    failure = ""
+    try:
+        driver(Ctx(function, fleet, standins, world))
+    except AssertionError as error:
+        failure = str(error)
+    problems = function.problems()
+    if failure or problems:
+        log = "\n  ".join(problems) or "(nothing logged)"
+        pytest.fail(f"{name} (declares {declared}): {failure or 'its log shows failures'}\n  log:\n  {log}")
+
+
+def test_every_manifest_function_has_a_driver(manifest: dict[str, harness.Endpoint]) -> None:
+    """A new function cannot join the deploy without the tier driving it."""
+    assert sorted(set(manifest) - set(DRIVERS)) == []

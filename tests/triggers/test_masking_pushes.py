@@ -1,0 +1,94 @@
+"""Turning phone masking on or off rewrites every lead's phones, and none of those writes is "Your lead was
+updated" for its agent; a new number still is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import tenancy
+from leads import phones
+from reminders import queue
+from tests.support.factory import add_person, make_org
+from tests.visits.data import feed
+from triggers.notifications import handle_lead, lead_pushes
+
+pytestmark = pytest.mark.service
+
+indian_mobiles = st.from_regex(r"9[6-9][0-9]{8}", fullmatch=True)
+
+
+@pytest.fixture
+def tasks_queue() -> Iterator[queue.MemoryQueue]:
+    memory = queue.MemoryQueue()
+    queue.install(memory)
+    yield memory
+    queue.install(None)
+
+
+def _lead(primary: str, alternate: str | None, *, masked: bool) -> dict[str, Any]:
+    def stored(number: str) -> dict[str, Any]:
+        return dict(phones.parse(number, "+91", default_country_code="+91", field="p").stored(masked=masked))
+
+    return {
+        "name": "Ravi Buyer",
+        "stage": "new",
+        "assigneeId": "agent-a",
+        "teamId": "north",
+        "updatedBy": "manager",  # the last person to change the lead was someone else
+        "version": 3,
+        "primaryPhone": stored(primary),
+        "alternatePhone": stored(alternate) if alternate else None,
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(indian_mobiles, st.one_of(st.none(), indian_mobiles), st.booleans())
+def test_a_masking_rewrite_of_any_number_pushes_nothing(primary: str, alternate: str | None, to_masked: bool) -> None:
+    before = _lead(primary, alternate, masked=not to_masked)
+    after = _lead(primary, alternate, masked=to_masked)
+    assert before != after
+    assert lead_pushes("org1", "lead1", before, after) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(indian_mobiles, indian_mobiles, st.booleans(), st.booleans())
+def test_a_new_number_is_still_news(old: str, new: str, was_masked: bool, is_masked: bool) -> None:
+    before = _lead(old, None, masked=was_masked)
+    after = _lead(new, None, masked=is_masked)
+    shown_before, shown_after = before["primaryPhone"]["masked"], after["primaryPhone"]["masked"]
+    pushes = lead_pushes("org1", "lead1", before, after)
+    if old == new or (shown_before == shown_after and (was_masked or is_masked)):
+        assert pushes == []  # the same number, or one the agent cannot tell apart from it
+    else:
+        (push,) = pushes
+        assert push.kind == "lead-updated" and push.data["fields"] == "primaryPhone"
+
+
+def test_toggling_the_real_masking_rewrite_sends_no_update_push(db: Any, tasks_queue: Any) -> None:
+    """The documents the leadmasking trigger's rewrite really writes (whatever fields it touches) go through
+    the lead trigger: the agents hear nothing, either way."""
+    from leads.models import LeadCreate
+    from leads.service import apply_masking, create_lead, lead_ref, leads_collection
+
+    make_org()
+    agent = add_person("org1", "agent", "north")
+    for index in range(3):
+        body = {"name": f"Buyer {index}", "primaryPhone": {"number": f"98765 4321{index}"}, "assigneeId": agent.uid}
+        if index == 1:
+            body["alternatePhone"] = {"number": "91234 56789"}
+        create_lead(org_id="org1", actor=None, data=LeadCreate.model_validate(body))
+    ids = [snapshot.id for snapshot in leads_collection("org1").stream()]
+    for masked in (True, False):
+        tenancy.org_ref("org1").update({"settings.phoneMasking": masked})
+        before = {lead_id: lead_ref("org1", lead_id).get().to_dict() for lead_id in ids}
+        assert apply_masking("org1", masked=masked) == 3
+        for lead_id in ids:
+            after = lead_ref("org1", lead_id).get().to_dict()
+            assert after != before[lead_id]
+            assert handle_lead(f"mask-{masked}-{lead_id}", "org1", lead_id, before[lead_id], after) == 0
+    assert feed(agent.uid) == []

@@ -124,13 +124,25 @@ def auth() -> Emulator:
     return Emulator("auth", command, port, f"http://127.0.0.1:{port}/", toolchain.emulator_env())
 
 
-def clear_firestore(host: str, project: str) -> None:
-    """Delete every document of the emulator's default database."""
-    request = urllib.request.Request(
-        f"http://{host}/emulator/v1/projects/{project}/databases/(default)/documents", method="DELETE"
-    )
-    with urllib.request.urlopen(request, timeout=120):
-        pass
+def clear_firestore(host: str, project: str, attempts: int = 5) -> None:
+    """Delete every document of the emulator's default database.
+
+    The 1.19.9 jar answers 500 when a listen stream the server itself completed (a rules denial) is still
+    registered: clearing notifies it and fails ("Stream is already completed"), then forgets it; so retry."""
+    import time
+    import urllib.error
+
+    for attempt in range(attempts):
+        request = urllib.request.Request(
+            f"http://{host}/emulator/v1/projects/{project}/databases/(default)/documents", method="DELETE"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120):
+                return
+        except urllib.error.HTTPError as error:
+            if error.code != 500 or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def clear_auth(host: str, project: str) -> None:

@@ -16,6 +16,7 @@ FUNCTIONS: dict[str, str] = {
     "taskactivity": "triggers.activity",
     "purgeleads": "triggers.purge",
     "leadmasking": "triggers.masking",
+    "leadmaskguard": "triggers.masking",
     "comms": "comms.api",
     "webhooks": "webhooks.api",
     "attachments": "attachments.api",

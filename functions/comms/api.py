@@ -30,14 +30,23 @@ from core.http import Reply, Router, created
 router = Router("comms")
 
 
+def _messages(messages: list[dict[str, Any]], caller: Caller) -> list[dict[str, Any]]:
+    """Messages as this caller may see them: numbers masked for agents and rms of a masking organization
+    (numbers stored before masking was turned on included)."""
+    hidden = contact.hides_numbers(caller, messages)
+    shown = []
+    for message in messages:
+        out = dict(message)
+        for field in ("to", "sender"):
+            if hidden and contact.is_raw_number(out.get(field)):
+                out[field] = contact.mask(str(out[field]))
+        shown.append(Message.model_validate(out).json_body())
+    return shown
+
+
 def _message(message: dict[str, Any], caller: Caller) -> dict[str, Any]:
-    """A message as this caller may see it: numbers masked for agents of a masking organization."""
-    shown = dict(message)
-    for field in ("to", "sender"):
-        value = shown.get(field)
-        if isinstance(value, str) and value.startswith("+") and value[1:].isdigit():
-            shown[field] = contact.shown_number(caller, caller.org, value)
-    return Message.model_validate(shown).json_body()
+    """One message as this caller may see it."""
+    return _messages([message], caller)[0]
 
 
 @router.get("/calls", query=CallListQuery, items=Call)
@@ -90,7 +99,7 @@ def send_whatsapp(call: HttpCall) -> Reply:
 def list_messages(call: HttpCall) -> Reply:
     """A page of messages with their status history, newest first (a lead's with ?leadId=)."""
     items, cursor = service.list_messages(caller=call.caller, query=call.query(MessageListQuery))
-    return Reply({"items": [_message(m, call.caller) for m in items], "nextCursor": cursor})
+    return Reply({"items": _messages(items, call.caller), "nextCursor": cursor})
 
 
 @router.get("/messages/{message_id}", response=Message)

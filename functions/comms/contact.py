@@ -1,4 +1,7 @@
-"""A lead's reachable contact: raw numbers from `private/contact` where the organization masks them."""
+"""A lead's reachable contact: raw numbers from `private/contact` where the organization masks them.
+
+What a message or call record stores, and what a reply shows, is decided from the organization's masking
+flag read fresh (`masks_now`), never from the per-instance cache alone (leads.masking has the rules)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,35 @@ MASKED_ROLES = frozenset({"agent", "rm"})
 
 
 def masking(org: dict[str, Any]) -> bool:
-    """True when the organization masks lead phone numbers from agents."""
-    return bool((org.get("settings") or {}).get("phoneMasking"))
+    """True when the organization (as read) masks lead phone numbers from agents."""
+    from leads.masking import org_masks
+
+    return org_masks(org)
+
+
+def masks_now(org_id: str) -> bool:
+    """The organization's masking flag read now (one document read), not the instance's cached copy."""
+    from leads.masking import masks_now as read_now
+
+    return read_now(org_id)
+
+
+def is_raw_number(value: Any) -> bool:
+    """True for an E.164 number as records store it unmasked (+919876543210)."""
+    return isinstance(value, str) and value.startswith("+") and value[1:].isdigit()
+
+
+def hides_numbers(caller: Caller, records: list[dict[str, Any]], fields: tuple[str, ...] = ("to", "sender")) -> bool:
+    """True when the numbers in these records must be masked for this caller: an agent or rm of a masking
+    organization. When the instance's copy of the organization says it does not mask but a record holds a
+    raw number, the flag is read again first (an admin may have turned masking on seconds ago)."""
+    if caller.role not in MASKED_ROLES:
+        return False
+    if masking(caller.org):
+        return True
+    if not any(is_raw_number(record.get(field)) for record in records for field in fields):
+        return False
+    return masks_now(caller.org_id)
 
 
 def mask(e164: str) -> str:
@@ -33,13 +63,6 @@ def mask_email(address: str) -> str:
     """An email as agents of a masking organization see it: r***@example.com."""
     local, _, domain = address.partition("@")
     return f"{local[:1]}***@{domain}"
-
-
-def shown_number(caller: Caller | None, org: dict[str, Any], e164: str) -> str:
-    """The number a caller may see (masked for agents and rms of a masking organization)."""
-    if masking(org) and (caller is None or caller.role in MASKED_ROLES):
-        return mask(e164)
-    return e164
 
 
 def _private(org_id: str, lead_id: str) -> dict[str, Any]:

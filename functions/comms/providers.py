@@ -298,9 +298,17 @@ class VoiceProvider(Protocol):
         ...
 
     def ring_agent(
-        self, *, call_id: str, uid: str, caller_id: str, record: bool, callback_base: str
+        self,
+        *,
+        call_id: str,
+        uid: str,
+        caller_id: str,
+        record: bool,
+        callback_base: str,
+        caller_name: str | None = None,
     ) -> tuple[str, str]:
-        """(content type, body) connecting an inbound call to the agent's app."""
+        """(content type, body) connecting an inbound call to the agent's app, showing caller_id (and
+        caller_name where given)."""
         ...
 
 
@@ -348,14 +356,23 @@ class PlivoVoice:
         return self._dial(call_id, f"<Number>{number.lstrip('+')}</Number>", caller_id, record, callback_base)
 
     def ring_agent(
-        self, *, call_id: str, uid: str, caller_id: str, record: bool, callback_base: str
+        self,
+        *,
+        call_id: str,
+        uid: str,
+        caller_id: str,
+        record: bool,
+        callback_base: str,
+        caller_name: str | None = None,
     ) -> tuple[str, str]:
-        """Plivo XML: ring the agent's app endpoint, showing the lead's number as caller ID."""
+        """Plivo XML: ring the agent's app endpoint, showing caller_id (and callerName, for SIP endpoints)."""
         target = f"<User>sip:{endpoint_username(uid)}@phone.plivo.com</User>"
-        return self._dial(call_id, target, caller_id, record, callback_base)
+        return self._dial(call_id, target, caller_id, record, callback_base, caller_name)
 
     @staticmethod
-    def _dial(call_id: str, target: str, caller_id: str, record: bool, callback_base: str) -> tuple[str, str]:
+    def _dial(
+        call_id: str, target: str, caller_id: str, record: bool, callback_base: str, caller_name: str | None = None
+    ) -> tuple[str, str]:
         status_url = f"{callback_base}/webhooks/voice/status?callId={call_id}"
         lines = ['<?xml version="1.0" encoding="utf-8"?>', "<Response>"]
         if record:
@@ -364,8 +381,9 @@ class PlivoVoice:
                 f"<Record action={quoteattr(recording_url)} callbackUrl={quoteattr(recording_url)} "
                 'startOnDialAnswer="true" redirect="false" maxLength="3600" />'
             )
+        name = f" callerName={quoteattr(caller_name[:50])}" if caller_name else ""
         lines.append(
-            f"<Dial callerId={quoteattr(caller_id.lstrip('+'))} action={quoteattr(status_url)} "
+            f"<Dial callerId={quoteattr(caller_id.lstrip('+'))}{name} action={quoteattr(status_url)} "
             'method="POST" redirect="false" timeout="45">'
         )
         lines.append(target)

@@ -203,8 +203,9 @@ def _check_params(template: dict[str, Any], params: list[str]) -> None:
 
 
 def _new_message(
-    caller: Caller | None, org: dict[str, Any], org_id: str, lead: dict[str, Any], channel: str, to: str, **fields: Any
+    caller: Caller | None, masked: bool, org_id: str, lead: dict[str, Any], channel: str, to: str, **fields: Any
 ) -> dict[str, Any]:
+    """A message record; `to` masked where the organization masks (the flag as read for this send)."""
     now = clock.now()
     return {
         "id": new_id("msg_"),
@@ -215,7 +216,7 @@ def _new_message(
         "teamId": lead.get("teamId"),
         "channel": channel,
         "direction": "outbound",
-        "to": contact.shown_number(None, org, to) if channel != "email" else to,
+        "to": contact.mask(to) if masked and channel != "email" else to,
         "template": None,
         "category": None,
         "subject": None,
@@ -247,7 +248,7 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
         raise precondition("This lead has no phone number")
     message = _new_message(
         caller,
-        caller.org,
+        contact.masks_now(caller.org_id),
         caller.org_id,
         lead,
         "sms",
@@ -278,7 +279,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
     header = _whatsapp_header(caller.org_id, lead, data)
     message = _new_message(
         caller,
-        caller.org,
+        contact.masks_now(caller.org_id),
         caller.org_id,
         lead,
         "whatsapp",
@@ -521,13 +522,14 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
                 data=attachment_service.read_bytes(record),
             )
         )
+    masked = contact.masks_now(caller.org_id)
     message = _new_message(
         caller,
-        caller.org,
+        masked,
         caller.org_id,
         lead,
         "email",
-        contact.mask_email(address) if contact.masking(caller.org) else address,
+        contact.mask_email(address) if masked else address,
         subject=data.subject,
         text=data.body,
         attachmentIds=list(data.attachment_ids),

@@ -11,7 +11,7 @@ from typing import Any
 from core import clients, clock, tenancy
 from core.caller import Caller
 from core.errors import invalid, not_found, precondition
-from leads import service
+from leads import masking, service
 from leads.access import get_visible_lead, lead_ref
 
 # Top-level collections whose records carry `leadId` (owned by tasks, visits, comms, attachments).
@@ -47,7 +47,6 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> dict[str,
     existing = snapshot.to_dict() or {}
     if existing.get("mergedInto") not in (None, lead_id):
         raise precondition("The duplicate was already merged into another lead")
-    masked = service.masks_phones(caller.org)
     now = clock.now()
 
     @firestore.transactional
@@ -56,6 +55,7 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> dict[str,
         get_visible_lead(caller, duplicate_id, transaction=transaction)  # the caller must see both
         target_contact = service.private_ref(org_id, lead_id).get(transaction=transaction).to_dict() or {}
         duplicate_contact = service.private_ref(org_id, duplicate_id).get(transaction=transaction).to_dict() or {}
+        masked = masking.masks_now(org_id, transaction=transaction)
         contact = _merged_contact(target_contact, duplicate_contact)
         old_keys = {**service.contact_keys(duplicate_contact), **service.contact_keys(target_contact)}
         new_keys = service.contact_keys(contact)
@@ -66,8 +66,7 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> dict[str,
             transaction.set(service.key_ref(org_id, key), {"leadId": lead_id, "field": field, "createdAt": now})
         transaction.set(service.private_ref(org_id, lead_id), {**contact, "leadId": lead_id, "updatedAt": now})
         updates = {
-            **service.stored_contact_fields(contact, masked=masked),
-            "searchTokens": service.tokens_for(str(target["name"]), contact),
+            **service.contact_view(str(target["name"]), contact, masked=masked),
             "mergedFrom": list(dict.fromkeys([*(target.get("mergedFrom") or []), duplicate_id])),
             "version": int(target.get("version", 1)) + 1,
             "updatedAt": now,
@@ -86,7 +85,7 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> dict[str,
     else:
         merged = apply(clients.db().transaction())
     move_related(org_id, duplicate_id, lead_id)
-    return service.present(merged, caller)
+    return service.present(merged, caller, contact=service.contact_for_reply(org_id, merged, caller))
 
 
 def move_related(org_id: str, from_id: str, to_id: str) -> None:

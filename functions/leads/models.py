@@ -184,7 +184,11 @@ class LeadListQuery(PageQuery):
     project_id: DocId | None = Field(None, description="Only this project's")
     archived: bool = Field(False, description="true: the archived leads instead (admin; restorable for 30 days)")
     q: str | None = Field(
-        None, min_length=1, max_length=40, description="Name prefix (any word) or phone digits prefix (3+ digits)"
+        None,
+        min_length=1,
+        max_length=40,
+        description="Name prefix (any word) or phone digits: a prefix (3+ digits), or the whole number where the "
+        "organization masks numbers",
     )
 
 

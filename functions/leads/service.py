@@ -3,8 +3,10 @@
 Invariants kept here (every path goes through one transaction per lead):
 - `orgs/{orgId}/leadKeys/{key}` exists exactly for each phone (E.164) and email of every unarchived lead,
   and names it (`leadId`): a second lead with any of them is refused with 409 and `duplicateOf`.
-- `private/contact` always holds the raw phones and emails; the lead document holds masked phones where
-  the organization masks numbers. Agents and rms of such an organization never get a raw number.
+- `private/contact` always holds the raw phones and emails; the lead document holds masked phones (and
+  full-number search tokens only) where the organization masks numbers, decided inside each write's
+  transaction from a fresh read of the flag (`leads.masking`). Agents and rms of such an organization
+  never get a raw number.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id, sha256_hex
 from core.versioning import check
 from core.visibility import BOOKED, can_reach_member
-from leads import phones, rotation, search
+from leads import masking, phones, rotation, search
 from leads.access import get_visible_lead, lead_ref
 from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, LeadUpdate, NoteCreate
 from org import defaults
@@ -52,13 +54,13 @@ def org_settings(org: dict[str, Any]) -> dict[str, Any]:
 
 
 def masks_phones(org: dict[str, Any]) -> bool:
-    """True when the organization hides lead phone numbers from agents and rms."""
-    return bool(org_settings(org).get("phoneMasking"))
+    """True when the organization (as read) hides lead phone numbers from agents and rms."""
+    return masking.org_masks(org)
 
 
 def sees_raw_contact(caller: Caller | None) -> bool:
     """Admins, managers and the system see raw numbers; agents and rms only where the org does not mask."""
-    return caller is None or caller.role in {"admin", "manager"}
+    return masking.sees_raw(caller)
 
 
 def _load_org(org_id: str, actor: Caller | None) -> dict[str, Any]:
@@ -125,25 +127,9 @@ def _parsed(raw: dict[str, Any] | None) -> phones.ParsedPhone | None:
     return phones.ParsedPhone(str(raw["countryCode"]), str(raw["number"]), str(raw["e164"]))
 
 
-def stored_contact_fields(contact: dict[str, Any], *, masked: bool) -> dict[str, Any]:
-    """The phones and emails as the lead document holds them (masked phones where the org masks)."""
-    primary = _parsed(contact.get("primaryPhone"))
-    alternate = _parsed(contact.get("alternatePhone"))
-    return {
-        "primaryPhone": primary.stored(masked=masked) if primary else None,
-        "alternatePhone": alternate.stored(masked=masked) if alternate else None,
-        "emails": list(contact.get("emails") or []),
-    }
-
-
-def tokens_for(name: str, contact: dict[str, Any]) -> list[str]:
-    """The lead's search tokens from its name and raw phones."""
-    pairs = [
-        (str(phone["e164"]), str(phone["number"]))
-        for phone in (contact.get("primaryPhone"), contact.get("alternatePhone"))
-        if phone and phone.get("e164")
-    ]
-    return search.lead_tokens(name, pairs)
+def contact_view(name: str, contact: dict[str, Any], *, masked: bool) -> dict[str, Any]:
+    """The lead document's phones, emails and search tokens from its raw contact (masked where the org masks)."""
+    return {**masking.lead_view(name, contact, masked=masked), "emails": list(contact.get("emails") or [])}
 
 
 def check_choices(fields: dict[str, Any], conf: dict[str, Any]) -> None:
@@ -198,21 +184,33 @@ def read_all(reader: Any, refs: list[Any]) -> list[Any]:
 # ---- presenting --------------------------------------------------------------------------------------
 
 
-def present(lead: dict[str, Any], caller: Caller | None, *, contact: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The lead as this caller may see it: masked phones for agents and rms of a masking organization,
-    raw ones (from `contact`, when given) for the others."""
+def present(
+    lead: dict[str, Any],
+    caller: Caller | None,
+    *,
+    contact: dict[str, Any] | None = None,
+    org_masks: bool | None = None,
+) -> dict[str, Any]:
+    """The lead as this caller may see it: masked phones for agents and rms of a masking organization
+    (`org_masks` when the caller read the flag fresh, else its instance's copy), raw ones (from `contact`,
+    when given) for the others. A stored masked phone stays masked for agents whatever the flag says."""
     out = dict(lead)
-    org = caller.org if caller is not None else {}
-    masked = masks_phones(org) and not sees_raw_contact(caller)
-    if contact is not None and not masked:
-        out.update(stored_contact_fields(contact, masked=False))
-    elif masked:
-        for field in ("primaryPhone", "alternatePhone"):
-            phone = out.get(field)
-            if phone:
-                display = phone.get("masked") or phones.mask(str(phone.get("e164") or ""), str(phone["countryCode"]))
-                out[field] = {**phone, "number": display.split(" ", 1)[-1], "e164": None, "masked": display}
+    masks = masking.hidden_from(caller) if org_masks is None else org_masks and not sees_raw_contact(caller)
+    if masks:
+        for field in masking.PHONE_FIELDS:
+            if out.get(field):
+                out[field] = masking.mask_phone(out[field])
+    elif contact is not None and sees_raw_contact(caller):
+        out.update(masking.phone_fields(contact, masked=False))
     return out
+
+
+def contact_for_reply(org_id: str, lead: dict[str, Any], caller: Caller | None) -> dict[str, Any] | None:
+    """The raw contact a reply to this caller needs: only for those who see raw numbers, and only when the
+    stored document is masked (one read)."""
+    if not sees_raw_contact(caller) or not masking.holds_masked(lead):
+        return None
+    return raw_contact(org_id, str(lead["id"]))
 
 
 def raw_contact(org_id: str, lead_id: str) -> dict[str, Any] | None:
@@ -244,7 +242,7 @@ def new_lead_document(
         "orgId": org_id,
         "salutation": fields.get("salutation"),
         "name": data.name,
-        **stored_contact_fields(contact, masked=masks_phones(org)),
+        **contact_view(data.name, contact, masked=masks_phones(org)),
         "location": fields.get("location"),
         "budget": fields.get("budget"),
         "configurations": list(dict.fromkeys(fields.get("configurations") or [])),
@@ -259,7 +257,6 @@ def new_lead_document(
         "purpose": fields.get("purpose"),
         "nextFollowUpAt": fields.get("nextFollowUpAt"),
         "channelPartnerId": fields.get("channelPartnerId"),
-        "searchTokens": tokens_for(data.name, contact),
         "archived": False,
         "archivedAt": None,
         "createdAt": now,
@@ -304,6 +301,7 @@ def create_lead(*, org_id: str, actor: Caller | None, data: LeadCreate, lead_id:
 
     @firestore.transactional
     def apply(transaction: Any) -> dict[str, Any]:
+        masked = masking.masks_now(org_id, transaction=transaction)
         for snapshot in read_all(transaction, [key_ref(org_id, key) for key in keys]):
             if snapshot.exists:
                 raise duplicate_error(str(snapshot.get("leadId")), keys[snapshot.id])
@@ -317,6 +315,7 @@ def create_lead(*, org_id: str, actor: Caller | None, data: LeadCreate, lead_id:
                 member = member_for_assignment(transaction, org_id, actor, actor.uid)
         stored = {
             **lead,
+            **masking.lead_view(data.name, contact, masked=masked),
             "assigneeId": member["uid"] if member else None,
             "teamId": member.get("teamId") if member else None,
         }
@@ -349,8 +348,7 @@ def run_contended(apply: Any, db: Any) -> Any:
 def get_lead(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     """One visible lead; admins and managers of a masking organization get the raw numbers."""
     lead = get_visible_lead(caller, lead_id)
-    contact = raw_contact(caller.org_id, lead_id) if masks_phones(caller.org) and sees_raw_contact(caller) else None
-    return present(lead, caller, contact=contact)
+    return present(lead, caller, contact=contact_for_reply(caller.org_id, lead, caller))
 
 
 def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int | None) -> dict[str, Any]:
@@ -368,15 +366,15 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
     new_primary = parse_phone(changes.get("primaryPhone"), conf, "primaryPhone")
     new_alternate = parse_phone(changes.get("alternatePhone"), conf, "alternatePhone")
     touches_contact = any(field in changes for field in CONTACT_FIELDS)
-    masked = masks_phones(caller.org)
     now = clock.now()
     db = clients.db()
     ref = lead_ref(caller.org_id, lead_id)
 
     @firestore.transactional
-    def apply(transaction: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def apply(transaction: Any) -> tuple[dict[str, Any], dict[str, Any] | None, bool]:
         lead = get_visible_lead(caller, lead_id, transaction=transaction)
         version = check(lead, if_match)
+        masked = masking.masks_now(caller.org_id, transaction=transaction)
         updates: dict[str, Any] = {k: v for k, v in changes.items() if k not in (*CONTACT_FIELDS, "optIns")}
         if "optIns" in changes:
             updates["optIns"] = opt_ins(changes["optIns"], lead.get("optIns") or [], by=caller.uid, at=now)
@@ -406,15 +404,19 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
                     key_ref(caller.org_id, key), {"leadId": lead_id, "field": new_keys[key], "createdAt": now}
                 )
             transaction.set(private_ref(caller.org_id, lead_id), {**contact, "leadId": lead_id, "updatedAt": now})
-            updates.update(stored_contact_fields(contact, masked=masked))
-            updates["searchTokens"] = tokens_for(str(changes.get("name") or lead["name"]), contact)
+            updates.update(contact_view(str(changes.get("name") or lead["name"]), contact, masked=masked))
+        else:
+            # A stage or team change can show the lead to someone new (an rm once booked): never with raw numbers.
+            updates.update(masking.conform(lead, masked=masked))
         updates.update(version=version + 1, updatedAt=now, updatedBy=caller.uid)
         transaction.update(ref, updates)
         lead.update(updates)
-        return lead, contact
+        return lead, contact, masked
 
-    lead, contact = apply(db.transaction())
-    return present(lead, caller, contact=contact if sees_raw_contact(caller) else None)
+    lead, contact, masked = apply(db.transaction())
+    if contact is None:
+        contact = contact_for_reply(caller.org_id, lead, caller)
+    return present(lead, caller, contact=contact, org_masks=masked)
 
 
 def archive_lead(*, caller: Caller, lead_id: str, if_match: int | None) -> None:
@@ -460,12 +462,14 @@ def restore_lead(*, caller: Caller, lead_id: str) -> dict[str, Any]:
             raise precondition("This lead is not archived")
         contact = private_ref(caller.org_id, lead_id).get(transaction=transaction).to_dict() or {}
         keys = contact_keys(contact)
+        masked = masking.masks_now(caller.org_id, transaction=transaction)
         for found in read_all(transaction, [key_ref(caller.org_id, key) for key in keys]):
             if found.exists and found.get("leadId") != lead_id:
                 raise duplicate_error(str(found.get("leadId")), keys[found.id])
         for key, field in keys.items():
             transaction.set(key_ref(caller.org_id, key), {"leadId": lead_id, "field": field, "createdAt": now})
         updates = {
+            **masking.conform(lead, masked=masked),
             "archived": False,
             "archivedAt": None,
             "version": int(lead.get("version", 1)) + 1,
@@ -476,7 +480,8 @@ def restore_lead(*, caller: Caller, lead_id: str) -> dict[str, Any]:
         lead.update(updates)
         return lead
 
-    return present(apply(clients.db().transaction()), caller)
+    restored = apply(clients.db().transaction())
+    return present(restored, caller, contact=contact_for_reply(caller.org_id, restored, caller))
 
 
 def assign_lead(*, caller: Caller, lead_id: str, body: AssignBody) -> dict[str, Any]:
@@ -492,7 +497,9 @@ def assign_lead(*, caller: Caller, lead_id: str, body: AssignBody) -> dict[str, 
         member = member_for_assignment(transaction, caller.org_id, caller, body.assignee_id)
         if lead.get("assigneeId") == member["uid"]:
             return lead
+        # The new assignee's listener must never receive raw numbers, even before the masking triggers run.
         updates = {
+            **masking.conform(lead, masked=masking.masks_now(caller.org_id, transaction=transaction)),
             "assigneeId": member["uid"],
             "teamId": member.get("teamId"),
             "version": int(lead.get("version", 1)) + 1,
@@ -517,6 +524,8 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
         raise invalid("fromAssigneeId", "give exactly one of fromAssigneeId and leadIds")
     db = clients.db()
     target = member_for_assignment(None, caller.org_id, caller, body.to_assignee_id)
+    masked = masking.masks_now(caller.org_id)
+    shown: dict[str, dict[str, Any]] = {}  # lead path -> its phones and name, to mask on the way
     if body.from_assignee_id is not None:
         if caller.role == "manager" and not caller.team_id:
             raise forbidden("Managers without a team move no leads")
@@ -526,7 +535,9 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
         query = query.where(filter=clients.where("archived", "==", False))
         if caller.role == "manager":
             query = query.where(filter=clients.where("teamId", "==", caller.team_id))
-        refs = [snapshot.reference for snapshot in query.select([]).stream()]
+        snapshots = list(query.select(["name", *masking.PHONE_FIELDS]).stream())
+        refs = [snapshot.reference for snapshot in snapshots]
+        shown = {snapshot.reference.path: snapshot.to_dict() or {} for snapshot in snapshots}
     else:
         ids = list(dict.fromkeys(body.lead_ids or []))
         refs = []
@@ -540,6 +551,7 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
                 raise forbidden(f"You may not see lead {snapshot.id}")
             if lead.get("assigneeId") != target["uid"]:
                 refs.append(snapshot.reference)
+                shown[snapshot.reference.path] = lead
     now = clock.now()
     update = {
         "assigneeId": target["uid"],
@@ -551,7 +563,8 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
     for start in range(0, len(refs), 400):
         batch = db.batch()
         for ref in refs[start : start + 400]:
-            batch.update(ref, update)
+            # The new assignee's listener never receives raw numbers (the backstop trigger covers a race).
+            batch.update(ref, {**masking.conform(shown.get(ref.path) or {}, masked=masked), **update})
         batch.commit()
     return len(refs)
 
@@ -686,10 +699,15 @@ def stats(*, caller: Caller) -> dict[str, Any]:
 
 # ---- masking changes ------------------------------------------------------------------------------------------
 
+# The masking triggers' rewrites are the system's (as a system-created lead's createdBy is None): nobody's
+# change to push to the lead's owner, and no version bump to fail a concurrent If-Match.
+SYSTEM_REWRITE: dict[str, Any] = {"updatedBy": None}
 
-def apply_masking(org_id: str, *, masked: bool, page_size: int = 300) -> int:
-    """Rewrite the phones of every lead document of the organization masked (or raw again) from their private
-    contacts, after the organization's `phoneMasking` setting changed; the number of leads rewritten.
+
+def apply_masking(org_id: str, *, page_size: int = 300) -> int:
+    """Rewrite the phones and search tokens of every lead document of the organization from their private
+    contacts, masked or raw as its `phoneMasking` flag is now (read again for every page, so events of a flag
+    turned on and off quickly, handled in any order, end on the last value); the number of leads rewritten.
     Idempotent: a lead already in the wanted form is left alone."""
     from google.cloud.firestore_v1.field_path import FieldPath
 
@@ -700,7 +718,7 @@ def apply_masking(org_id: str, *, masked: bool, page_size: int = 300) -> int:
         query = collection.order_by(FieldPath.document_id()).limit(page_size)
         if last is not None:
             query = query.start_after({FieldPath.document_id(): collection.document(last)})
-        snapshots = list(query.select(["primaryPhone", "alternatePhone"]).stream())
+        snapshots = list(query.select(["name", "searchTokens", *masking.PHONE_FIELDS]).stream())
         if not snapshots:
             return changed
         contacts = {
@@ -708,18 +726,47 @@ def apply_masking(org_id: str, *, masked: bool, page_size: int = 300) -> int:
             for c in read_all(db, [private_ref(org_id, s.id) for s in snapshots])
             if c.exists
         }
+        masked = masking.masks_now(org_id)
         batch, pending = db.batch(), 0
         for snapshot in snapshots:
-            contact = contacts.get(snapshot.id)
-            if contact is None:
-                continue
-            wanted = stored_contact_fields(contact, masked=masked)
             current = snapshot.to_dict() or {}
-            fields = {key: wanted[key] for key in ("primaryPhone", "alternatePhone") if current.get(key) != wanted[key]}
+            fields = wanted_changes(current, contacts.get(snapshot.id), masked=masked)
             if fields:
-                batch.update(snapshot.reference, fields)
+                batch.update(snapshot.reference, {**fields, **SYSTEM_REWRITE})
                 pending += 1
         if pending:
             batch.commit()
             changed += pending
         last = snapshots[-1].id
+
+
+def wanted_changes(lead: dict[str, Any], contact: dict[str, Any] | None, *, masked: bool) -> dict[str, Any]:
+    """The fields of a lead document that differ from what the masking flag wants (phones, search tokens);
+    without a private contact only masking is possible, from the document's own numbers."""
+    if contact is None:
+        return masking.conform(lead, masked=masked)
+    wanted = masking.lead_view(str(lead.get("name") or ""), contact, masked=masked)
+    return {key: value for key, value in wanted.items() if lead.get(key) != value}
+
+
+def guard_masking(org_id: str, lead_id: str) -> bool:
+    """The backstop: bring one lead document in line with the organization's flag as it is now, in one
+    transaction with the lead, the flag and the private contact; True when it had to rewrite it."""
+    from google.cloud import firestore
+
+    ref = lead_ref(org_id, lead_id)
+
+    @firestore.transactional
+    def apply(transaction: Any) -> bool:
+        snapshot = ref.get(transaction=transaction)
+        if not snapshot.exists:
+            return False
+        masked = masking.masks_now(org_id, transaction=transaction)
+        private = private_ref(org_id, lead_id).get(transaction=transaction)
+        fields = wanted_changes(snapshot.to_dict() or {}, private.to_dict() if private.exists else None, masked=masked)
+        if fields:
+            transaction.update(ref, {**fields, **SYSTEM_REWRITE})
+        return bool(fields)
+
+    result: bool = apply(clients.db().transaction())
+    return result

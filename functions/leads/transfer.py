@@ -23,7 +23,7 @@ from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.ids import new_id
 from core.models import INT64_MAX as MAX_MONEY
-from leads import rotation, service
+from leads import masking, rotation, service
 from leads.models import LeadCreate, LeadListQuery
 
 BATCH_WRITES = 450  # a batch holds at most 500 writes; a lead takes 2 plus one per phone and email
@@ -163,7 +163,9 @@ def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None
     """Import a CSV file as caller: {created, duplicates: [{row, duplicateOf}], errors: [{row, field, message}]};
     progress(rows written, rows to write) after each batch."""
     caller.require("leads.import")
-    org_id, org, now = caller.org_id, caller.org, clock.now()
+    # The masking flag as it is now, not as this instance cached it (rows written after a change of the flag
+    # mid-import are corrected by the masking triggers).
+    org_id, org, now = caller.org_id, tenancy.load_org(caller.org_id, fresh=True) or caller.org, clock.now()
     errors: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
     valid: list[dict[str, Any]] = []  # {row, id, lead, contact, keys, assigneeId}
@@ -453,7 +455,7 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
 
     caller.require("leads.export")
     query = service.filtered_query(caller, LeadListQuery.model_validate({}))
-    raw = service.masks_phones(caller.org) and service.sees_raw_contact(caller)
+    raw = service.sees_raw_contact(caller)
 
     def lines() -> Iterator[str]:
         count = 0
@@ -463,7 +465,7 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
             while query is not None:
                 snapshots, cursor = pagination.page(query, order_field="createdAt", limit=EXPORT_PAGE, cursor=cursor)
                 contacts: dict[str, dict[str, Any]] = {}
-                if raw and snapshots:
+                if raw and any(masking.holds_masked(s.to_dict() or {}) for s in snapshots):
                     refs = [service.private_ref(caller.org_id, s.id) for s in snapshots]
                     contacts = {
                         c.reference.parent.parent.id: c.to_dict() or {} for c in clients.db().get_all(refs) if c.exists

@@ -84,7 +84,9 @@ def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
                 reason = None
                 if status.status == "failed":
                     first = status.errors[0] if status.errors else None
-                    reason = ((first and (first.title or first.message)) or "failed")[:200]
+                    why = (first.title or first.message) if first is not None else None
+                    # shown to agents in the lead's history: never with the number Meta may quote
+                    reason = providers.scrub(why or "failed")[:200]
                 provider_status("whatsapp", status.id, status.status, at=_timestamp(status.timestamp), reason=reason)
                 counts["statuses"] += 1
             phone_number_id = value.metadata.phone_number_id or ""
@@ -117,9 +119,11 @@ def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return None
+    # WhatsApp profile names are often the number itself: a lead's name is shown to agents, its number may not be.
+    name = providers.scrub(profile_name or "").replace("[number]", "").strip()[:120]
     data = LeadCreate.model_validate(
         {
-            "name": (profile_name or "").strip()[:120] or "WhatsApp lead",
+            "name": name or "WhatsApp lead",
             "primaryPhone": {"countryCode": f"+{parsed.country_code}", "number": str(parsed.national_number)},
             "source": "whatsapp",
         }
@@ -151,12 +155,12 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
     ref = tenancy.org_ref(org_id).collection("messages").document(doc_id)
     if ref.get().exists:
         return False
-    org = tenancy.load_org(org_id) or {}
     e164 = "+" + sender
     lead = _lead_for_inbound(org_id, e164, profile_name)
     if lead is None:
         log.info("inbound WhatsApp from a number that is not a phone number ignored")
         return False
+    masked = contact.masks_now(org_id)
     kind = message.type or "text"
     text = (message.text.body or "") if kind == "text" else f"[{kind[:40]}]"
     at = _timestamp(message.timestamp)
@@ -170,7 +174,7 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
         "channel": "whatsapp",
         "direction": "inbound",
         "to": "",
-        "sender": contact.shown_number(None, org, e164),
+        "sender": contact.mask(e164) if masked else e164,
         "template": None,
         "category": None,
         "subject": None,
@@ -295,14 +299,26 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
     )
     with contextlib.suppress(AlreadyExists):  # Plivo retried the answer request: the call is already logged
         batch.commit()
-    org = tenancy.load_org(org_id) or {}
+    org = tenancy.load_org(org_id, fresh=True) or {}
+    shown_id, shown_name = ring_display(org, calling="+" + calling, called="+" + called)
     return providers.voice().ring_agent(
         call_id=call_id,
         uid=owner,
-        caller_id="+" + calling,
+        caller_id=shown_id,
+        caller_name=shown_name,
         record=bool((org.get("settings") or {}).get("callRecording")),
         callback_base=comms_config.get().public_base,
     )
+
+
+def ring_display(org: dict[str, Any], *, calling: str, called: str) -> tuple[str, str | None]:
+    """(caller id, caller name) the agent's app shows for a lead's inbound call: the lead's number where the
+    organization does not mask; where it masks, the organization's own number (its caller id, else the number
+    the lead dialled) and the masked number as the name, so the app's call screen never holds the raw one."""
+    if not contact.masking(org):
+        return calling, None
+    own = str((org.get("settings") or {}).get("callerId") or called)
+    return own, contact.mask(calling)
 
 
 def voice_answer(params: dict[str, str]) -> tuple[str, str]:

@@ -62,6 +62,9 @@ def test_member_asks_admin_completes_and_authored_records_show_a_former_member(
 ) -> None:
     from firebase_admin import auth
 
+    from devtools import emulators
+
+    emulators.clear_auth(auth_emulator, "demo-justo")  # earlier tests' logins leave users of the same uids
     world = populate(bucket)
     agent = world.agent
     auth.create_user(uid=agent.uid, email=agent.email, app=clients.firebase_app())

@@ -644,8 +644,8 @@ def drive_taskactivity(ctx: Ctx) -> None:
     assert "task_created" in activity_types(ctx.world, lead["id"])
 
 
-def drive_leadmasking(ctx: Ctx) -> None:
-    """Turning phone masking on masks the organization's lead documents."""
+def _mask_org() -> str:
+    """A fresh organization (masking off) with its admin."""
     from core import clock
     from ops.orgs import create_org
 
@@ -659,15 +659,35 @@ def drive_leadmasking(ctx: Ctx) -> None:
         admin_name="Mask Admin",
         admin_uid=f"{org_id}-admin",
     )
+    return org_id
+
+
+def _assert_masked(stored: dict[str, Any]) -> None:
+    assert stored["primaryPhone"].get("e164") is None and "X" in stored["primaryPhone"]["number"], stored[
+        "primaryPhone"
+    ]
+
+
+def drive_leadmasking(ctx: Ctx) -> None:
+    """Turning phone masking on masks the organization's lead documents."""
+    org_id = _mask_org()
     lead = seed_lead(ctx.world, org_id=org_id, assigneeId=None)
     ref = db().collection("orgs").document(org_id)
     before = data_of(ref)
     ref.update({"settings.phoneMasking": True})
     ctx.event(f"orgs/{org_id}", before=before, after=data_of(ref))
-    stored = data_of(ref.collection("leads").document(lead["id"])) or {}
-    assert stored["primaryPhone"].get("e164") is None and "X" in stored["primaryPhone"]["number"], stored[
-        "primaryPhone"
-    ]
+    _assert_masked(data_of(ref.collection("leads").document(lead["id"])) or {})
+
+
+def drive_leadmaskguard(ctx: Ctx) -> None:
+    """A lead written raw while its organization masks (a writer with a stale setting) is masked by the guard."""
+    org_id = _mask_org()
+    lead = seed_lead(ctx.world, org_id=org_id, assigneeId=None)  # stored raw: masking still off
+    org = db().collection("orgs").document(org_id)
+    org.update({"settings.phoneMasking": True})  # no org event: the guard alone must catch the raw lead
+    lead_ref = org.collection("leads").document(lead["id"])
+    ctx.event(f"orgs/{org_id}/leads/{lead['id']}", before=None, after=data_of(lead_ref))
+    _assert_masked(data_of(lead_ref) or {})
 
 
 def drive_commscallactivity(ctx: Ctx) -> None:

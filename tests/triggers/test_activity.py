@@ -118,25 +118,3 @@ def test_notes_and_tasks_add_entries_to_their_lead(db: Any) -> None:
     types = sorted(entry["type"] for entry in entries())
     assert types == ["note_added", "task_completed", "task_created"]
     assert {entry["ref"]["kind"] for entry in entries()} == {"note", "task"}
-
-
-def test_turning_masking_on_and_off_rewrites_lead_documents_from_private_contacts(db: Any) -> None:
-    from leads import service
-    from tests.support.leads import create, make_team
-    from triggers import masking
-
-    team = make_team()
-    lead_id = create(team.agent1, "98765 43210").body["id"]
-    ref = tenancy.org_ref("org1").collection("leads").document(lead_id)
-    assert masking.masking_change({"settings": {"phoneMasking": False}}, {"settings": {"phoneMasking": True}}) is True
-    assert masking.masking_change({"settings": {}}, {"settings": {"phoneMasking": False}}) is None
-    assert service.apply_masking("org1", masked=True) == 1
-    assert ref.get().get("primaryPhone") == {
-        "countryCode": "+91",
-        "number": "98XXXXXX10",
-        "e164": None,
-        "masked": "+91 98XXXXXX10",
-    }
-    assert service.apply_masking("org1", masked=True) == 0
-    assert service.apply_masking("org1", masked=False) == 1
-    assert ref.get().get("primaryPhone")["e164"] == "+919876543210"

@@ -59,10 +59,9 @@ def run(
     max_time: int,
     seed: int | None = None,
     prune: bool = False,
-    skip_known_id_bug: bool = False,
 ) -> FuzzResult:
     """One schemathesis run over every operation of the schema; failures in the baseline are reported, not
-    failed; skip_known_id_bug drops cases with ids Firestore refuses (bench/fuzz_hooks.py says why)."""
+    failed."""
     REPORTS.mkdir(parents=True, exist_ok=True)
     junit = REPORTS / "junit.xml"
     command = [
@@ -102,8 +101,6 @@ def run(
     if seed is not None:
         command += ["--seed", str(seed)]
     environment = dict(os.environ) | {"PYTHONPATH": str(env.ROOT)}
-    if skip_known_id_bug:
-        environment["SCHEMATHESIS_HOOKS"] = "bench.fuzz_hooks"
     completed = subprocess.run(
         command, capture_output=True, text=True, cwd=env.ROOT, env=environment, timeout=max_time + 600
     )

@@ -7,10 +7,9 @@ from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, Count, DocId
 
 MAX_BYTES = 20 * 1024 * 1024
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"  # document ids this API issues
 ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"]
 CONTENT_TYPES: tuple[str, ...] = get_args(ContentType)  # each has its content check in attachments.content
 
@@ -18,11 +17,11 @@ CONTENT_TYPES: tuple[str, ...] = get_args(ContentType)  # each has its content c
 class AttachmentCreate(ApiModel):
     """A file about to be uploaded for a lead or a visit."""
 
-    lead_id: str | None = Field(None, pattern=ID_PATTERN, description="The lead it belongs to (or visitId)")
-    visit_id: str | None = Field(None, pattern=ID_PATTERN, description="The visit it belongs to (or leadId)")
+    lead_id: DocId | None = Field(None, description="The lead it belongs to (or visitId)")
+    visit_id: DocId | None = Field(None, description="The visit it belongs to (or leadId)")
     file_name: str = Field(min_length=1, max_length=200, description="The file's name, e.g. brochure.pdf")
     content_type: ContentType = Field(description="Images (JPEG, PNG, WebP, HEIC) and PDF only")
-    size_bytes: int = Field(gt=0, description="Exact size in bytes, at most 20 MB (larger is 413)")
+    size_bytes: Count = Field(gt=0, description="Exact size in bytes, at most 20 MB (larger is 413)")
 
     @model_validator(mode="after")
     def _one_owner(self) -> AttachmentCreate:

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from attachments import content, storage
-from attachments.models import ID_PATTERN, MAX_BYTES, AttachmentCreate
+from attachments.models import MAX_BYTES, AttachmentCreate
 from core import clients, clock, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, not_found, precondition
 from core.ids import new_id
+from core.models import valid_doc_id
 from core.visibility import can_see_lead, can_see_record
 from leads.access import get_visible_lead
 
@@ -99,7 +100,7 @@ def create(*, caller: Caller, data: AttachmentCreate) -> dict[str, Any]:
 
 def load(org_id: str, attachment_id: str) -> dict[str, Any] | None:
     """The stored attachment record, or None."""
-    if not re.fullmatch(ID_PATTERN, attachment_id):
+    if not valid_doc_id(attachment_id):
         return None
     snapshot = _ref(org_id, attachment_id).get()
     return snapshot.to_dict() if snapshot.exists else None

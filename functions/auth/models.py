@@ -17,7 +17,7 @@ class OtpVerify(ApiModel):
     """Exchange a login code for a Firebase custom token."""
 
     email: EmailStr = Field(description="The email the code was sent to")
-    code: str = Field(pattern=r"^\d{6}$", description="The 6-digit code from the email")
+    code: str = Field(max_length=6, pattern=r"^[0-9]{6}$", description="The 6-digit code from the email")
 
 
 class SessionUser(ApiOut):

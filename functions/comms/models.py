@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, DocId, Instant
 from core.pagination import PageQuery
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"  # document ids this API issues
+# A value for a template variable: one line of text, bounded (a message document stays small).
+Param = Annotated[str, StringConstraints(max_length=1000)]
+MAX_PARAMS = 20
 
 Direction = Literal["outbound", "inbound"]
 CallKind = Literal["phone", "voip"]
@@ -25,18 +27,23 @@ Category = Literal["utility", "marketing"]
 class PhoneRef(ApiModel):
     """A phone number as the app's call log shows it."""
 
-    country_code: str | None = Field(None, description="Country calling code; the organization's by default")
+    country_code: str | None = Field(
+        None,
+        max_length=4,
+        pattern=r"^\+[0-9]{1,3}$",
+        description="Country calling code, e.g. +91; the organization's by default",
+    )
     number: str = Field(min_length=3, max_length=30, description="The number")
 
 
 class CallCreate(ApiModel):
     """A call to log against a lead (by id, or by the number that called)."""
 
-    lead_id: str | None = Field(None, pattern=ID_PATTERN, description="The lead called or calling")
+    lead_id: DocId | None = Field(None, description="The lead called or calling")
     phone: PhoneRef | None = Field(None, description="Instead of leadId: the number, matched to the lead who has it")
     direction: Direction = Field(description="outbound or inbound")
     kind: CallKind = Field("phone", description="phone (the agent's own phone) or voip")
-    started_at: datetime = Field(description="When the call started (RFC 3339)")
+    started_at: Instant = Field(description="When the call started (RFC 3339)")
     duration_sec: int = Field(0, ge=0, le=86_400, description="Talk time in seconds")
     outcome: Outcome = Field(description="What came of the call")
     notes: str = Field("", max_length=4000, description="Free-text notes")
@@ -70,13 +77,13 @@ class Call(ApiOut):
 class CallListQuery(PageQuery):
     """Filters of GET /comms/calls."""
 
-    lead_id: str | None = Field(None, pattern=ID_PATTERN, description="Only this lead's calls")
+    lead_id: DocId | None = Field(None, description="Only this lead's calls")
 
 
 class VoipSessionCreate(ApiModel):
     """A VoIP call to start."""
 
-    lead_id: str = Field(pattern=ID_PATTERN, description="The lead to call")
+    lead_id: DocId = Field(description="The lead to call")
 
 
 class IceServer(ApiOut):
@@ -100,12 +107,10 @@ class VoipSession(ApiOut):
 class EmailCreate(ApiModel):
     """An email to a lead."""
 
-    lead_id: str = Field(pattern=ID_PATTERN, description="The lead")
+    lead_id: DocId = Field(description="The lead")
     subject: str = Field(min_length=1, max_length=200, description="Subject line")
     body: str = Field(min_length=1, max_length=50_000, description="Plain-text body")
-    attachment_ids: list[Annotated[str, StringConstraints(pattern=ID_PATTERN)]] = Field(
-        default_factory=list, max_length=10, description="Ready attachments to send"
-    )
+    attachment_ids: list[DocId] = Field(default_factory=list, max_length=10, description="Ready attachments to send")
 
     @field_validator("subject")
     @classmethod
@@ -118,9 +123,11 @@ class EmailCreate(ApiModel):
 class SmsCreate(ApiModel):
     """An SMS on a registered DLT template."""
 
-    lead_id: str = Field(pattern=ID_PATTERN, description="The lead")
-    template_id: str = Field(min_length=1, description="The DLT template id")
-    params: list[str] = Field(default_factory=list, description="Values for the template's variables, in order")
+    lead_id: DocId = Field(description="The lead")
+    template_id: DocId = Field(max_length=100, description="The DLT template id")
+    params: list[Param] = Field(
+        default_factory=list, max_length=MAX_PARAMS, description="Values for the template's variables, in order"
+    )
 
 
 HeaderType = Literal["image", "document", "video", "text"]
@@ -130,8 +137,8 @@ class TemplateHeader(ApiModel):
     """What fills a WhatsApp template's header: a lead's ready attachment (image, document, video) or text."""
 
     type: HeaderType = Field(description="image, document, video or text: the template's header type")
-    attachment_id: str | None = Field(
-        None, pattern=ID_PATTERN, description="A ready attachment of the lead (image, document or video headers)"
+    attachment_id: DocId | None = Field(
+        None, description="A ready attachment of the lead (image, document or video headers)"
     )
     text: str | None = Field(None, min_length=1, max_length=60, description="The header's variable (text headers)")
 
@@ -147,10 +154,10 @@ class TemplateHeader(ApiModel):
 class WhatsAppCreate(ApiModel):
     """A WhatsApp template message."""
 
-    lead_id: str = Field(pattern=ID_PATTERN, description="The lead")
-    template_name: str = Field(min_length=1, description="Approved template name")
+    lead_id: DocId = Field(description="The lead")
+    template_name: str = Field(min_length=1, max_length=512, description="Approved template name")
     language: str = Field("en", min_length=2, max_length=10, description="Template language code, e.g. en")
-    params: list[str] = Field(default_factory=list, description="Body parameters, in order")
+    params: list[Param] = Field(default_factory=list, max_length=MAX_PARAMS, description="Body parameters, in order")
     header: TemplateHeader | None = Field(None, description="Fills the template's header, e.g. the brochure PDF")
     button_params: list[Annotated[str, StringConstraints(min_length=1, max_length=2000)]] = Field(
         default_factory=list, max_length=10, description="The variable parts of the template's URL buttons, in order"
@@ -202,7 +209,7 @@ class Message(ApiOut):
 class MessageListQuery(PageQuery):
     """Filters of GET /comms/messages."""
 
-    lead_id: str | None = Field(None, pattern=ID_PATTERN, description="Only this lead's messages")
+    lead_id: DocId | None = Field(None, description="Only this lead's messages")
 
 
 class Template(ApiOut):

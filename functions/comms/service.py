@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from comms import contact, providers, rules
-from comms.models import ID_PATTERN, CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
+from comms.models import CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
 from core import clients, clock, pagination, secrets, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id, sha256_hex
+from core.models import valid_doc_id
 from core.visibility import can_see_record
 from leads.access import get_visible_lead
 
@@ -570,7 +570,7 @@ def list_messages(*, caller: Caller, query: MessageListQuery) -> tuple[list[dict
 
 def get_message(*, caller: Caller, message_id: str) -> dict[str, Any]:
     """One message the caller may see."""
-    if not re.fullmatch(ID_PATTERN, message_id):
+    if not valid_doc_id(message_id):
         raise not_found("Message")
     snapshot = _org_col(caller.org_id, "messages").document(message_id).get()
     if not snapshot.exists:

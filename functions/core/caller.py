@@ -8,6 +8,7 @@ from typing import Any
 
 from core import clock, tenancy
 from core.errors import ApiError, forbidden, unauthenticated
+from core.models import valid_doc_id
 from core.permissions import effective
 
 
@@ -110,7 +111,7 @@ def caller_from_claims(claims: dict[str, Any], *, fresh: bool) -> Caller:
     seconds, for at most one document read per member per instance per period.
     """
     org_id, uid = claims.get("orgId"), claims.get("uid") or claims.get("sub")
-    if not isinstance(org_id, str) or not isinstance(uid, str) or not org_id:
+    if not isinstance(org_id, str) or not isinstance(uid, str) or not valid_doc_id(org_id) or not valid_doc_id(uid):
         raise unauthenticated("This account is not a member of an organization")
     member = tenancy.load_member(org_id, uid, fresh=fresh)
     if not member or member.get("active") is not True:

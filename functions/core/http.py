@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from core import logs
 from core.caller import Caller, authenticate
 from core.errors import ApiError, invalid
-from core.jsonutil import to_json
+from core.jsonutil import parse_client_json, to_json
 from core.models import valid_doc_id
 
 log = logging.getLogger("justo")
@@ -86,21 +86,28 @@ class Call:
         return client_address(self.header("X-Forwarded-For"), self.request.remote_addr)
 
     def raw_body(self) -> bytes:
-        """The request body, bounded."""
+        """The request body, bounded: 413 past MAX_BODY_BYTES (told by Content-Length before reading)."""
+        declared = self.request.content_length
+        if declared is not None and declared > MAX_BODY_BYTES:
+            raise too_large()
         data: bytes = self.request.get_data(cache=True)
         if len(data) > MAX_BODY_BYTES:
-            raise ApiError("PAYLOAD_TOO_LARGE", "Request body too large")
+            raise too_large()
         return data
 
     def json(self) -> Any:
-        """The JSON body, or 400."""
+        """The JSON body, bounded (core.jsonutil.parse_client_json); {} when empty; 415 unless it is JSON."""
         data = self.raw_body()
         if not data.strip():
             return {}
-        try:
-            return json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise invalid("body", "not valid JSON") from error
+        content_type = self.header("Content-Type")
+        if content_type is not None and not _is_json(content_type):
+            raise ApiError(
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Send the body as application/json",
+                fields={"Content-Type": "must be application/json"},
+            )
+        return parse_client_json(data)
 
     def body(self, model: type[M]) -> M:
         """The JSON body validated by model; 400 naming each failing field."""
@@ -121,14 +128,36 @@ class Call:
             raise validation_error(error) from error
 
     def if_match(self) -> int | None:
-        """The version of an `If-Match` header (quoted or bare), or None."""
+        """The version of an `If-Match` header (quoted or bare, ASCII digits), or None."""
         value = self.header("If-Match")
         if value is None or value.strip() in {"", "*"}:
             return None
-        cleaned = value.strip().removeprefix("W/").strip('"')
-        if not cleaned.isdigit():
+        found = _VERSION.fullmatch(value.strip())
+        if found is None:
             raise invalid("If-Match", "must be the resource's version number")
-        return int(cleaned)
+        return int(found.group(1))
+
+
+# A version as an entity tag: W/"12", "12" or 12; ASCII digits only (str.isdigit would take "²"), 64-bit.
+_VERSION = re.compile(r'(?:W/)?"?([0-9]{1,18})"?', re.ASCII)
+
+
+def _is_json(content_type: str) -> bool:
+    """True for application/json (or a +json type) in UTF-8, the only body the JSON routes read."""
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return False
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in {"utf-8", "utf8"}:
+            return False
+    return True
+
+
+def too_large() -> ApiError:
+    """A 413 for a body past MAX_BODY_BYTES."""
+    return ApiError("PAYLOAD_TOO_LARGE", f"Request body too large (at most {MAX_BODY_BYTES} bytes)")
 
 
 Handler = Callable[[Call], Reply | Any]

@@ -27,5 +27,6 @@ def keyed_hash(key: str, value: str) -> str:
 
 
 def same(a: str, b: str) -> bool:
-    """Constant-time string comparison."""
-    return hmac.compare_digest(a.encode(), b.encode())
+    """Constant-time comparison of two strings as UTF-8 bytes (any text, even a lone surrogate, compares:
+    hmac.compare_digest on str raises TypeError for non-ASCII)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))

@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, DocId
 
 
 class DeviceRegister(ApiModel):
     """A device of the caller and its FCM token."""
 
-    device_id: str = Field(
-        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$", description="Stable id of the install"
+    device_id: DocId = Field(
+        max_length=128, pattern=r"^[A-Za-z0-9._:-]+$", description="Stable id of the install (not . or ..)"
     )
     fcm_token: str = Field(min_length=1, max_length=4096, description="FCM registration token")
     platform: Literal["android", "ios"] = Field(description="android or ios")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field, RootModel
 
-from core.models import ApiModel, ApiOut, DocId
+from core.models import ApiModel, ApiOut, ApiPatch, DocId, Instant, Label, Money
 from core.pagination import PageQuery
 
 Channel = Literal["call", "sms", "whatsapp", "email"]
@@ -18,7 +18,7 @@ class PhoneIn(ApiModel):
     """A phone as the app sends it."""
 
     country_code: str | None = Field(
-        None, pattern=r"^\+\d{1,3}$", description="e.g. +91; the organization's default when absent"
+        None, max_length=4, pattern=r"^\+[0-9]{1,3}$", description="e.g. +91; the organization's default when absent"
     )
     number: str = Field(min_length=4, max_length=30, description="The number as typed, e.g. 98765 43210")
 
@@ -34,9 +34,9 @@ class Location(ApiModel):
 class Budget(ApiModel):
     """The buyer's budget range."""
 
-    min: int | None = Field(None, ge=0, description="Lower bound, in currency units")
-    max: int | None = Field(None, ge=0, description="Upper bound, at least min")
-    currency: str = Field("INR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    min: Money | None = Field(None, description="Lower bound, in whole currency units")
+    max: Money | None = Field(None, description="Upper bound, at least min")
+    currency: str = Field("INR", max_length=3, pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
 
 
 class LeadFields(ApiModel):
@@ -47,7 +47,7 @@ class LeadFields(ApiModel):
     emails: list[EmailStr] = Field(default_factory=list, max_length=5, description="Email addresses")
     location: Location | None = Field(None, description="City, locality, address")
     budget: Budget | None = Field(None, description="Budget range")
-    configurations: list[str] = Field(
+    configurations: list[Label] = Field(
         default_factory=list,
         max_length=20,
         description="Unit configurations, e.g. 2BHK, from the organization's settings",
@@ -59,17 +59,18 @@ class LeadFields(ApiModel):
         None, max_length=60, description="Pipeline stage, one of the organization's stages; the first stage when absent"
     )
     project_id: DocId | None = Field(None, max_length=100, description="The project the buyer is interested in")
-    tags: list[str] = Field(default_factory=list, max_length=20, description="Free tags")
+    tags: list[Label] = Field(default_factory=list, max_length=20, description="Free tags")
     do_not_contact: list[Channel] = Field(
-        default_factory=list, description="Channels the buyer must not be contacted on"
+        default_factory=list, max_length=4, description="Channels the buyer must not be contacted on"
     )
     opt_ins: list[OptInChannel] = Field(
         default_factory=list,
+        max_length=3,
         description="Channels the buyer agreed to be messaged on; the server records when and by whom",
     )
     purpose: str | None = Field(None, max_length=500, description="Why the buyer gave these details (privacy law)")
-    next_follow_up_at: datetime | None = Field(None, description="The next follow-up the agent promised")
-    channel_partner_id: str | None = Field(None, max_length=100, description="The broker who brought the lead")
+    next_follow_up_at: Instant | None = Field(None, description="The next follow-up the agent promised")
+    channel_partner_id: DocId | None = Field(None, max_length=100, description="The broker who brought the lead")
 
 
 class LeadCreate(LeadFields):
@@ -83,16 +84,30 @@ class LeadCreate(LeadFields):
     )
 
 
-class LeadUpdate(LeadFields):
-    """A partial change of a lead (assignee changes go through /assign)."""
+class LeadUpdate(LeadFields, ApiPatch):
+    """A partial change of a lead (assignee changes go through /assign); null clears an optional field."""
+
+    clearable = frozenset(
+        {
+            "salutation",
+            "alternate_phone",
+            "location",
+            "budget",
+            "source",
+            "project_id",
+            "purpose",
+            "next_follow_up_at",
+            "channel_partner_id",
+        }
+    )
 
     name: str | None = Field(None, min_length=1, max_length=120, description="Buyer's full name")
     primary_phone: PhoneIn | None = Field(None, description="Main phone")
     emails: list[EmailStr] | None = Field(None, max_length=5, description="Email addresses (replaces the list)")  # type: ignore[assignment]
-    configurations: list[str] | None = Field(None, max_length=20, description="Unit configurations")  # type: ignore[assignment]
-    tags: list[str] | None = Field(None, max_length=20, description="Free tags (replaces the list)")  # type: ignore[assignment]
-    do_not_contact: list[Channel] | None = Field(None, description="Channels not to contact on")  # type: ignore[assignment]
-    opt_ins: list[OptInChannel] | None = Field(None, description="Channels opted in (replaces the list)")  # type: ignore[assignment]
+    configurations: list[Label] | None = Field(None, max_length=20, description="Unit configurations")  # type: ignore[assignment]
+    tags: list[Label] | None = Field(None, max_length=20, description="Free tags (replaces the list)")  # type: ignore[assignment]
+    do_not_contact: list[Channel] | None = Field(None, max_length=4, description="Channels not to contact on")  # type: ignore[assignment]
+    opt_ins: list[OptInChannel] | None = Field(None, max_length=3, description="Channels opted in (replaces the list)")  # type: ignore[assignment]
 
 
 class Phone(ApiOut):
@@ -163,8 +178,8 @@ class Lead(ApiOut):
 class LeadListQuery(PageQuery):
     """Filters of GET /leads."""
 
-    stage: str | None = Field(None, description="Only this stage")
-    source: str | None = Field(None, description="Only this source")
+    stage: Label | None = Field(None, description="Only this stage")
+    source: Label | None = Field(None, description="Only this source")
     assignee_id: DocId | None = Field(None, description="Only this assignee's")
     project_id: DocId | None = Field(None, description="Only this project's")
     archived: bool = Field(False, description="true: the archived leads instead (admin; restorable for 30 days)")

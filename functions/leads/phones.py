@@ -65,5 +65,5 @@ def mask(e164: str, country_code: str) -> str:
 
 
 def digits(text: str) -> str:
-    """Only the digits of text."""
-    return "".join(ch for ch in text if ch.isdigit())
+    """Only the ASCII digits of text (str.isdigit also takes "²", which int() refuses)."""
+    return "".join(ch for ch in text if "0" <= ch <= "9")

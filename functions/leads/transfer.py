@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from core import audit, clients, clock, csvout, tenancy
 from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.ids import new_id
+from core.models import INT64_MAX as MAX_MONEY
 from leads import masking, rotation, service
 from leads.models import LeadCreate, LeadListQuery
 
@@ -82,14 +84,24 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in re.split(r"[;,|]", value) if part.strip()]
 
 
+_AMOUNT = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]{1,3})?", re.ASCII)
+
+
 def _money(value: str) -> int:
+    """A budget cell as whole currency units: 85,00,000, 1.2cr, 45L, 800k, 7.5e6 (Excel); ValueError for
+    anything else, including inf, nan, 1e999 and amounts past what a lead can store (64 bits)."""
     cleaned = re.sub(r"[,\s₹]", "", value).lower()
     multiplier = 1
-    for suffix, factor in (("cr", 10_000_000), ("l", 100_000), ("lac", 100_000), ("lakh", 100_000), ("k", 1_000)):
-        if cleaned.endswith(suffix) and cleaned[: -len(suffix)].replace(".", "", 1).isdigit():
+    for suffix, factor in (("cr", 10_000_000), ("lakh", 100_000), ("lac", 100_000), ("l", 100_000), ("k", 1_000)):
+        if cleaned.endswith(suffix) and _AMOUNT.fullmatch(cleaned[: -len(suffix)]):
             cleaned, multiplier = cleaned[: -len(suffix)], factor
             break
-    return int(float(cleaned) * multiplier)
+    if not _AMOUNT.fullmatch(cleaned):
+        raise ValueError("not an amount")
+    amount = Decimal(cleaned) * multiplier  # exact: no float rounding, no inf
+    if amount > MAX_MONEY:
+        raise ValueError("too large")
+    return int(amount)
 
 
 def _column_field(column: str) -> str:

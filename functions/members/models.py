@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
-from core.models import ApiModel, ApiOut, DocId
+from core.models import ApiModel, ApiOut, ApiPatch, DocId
 from core.pagination import PageQuery
 
 Role = Literal["admin", "manager", "agent", "rm"]
@@ -22,8 +22,10 @@ class MemberCreate(ApiModel):
     team_id: DocId | None = Field(None, description="Team id, or null")
 
 
-class MemberUpdate(ApiModel):
-    """A partial change of a member (admin)."""
+class MemberUpdate(ApiPatch):
+    """A partial change of a member (admin); teamId null takes the member out of its team."""
+
+    clearable = frozenset({"team_id"})
 
     name: str | None = Field(None, min_length=1, max_length=120, description="Full name")
     role: Role | None = Field(None, description="New role; ends the member's sessions")

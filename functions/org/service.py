@@ -35,9 +35,6 @@ def update_settings(*, caller: Caller, data: OrgSettingsUpdate, if_match: int | 
         problems = validate_overrides(changes["rolePermissions"] or {})
         if problems:
             raise ApiError("INVALID_ARGUMENT", next(iter(problems.values())), fields=problems)
-    for key in ("stages", "sources", "configurations"):
-        if key in changes and changes[key] is None:
-            raise invalid(key, "must be a list")
     db = clients.db()
     ref = tenancy.org_ref(caller.org_id)
 

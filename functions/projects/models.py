@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, ApiPatch
 from core.pagination import PageQuery
 
 
@@ -29,8 +29,10 @@ class ProjectCreate(ApiModel):
     )
 
 
-class ProjectUpdate(ApiModel):
-    """A partial change of a project (admin)."""
+class ProjectUpdate(ApiPatch):
+    """A partial change of a project (admin); address null removes it."""
+
+    clearable = frozenset({"address"})
 
     name: str | None = Field(None, min_length=1, max_length=120, description="Project name")
     city: str | None = Field(None, min_length=1, max_length=80, description="City")

@@ -6,7 +6,7 @@ from typing import Any
 
 from core import clients, clock, pagination, tenancy
 from core.caller import Caller
-from core.errors import invalid, not_found
+from core.errors import not_found
 from core.ids import new_id
 from core.versioning import check
 from projects.models import ProjectCreate, ProjectListQuery, ProjectUpdate
@@ -49,9 +49,6 @@ def update_project(*, caller: Caller, project_id: str, data: ProjectUpdate, if_m
     from google.cloud import firestore
 
     changes = data.model_dump(exclude_unset=True, by_alias=True, mode="python")
-    for key in ("name", "city", "location", "checkinRadiusM", "active"):
-        if key in changes and changes[key] is None:
-            raise invalid(key, "must not be null")
     ref = projects_collection(caller.org_id).document(project_id)
 
     @firestore.transactional

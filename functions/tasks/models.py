@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from core.models import ApiModel, ApiOut, DocId
+from core.models import ApiModel, ApiOut, ApiPatch, DocId, Instant
 from core.pagination import PageQuery
 
 Status = Literal["open", "done"]
@@ -22,17 +22,19 @@ class TaskCreate(ApiModel):
     assignee_id: DocId | None = Field(
         None, description="Who does it (the creator when absent; others need tasks.assign and must be reachable)"
     )
-    due_at: datetime = Field(description="When it is due")
+    due_at: Instant = Field(description="When it is due (RFC 3339 with an offset)")
     status: Status = Field("open", description="open or done")
 
 
-class TaskUpdate(ApiModel):
-    """A partial change of a task."""
+class TaskUpdate(ApiPatch):
+    """A partial change of a task; description null removes it."""
+
+    clearable = frozenset({"description"})
 
     title: str | None = Field(None, min_length=1, max_length=200, description="What to do")
     description: str | None = Field(None, max_length=5000, description="Details")
     assignee_id: DocId | None = Field(None, description="New assignee (tasks.assign; must be reachable)")
-    due_at: datetime | None = Field(None, description="When it is due")
+    due_at: Instant | None = Field(None, description="When it is due")
     status: Status | None = Field(None, description="open or done")
 
 
@@ -59,4 +61,4 @@ class TaskListQuery(PageQuery):
 
     assignee_id: DocId | None = Field(None, description="Only this assignee's")
     status: Status | None = Field(None, description="Only open or only done")
-    due_before: datetime | None = Field(None, description="Only tasks due before this time")
+    due_before: Instant | None = Field(None, description="Only tasks due before this time")

@@ -6,7 +6,7 @@ from typing import Any
 
 from core import clients, clock, pagination, tenancy
 from core.caller import Caller
-from core.errors import forbidden, invalid, not_found
+from core.errors import forbidden, not_found
 from core.ids import new_id
 from core.versioning import check
 from core.visibility import can_see_record
@@ -72,9 +72,6 @@ def update_task(*, caller: Caller, task_id: str, data: TaskUpdate, if_match: int
     from google.cloud import firestore
 
     changes = data.model_dump(exclude_unset=True, by_alias=True, mode="python")
-    for key in ("title", "assigneeId", "dueAt", "status"):
-        if key in changes and changes[key] is None:
-            raise invalid(key, "must not be null")
     ref = tasks_collection(caller.org_id).document(task_id)
 
     @firestore.transactional

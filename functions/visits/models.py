@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from core.models import ApiModel, ApiOut, DocId
+from core.models import ApiModel, ApiOut, ApiPatch, DocId, Instant
 from core.pagination import PageQuery
 
 Status = Literal["scheduled", "completed", "cancelled"]
@@ -18,7 +18,7 @@ class VisitCreate(ApiModel):
 
     lead_id: DocId = Field(min_length=1, max_length=128, description="The lead visiting; the caller must see it")
     project_id: DocId | None = Field(None, max_length=128, description="The project visited (for check-in)")
-    scheduled_at: AwareDatetime = Field(description="When, RFC 3339 with an offset; must be in the future")
+    scheduled_at: Instant = Field(description="When, RFC 3339 with an offset; must be in the future")
     agent_id: DocId | None = Field(
         None, max_length=128, description="The agent who takes the visit; default the caller (others: admin, manager)"
     )
@@ -28,10 +28,13 @@ class VisitCreate(ApiModel):
     )
 
 
-class VisitUpdate(ApiModel):
-    """Reschedule (scheduledAt), complete (status, followUpNotes), cancel (status, cancelReason) or annotate."""
+class VisitUpdate(ApiPatch):
+    """Reschedule (scheduledAt), complete (status, followUpNotes), cancel (status, cancelReason) or annotate;
+    projectId null leaves the visit without a project; cancelReason null or empty is no reason."""
 
-    scheduled_at: AwareDatetime | None = Field(None, description="New time: a reschedule, only while scheduled")
+    clearable = frozenset({"project_id", "cancel_reason"})
+
+    scheduled_at: Instant | None = Field(None, description="New time: a reschedule, only while scheduled")
     status: Literal["completed", "cancelled"] | None = Field(None, description="completed or cancelled (final)")
     notes: str | None = Field(None, max_length=4000, description="Notes for the visit")
     follow_up_notes: str | None = Field(None, max_length=4000, description="What was agreed at the visit")
@@ -86,8 +89,8 @@ class Visit(ApiOut):
 class VisitListQuery(PageQuery):
     """Filters of GET /visits (ordered by scheduledAt, earliest first)."""
 
-    from_: AwareDatetime | None = Field(None, alias="from", description="Visits at or after this time")
-    to: AwareDatetime | None = Field(None, description="Visits before this time")
+    from_: Instant | None = Field(None, alias="from", description="Visits at or after this time")
+    to: Instant | None = Field(None, description="Visits before this time")
     agent_id: DocId | None = Field(None, description="Only this agent's visits")
     lead_id: DocId | None = Field(None, description="Only this lead's visits")
     status: Status | None = Field(None, description="Only visits in this status")

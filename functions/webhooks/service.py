@@ -10,15 +10,17 @@ from typing import Any
 
 from comms import config as comms_config
 from comms import contact, providers, service
-from comms.models import ID_PATTERN
 from core import clients, clock, tenancy
 from core.errors import ApiError
 from core.ids import sha256_hex
+from core.models import valid_doc_id
+from webhooks.payloads import EmailEvent, WhatsAppDelivery, WhatsAppMessage
 
 log = logging.getLogger("justo.webhooks")
 
 WHATSAPP_NUMBERS = "whatsappNumbers"  # {phone_number_id} -> orgId
 WHATSAPP_STATUSES = {"sent", "delivered", "read", "failed"}
+WA_ID = re.compile(r"[0-9]{6,15}")  # a sender's WhatsApp id: its E.164 digits (ASCII: str.isdigit takes "²")
 PLIVO_SMS_STATUSES = {
     "sent": "sent",
     "delivered": "delivered",
@@ -48,10 +50,11 @@ def register_whatsapp_number(org_id: str, phone_number_id: str) -> None:
     clients.db().collection(WHATSAPP_NUMBERS).document(phone_number_id).set({"orgId": org_id})
 
 
-def _timestamp(value: Any) -> datetime:
+def _timestamp(value: str | None) -> datetime:
+    """A provider's Unix time in seconds; now when absent or not a storable time."""
     try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError):
+        return datetime.fromtimestamp(int(str(value)), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
         return clock.now()
 
 
@@ -66,44 +69,44 @@ def provider_status(provider: str, provider_message_id: str, status: str, *, at:
 
 
 def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
-    """Statuses and inbound messages of one WhatsApp Cloud API webhook delivery."""
+    """Statuses and inbound messages of one WhatsApp Cloud API webhook delivery (parts of another shape are
+    skipped: webhooks.payloads)."""
     counts = {"statuses": 0, "messages": 0}
-    if payload.get("object") != "whatsapp_business_account":
+    delivery = WhatsAppDelivery.model_validate(payload)
+    if delivery.object != "whatsapp_business_account":
         return counts
-    for entry in payload.get("entry") or []:
-        for change in entry.get("changes") or []:
-            value = change.get("value") or {}
-            for status in value.get("statuses") or []:
-                name = status.get("status")
-                if name not in WHATSAPP_STATUSES or not status.get("id"):
+    for entry in delivery.entry:
+        for change in entry.changes:
+            value = change.value
+            for status in value.statuses:
+                if status.status not in WHATSAPP_STATUSES or not status.id:
                     continue
-                errors = status.get("errors") or []
                 reason = None
-                if name == "failed":
-                    first = errors[0] if errors else {}
+                if status.status == "failed":
+                    first = status.errors[0] if status.errors else None
+                    why = (first.title or first.message) if first is not None else None
                     # shown to agents in the lead's history: never with the number Meta may quote
-                    reason = providers.scrub(str(first.get("title") or first.get("message") or "failed"))[:200]
-                provider_status(
-                    "whatsapp", str(status["id"]), name, at=_timestamp(status.get("timestamp")), reason=reason
-                )
+                    reason = providers.scrub(why or "failed")[:200]
+                provider_status("whatsapp", status.id, status.status, at=_timestamp(status.timestamp), reason=reason)
                 counts["statuses"] += 1
-            phone_number_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
-            profiles = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
-            for message in value.get("messages") or []:
-                if _inbound_whatsapp(phone_number_id, message, profiles.get(message.get("from"))):
+            phone_number_id = value.metadata.phone_number_id or ""
+            profiles = {contact.wa_id: contact.profile.name for contact in value.contacts}
+            for message in value.messages:
+                if _inbound_whatsapp(phone_number_id, message, profiles.get(message.sender)):
                     counts["messages"] += 1
     return counts
 
 
 def _org_of_number(phone_number_id: str) -> str | None:
-    if not re.fullmatch(ID_PATTERN, phone_number_id):
+    if not valid_doc_id(phone_number_id):
         return None
     snapshot = clients.db().collection(WHATSAPP_NUMBERS).document(phone_number_id).get()
     return str((snapshot.to_dict() or {}).get("orgId")) if snapshot.exists else None
 
 
-def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[str, Any]:
-    """The lead with this number, or a new one with source whatsapp, assigned as any new lead."""
+def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[str, Any] | None:
+    """The lead with this number, or a new one with source whatsapp, assigned as any new lead; None for a
+    sender whose number is not a valid phone number (no lead can hold it)."""
     lead = contact.find_lead_by_phone(org_id, e164)
     if lead is not None:
         return lead
@@ -112,7 +115,10 @@ def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[
     from leads.models import LeadCreate
     from leads.service import create_lead
 
-    parsed = phonenumbers.parse(e164, None)
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
     # WhatsApp profile names are often the number itself: a lead's name is shown to agents, its number may not be.
     name = providers.scrub(profile_name or "").replace("[number]", "").strip()[:120]
     data = LeadCreate.model_validate(
@@ -126,6 +132,8 @@ def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[
         created = create_lead(org_id=org_id, actor=None, data=data)
     except ApiError as error:
         duplicate = error.extra.get("duplicateOf")
+        if error.code == "INVALID_ARGUMENT":
+            return None
         if error.code != "ALREADY_EXISTS" or not duplicate:
             raise
         snapshot = tenancy.org_ref(org_id).collection("leads").document(str(duplicate)).get()
@@ -134,25 +142,28 @@ def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[
     return dict(lead_dict)
 
 
-def _inbound_whatsapp(phone_number_id: str, message: dict[str, Any], profile_name: str | None) -> bool:
+def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_name: str | None) -> bool:
     """Log one inbound message on its lead (creating the lead if unknown); replays write nothing."""
     from google.api_core.exceptions import AlreadyExists
 
     org_id = _org_of_number(phone_number_id)
-    sender = str(message.get("from") or "")
-    if org_id is None or not sender.isdigit() or not message.get("id"):
+    sender = message.sender or ""
+    if org_id is None or not WA_ID.fullmatch(sender) or not message.id:
         log.info("inbound WhatsApp for an unregistered number ignored")
         return False
-    doc_id = "wa_" + sha256_hex("whatsapp-inbound", str(message["id"]))[:24]
+    doc_id = "wa_" + sha256_hex("whatsapp-inbound", message.id)[:24]
     ref = tenancy.org_ref(org_id).collection("messages").document(doc_id)
     if ref.get().exists:
         return False
     e164 = "+" + sender
     lead = _lead_for_inbound(org_id, e164, profile_name)
+    if lead is None:
+        log.info("inbound WhatsApp from a number that is not a phone number ignored")
+        return False
     masked = contact.masks_now(org_id)
-    kind = str(message.get("type") or "text")
-    text = str((message.get("text") or {}).get("body") or "") if kind == "text" else f"[{kind}]"
-    at = _timestamp(message.get("timestamp"))
+    kind = message.type or "text"
+    text = (message.text.body or "") if kind == "text" else f"[{kind[:40]}]"
+    at = _timestamp(message.timestamp)
     record = {
         "id": doc_id,
         "orgId": org_id,
@@ -171,7 +182,7 @@ def _inbound_whatsapp(phone_number_id: str, message: dict[str, Any], profile_nam
         "params": [],
         "status": "delivered",
         "statusHistory": [{"status": "delivered", "at": at, "reason": None}],
-        "providerMessageId": str(message["id"]),
+        "providerMessageId": message.id[:200],
         "failureReason": None,
         "sendAfter": None,
         "attachmentIds": [],
@@ -199,20 +210,20 @@ def sms_report(params: dict[str, str]) -> bool:
 
 
 def email_event(payload: dict[str, Any]) -> bool:
-    """An email provider event: {messageId, event, reason?, timestamp?}."""
-    status = EMAIL_EVENTS.get(str(payload.get("event") or ""))
-    message_id = str(payload.get("messageId") or "")
-    if status is None or not message_id:
+    """An email provider event: {messageId, event, reason?, timestamp?} (webhooks.payloads.EmailEvent)."""
+    event = EmailEvent.model_validate(payload)
+    status = EMAIL_EVENTS.get(event.event or "")
+    if status is None or not event.message_id:
         return False
-    reason = str(payload.get("reason") or payload.get("event"))[:200] if status == "failed" else None
-    return provider_status("email", message_id, status, at=_timestamp(payload.get("timestamp")), reason=reason)
+    reason = (event.reason or event.event or "failed")[:200] if status == "failed" else None
+    return provider_status("email", event.message_id, status, at=_timestamp(event.timestamp), reason=reason)
 
 
 # ---- voice -----------------------------------------------------------------------------------
 
 
 def _voip_call(call_id: str) -> tuple[str, Any, dict[str, Any]] | None:
-    if not re.fullmatch(ID_PATTERN, call_id):
+    if not valid_doc_id(call_id):
         return None
     index = clients.db().collection(service.VOIP_INDEX).document(call_id).get()
     if not index.exists:
@@ -248,7 +259,7 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
 
     called = "".join(ch for ch in params.get("To", "") if ch.isdigit())
     calling = "".join(ch for ch in params.get("From", "") if ch.isdigit())
-    number = clients.db().collection(VOICE_NUMBERS).document(called).get() if called else None
+    number = clients.db().collection(VOICE_NUMBERS).document(called).get() if 0 < len(called) <= 15 else None
     if number is None or not number.exists or not calling:
         log.info("inbound call to an unregistered number refused")
         return "application/xml", HANGUP
@@ -358,8 +369,8 @@ def voice_status(call_id: str, params: dict[str, str]) -> bool:
         return False
     _, ref, _ = found
     try:
-        duration = max(0, int(float(params.get("DialBLegDuration") or 0)))
-    except ValueError:
+        duration = min(86_400, max(0, int(float(params.get("DialBLegDuration") or 0))))
+    except (ValueError, OverflowError):  # "inf" is a float, not an int
         duration = 0
 
     @firestore.transactional

@@ -1,4 +1,6 @@
-"""Webhook signatures: Meta's X-Hub-Signature-256, Plivo's V3 scheme, and our email provider's HMAC."""
+"""Webhook signatures: Meta's X-Hub-Signature-256, Plivo's V3 scheme, and our email provider's HMAC.
+
+Every comparison goes through core.ids.same (bytes, constant time): a header is whatever the sender put in it."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
+from core.ids import same
+
 
 def hub_signature(secret: str, body: bytes) -> str:
     """The X-Hub-Signature-256 value Meta sends: sha256=<hex HMAC-SHA256 of the raw body>."""
@@ -16,7 +20,7 @@ def hub_signature(secret: str, body: bytes) -> str:
 
 def valid_hub_signature(secret: str, body: bytes, header: str | None) -> bool:
     """True when header is the body's signature under the app secret."""
-    return bool(header) and hmac.compare_digest(hub_signature(secret, body), str(header).strip())
+    return bool(header) and same(hub_signature(secret, body), str(header).strip())
 
 
 def plivo_v3_base(method: str, url: str, params: Mapping[str, str]) -> str:
@@ -32,7 +36,7 @@ def plivo_v3_base(method: str, url: str, params: Mapping[str, str]) -> str:
 
 def plivo_v3_signature(auth_token: str, method: str, url: str, params: Mapping[str, str], nonce: str) -> str:
     """X-Plivo-Signature-V3: base64 HMAC-SHA256 of `<signed string>.<nonce>` under the auth token."""
-    message = f"{plivo_v3_base(method, url, params)}.{nonce}".encode()
+    message = f"{plivo_v3_base(method, url, params)}.{nonce}".encode("utf-8", "surrogatepass")
     return base64.b64encode(hmac.new(auth_token.encode(), message, hashlib.sha256).digest()).decode()
 
 
@@ -43,7 +47,7 @@ def valid_plivo_signature(
     if not header or not nonce:
         return False
     expected = plivo_v3_signature(auth_token, method, url, params, nonce)
-    return any(hmac.compare_digest(expected, candidate.strip()) for candidate in header.split(","))
+    return any(same(expected, candidate.strip()) for candidate in header.split(","))
 
 
 def email_signature(secret: str, body: bytes) -> str:

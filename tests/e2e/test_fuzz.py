@@ -31,9 +31,7 @@ def reseeded_afterwards(suite: str) -> Iterator[str]:
 
 def test_fuzzing_every_operation_finds_no_server_error_and_no_schema_mismatch(reseeded_afterwards: str) -> None:
     token = stack.login(reseeded_afterwards, "admin@demo.example.com")
-    # Ids Firestore refuses answer 500 almost everywhere (a known bug: bench/fuzz_hooks.py); skip those cases
-    # here so this run still catches every other server error. `make fuzz` keeps them.
-    result = fuzz.run(reseeded_afterwards, token, max_examples=4, max_time=150, seed=8, skip_known_id_bug=True)
+    result = fuzz.run(reseeded_afterwards, token, max_examples=4, max_time=150, seed=8)
     if not result.passed and only_emulator_resets(result.output):
         # Under load the Functions emulator sometimes drops a worker's socket and answers 500
         # `{"code":"ECONNRESET"}` itself, without a Content-Type: that answer never comes from our handlers

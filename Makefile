@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test test-unit test-service test-http test-e2e test-prod lint typecheck bench load fuzz openapi deploy-check clean
+.PHONY: setup run test test-unit test-service test-http test-rules test-e2e test-prod lint typecheck bench load fuzz openapi deploy-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,9 @@ test-service: setup
 
 test-http: setup
 	@$(PY) -m pytest -m http tests
+
+test-rules: setup
+	@$(PY) -m pytest -m rules tests
 
 test-e2e: setup
 	@$(PY) -m pytest -m e2e tests

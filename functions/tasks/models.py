@@ -22,6 +22,9 @@ class TaskCreate(ApiModel):
     assignee_id: DocId | None = Field(
         None, description="Who does it (the creator when absent; others need tasks.assign and must be reachable)"
     )
+    team_id: DocId | None = Field(
+        None, description="The assignee's team (taken from the assignee; when given, it must be that team)"
+    )
     due_at: Instant = Field(description="When it is due (RFC 3339 with an offset)")
     status: Status = Field("open", description="open or done")
 

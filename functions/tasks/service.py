@@ -6,7 +6,7 @@ from typing import Any
 
 from core import clients, clock, pagination, tenancy
 from core.caller import Caller
-from core.errors import forbidden, not_found
+from core.errors import forbidden, invalid, not_found
 from core.ids import new_id
 from core.versioning import check
 from core.visibility import can_see_record
@@ -31,6 +31,8 @@ def create_task(*, caller: Caller, data: TaskCreate) -> dict[str, Any]:
     if data.lead_id is not None:
         get_visible_lead(caller, data.lead_id)
     member = _assignee(None, caller, data.assignee_id or caller.uid)
+    if data.team_id is not None and data.team_id != member.get("teamId"):
+        raise invalid("teamId", "must be the assignee's team")
     now = clock.now()
     task = {
         "title": data.title,

@@ -84,3 +84,12 @@ def test_completing_a_task_checks_the_version(db: Any) -> None:
     )
     assert moved.status == 200 and moved.body["assigneeId"] == team.agent2.uid
     assert call("GET", "/tasks?status=done", token=team.agent2.token()).body["items"][0]["id"] == created["id"]
+
+
+def test_a_given_team_id_must_be_the_assignees_team(db: Any) -> None:
+    """API.md lists teamId among a task's fields: it is taken from the assignee, and a given one must agree."""
+    team = make_team()
+    agreed = task(team.admin, assigneeId=team.agent1.uid, teamId="north")
+    assert agreed.status == 201 and agreed.body["teamId"] == "north"
+    refused = task(team.admin, assigneeId=team.agent1.uid, teamId="south")
+    assert refused.status == 400 and refused.body["error"]["fields"] == {"teamId": "must be the assignee's team"}

@@ -63,7 +63,7 @@ def seed(org_id: str, members: Any = None) -> list[str]:
     its VoIP caller id (API.md "Local seed": every comms feature works in the demo); members is unused."""
     from google.cloud import firestore
 
-    from webhooks.service import register_voice_number, register_whatsapp_number
+    from comms.numbers import register_voice_number, register_whatsapp_number
 
     register_whatsapp_number(org_id, local_phone_number_id(org_id))
     register_voice_number(org_id, local_voice_number(org_id))

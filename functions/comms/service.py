@@ -54,8 +54,9 @@ def log_call(*, caller: Caller, data: CallCreate) -> dict[str, Any]:
     caller.require("comms.call")
     lead = get_visible_lead(caller, data.lead_id or _lead_id_by_phone(caller, data))
     now = clock.now()
-    record = _call_record(
-        caller,
+    record = call_record(
+        caller.org_id,
+        caller.uid,
         lead,
         now,
         direction=data.direction,
@@ -71,14 +72,14 @@ def log_call(*, caller: Caller, data: CallCreate) -> dict[str, Any]:
     return record
 
 
-def _call_record(caller: Caller, lead: dict[str, Any], now: Any, **fields: Any) -> dict[str, Any]:
-    """A new call log of caller on lead: ids, owner and team from the lead, then the call's own fields."""
+def call_record(org_id: str, agent_id: str, lead: dict[str, Any], now: Any, **fields: Any) -> dict[str, Any]:
+    """A new call log of an agent on a lead: ids, owner and team from the lead, then the call's own fields."""
     return {
         "id": new_id("call_"),
-        "orgId": caller.org_id,
+        "orgId": org_id,
         "leadId": lead["id"],
         "leadOwnerId": lead.get("assigneeId"),
-        "agentId": caller.uid,
+        "agentId": agent_id,
         "teamId": lead.get("teamId"),
         "recordingUrl": None,
         "version": 1,
@@ -135,8 +136,9 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     if not contact.raw_phone(caller.org_id, lead):
         raise precondition("This lead has no phone number to call")
     now = clock.now()
-    record = _call_record(
-        caller,
+    record = call_record(
+        caller.org_id,
+        caller.uid,
         lead,
         now,
         direction="outbound",
@@ -202,10 +204,11 @@ def _check_params(template: dict[str, Any], params: list[str]) -> None:
 # ---- messages --------------------------------------------------------------------------------
 
 
-def _new_message(
+def new_message(
     caller: Caller | None, masked: bool, org_id: str, lead: dict[str, Any], channel: str, to: str, **fields: Any
 ) -> dict[str, Any]:
-    """A message record; `to` masked where the organization masks (the flag as read for this send)."""
+    """A message record (outbound and queued unless fields say otherwise); `to` masked where the organization
+    masks (the flag as read for this send)."""
     now = clock.now()
     return {
         "id": new_id("msg_"),
@@ -246,7 +249,7 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
     phone = contact.raw_phone(caller.org_id, lead)
     if not phone:
         raise precondition("This lead has no phone number")
-    message = _new_message(
+    message = new_message(
         caller,
         contact.masks_now(caller.org_id),
         caller.org_id,
@@ -277,7 +280,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
     if not phone:
         raise precondition("This lead has no phone number")
     header = _whatsapp_header(caller.org_id, lead, data)
-    message = _new_message(
+    message = new_message(
         caller,
         contact.masks_now(caller.org_id),
         caller.org_id,
@@ -523,7 +526,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
             )
         )
     masked = contact.masks_now(caller.org_id)
-    message = _new_message(
+    message = new_message(
         caller,
         masked,
         caller.org_id,

@@ -8,12 +8,13 @@ from typing import Any
 from firebase_functions import https_fn
 
 from comms import config as comms_config
+from comms import inbound
 from core import secrets
 from core.deploy import https_options
 from core.errors import ApiError, invalid
 from core.http import Call, Reply, Router
 from core.ids import same
-from webhooks import service, signatures
+from webhooks import signatures
 
 log = logging.getLogger("justo.webhooks")
 router = Router("webhooks")
@@ -61,7 +62,7 @@ def whatsapp_event(call: Call) -> Reply:
     ):
         raise _forged("whatsapp")
     payload = _json_object(call)
-    return Reply({"received": service.whatsapp_event(payload)})
+    return Reply({"received": inbound.whatsapp_event(payload)})
 
 
 def _json_object(call: Call) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def _json_object(call: Call) -> dict[str, Any]:
 def sms_report(call: Call) -> Reply:
     """Plivo SMS delivery reports, V3-signed with the SMS account's auth token."""
     params = _plivo_params(call, secrets.value(secrets.SMS_WEBHOOK_SECRET), "sms")
-    return Reply({"applied": service.sms_report(params)})
+    return Reply({"applied": inbound.sms_report(params)})
 
 
 @router.post("/email", public=True)
@@ -86,14 +87,14 @@ def email_event(call: Call) -> Reply:
     expected = signatures.email_signature(secrets.value(secrets.EMAIL_WEBHOOK_SECRET), body)
     if not same(expected, call.header("X-Justo-Signature") or ""):
         raise _forged("email")
-    return Reply({"applied": service.email_event(_json_object(call))})
+    return Reply({"applied": inbound.email_event(_json_object(call))})
 
 
 @router.post("/voice", public=True)
 def voice_answer(call: Call) -> Reply:
     """Plivo's answer URL: the XML that dials the lead's number with the organization's caller ID."""
     params = _plivo_params(call, secrets.value(secrets.VOICE_AUTH_TOKEN), "voice")
-    content_type, xml = service.voice_answer(params)
+    content_type, xml = inbound.voice_answer(params)
     return Reply(xml, content_type=content_type)
 
 
@@ -101,7 +102,7 @@ def voice_answer(call: Call) -> Reply:
 def voice_status(call: Call) -> Reply:
     """Plivo's Dial action: the call's outcome and duration."""
     params = _plivo_params(call, secrets.value(secrets.VOICE_AUTH_TOKEN), "voice")
-    service.voice_status(str(call.request.args.get("callId", "")), params)
+    inbound.voice_status(str(call.request.args.get("callId", "")), params)
     return Reply('<?xml version="1.0" encoding="utf-8"?>\n<Response></Response>', content_type="application/xml")
 
 
@@ -109,7 +110,7 @@ def voice_status(call: Call) -> Reply:
 def voice_recording(call: Call) -> Reply:
     """Plivo's recording callback: the recording link."""
     params = _plivo_params(call, secrets.value(secrets.VOICE_AUTH_TOKEN), "voice")
-    return Reply({"applied": service.voice_recording(str(call.request.args.get("callId", "")), params)})
+    return Reply({"applied": inbound.voice_recording(str(call.request.args.get("callId", "")), params)})
 
 
 # Every provider's webhook secret; SEARCH_KEY because an inbound WhatsApp message from a new number creates a lead.

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from comms.payloads import EmailEvent, WhatsAppDelivery
 from core.errors import ApiError
 from core.http import Call
 from core.jsonutil import MAX_DEPTH, parse_client_json
@@ -22,7 +23,6 @@ from core.models import INT64_MAX
 from core.pagination import PageQuery, decode_cursor, encode_cursor
 from tests.support.http import call
 from webhooks import signatures
-from webhooks.payloads import EmailEvent, WhatsAppDelivery
 
 pytestmark = pytest.mark.unit
 

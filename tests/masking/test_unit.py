@@ -126,8 +126,8 @@ def test_the_backstop_looks_only_at_writes_that_can_store_a_number() -> None:
 def test_an_inbound_call_rings_the_agent_with_the_organizations_number_where_masked(
     phone: phones.ParsedPhone, recording: bool
 ) -> None:
+    from comms.inbound import ring_display
     from comms.providers import PlivoVoice
-    from webhooks.service import ring_display
 
     voice = PlivoVoice(auth_id="MA", auth_token="t")
     for masks in (True, False):

@@ -1,4 +1,5 @@
-"""What provider callbacks change: message statuses, inbound WhatsApp, VoIP dial instructions and call results."""
+"""What provider callbacks change: message statuses, inbound WhatsApp, VoIP dial instructions and call results
+(webhooks checks the signatures and calls in here)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from comms import config as comms_config
-from comms import contact, providers, service
+from comms import contact, numbers, providers, service
+from comms.payloads import EmailEvent, WhatsAppDelivery, WhatsAppMessage
 from core import clients, clock, tenancy
 from core.errors import ApiError
 from core.ids import sha256_hex
 from core.models import valid_doc_id
-from webhooks.payloads import EmailEvent, WhatsAppDelivery, WhatsAppMessage
 
-log = logging.getLogger("justo.webhooks")
+log = logging.getLogger("justo.webhooks")  # callback logs stay under one name, wherever the handling lives
 
-WHATSAPP_NUMBERS = "whatsappNumbers"  # {phone_number_id} -> orgId
 WHATSAPP_STATUSES = {"sent", "delivered", "read", "failed"}
 WA_ID = re.compile(r"[0-9]{6,15}")  # a sender's WhatsApp id: its E.164 digits (ASCII: str.isdigit takes "²")
 PLIVO_SMS_STATUSES = {
@@ -45,11 +45,6 @@ DIAL_OUTCOMES = {
 }
 
 
-def register_whatsapp_number(org_id: str, phone_number_id: str) -> None:
-    """Route inbound WhatsApp messages of a Cloud API phone number id to an organization."""
-    clients.db().collection(WHATSAPP_NUMBERS).document(phone_number_id).set({"orgId": org_id})
-
-
 def _timestamp(value: str | None) -> datetime:
     """A provider's Unix time in seconds; now when absent or not a storable time."""
     try:
@@ -70,7 +65,7 @@ def provider_status(provider: str, provider_message_id: str, status: str, *, at:
 
 def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
     """Statuses and inbound messages of one WhatsApp Cloud API webhook delivery (parts of another shape are
-    skipped: webhooks.payloads)."""
+    skipped: comms.payloads)."""
     counts = {"statuses": 0, "messages": 0}
     delivery = WhatsAppDelivery.model_validate(payload)
     if delivery.object != "whatsapp_business_account":
@@ -95,13 +90,6 @@ def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
                 if _inbound_whatsapp(phone_number_id, message, profiles.get(message.sender)):
                     counts["messages"] += 1
     return counts
-
-
-def _org_of_number(phone_number_id: str) -> str | None:
-    if not valid_doc_id(phone_number_id):
-        return None
-    snapshot = clients.db().collection(WHATSAPP_NUMBERS).document(phone_number_id).get()
-    return str((snapshot.to_dict() or {}).get("orgId")) if snapshot.exists else None
 
 
 def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[str, Any] | None:
@@ -146,7 +134,7 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
     """Log one inbound message on its lead (creating the lead if unknown); replays write nothing."""
     from google.api_core.exceptions import AlreadyExists
 
-    org_id = _org_of_number(phone_number_id)
+    org_id = numbers.org_of_whatsapp_number(phone_number_id)
     sender = message.sender or ""
     if org_id is None or not WA_ID.fullmatch(sender) or not message.id:
         log.info("inbound WhatsApp for an unregistered number ignored")
@@ -164,31 +152,21 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
     kind = message.type or "text"
     text = (message.text.body or "") if kind == "text" else f"[{kind[:40]}]"
     at = _timestamp(message.timestamp)
-    record = {
-        "id": doc_id,
-        "orgId": org_id,
-        "leadId": lead["id"],
-        "leadOwnerId": lead.get("assigneeId"),
-        "agentId": lead.get("assigneeId"),
-        "teamId": lead.get("teamId"),
-        "channel": "whatsapp",
-        "direction": "inbound",
-        "to": "",
-        "sender": contact.mask(e164) if masked else e164,
-        "template": None,
-        "category": None,
-        "subject": None,
-        "text": text[:4096],
-        "params": [],
-        "status": "delivered",
-        "statusHistory": [{"status": "delivered", "at": at, "reason": None}],
-        "providerMessageId": message.id[:200],
-        "failureReason": None,
-        "sendAfter": None,
-        "attachmentIds": [],
-        "createdAt": clock.now(),
-        "updatedAt": clock.now(),
-    }
+    record = service.new_message(
+        None,
+        masked,
+        org_id,
+        lead,
+        "whatsapp",
+        "",  # an inbound message is to the organization: no lead number to show
+        id=doc_id,
+        direction="inbound",
+        sender=contact.mask(e164) if masked else e164,
+        text=text[:4096],
+        status="delivered",
+        statusHistory=[{"status": "delivered", "at": at, "reason": None}],
+        providerMessageId=message.id[:200],
+    )
     try:
         ref.create(record)
     except AlreadyExists:
@@ -210,7 +188,7 @@ def sms_report(params: dict[str, str]) -> bool:
 
 
 def email_event(payload: dict[str, Any]) -> bool:
-    """An email provider event: {messageId, event, reason?, timestamp?} (webhooks.payloads.EmailEvent)."""
+    """An email provider event: {messageId, event, reason?, timestamp?} (comms.payloads.EmailEvent)."""
     event = EmailEvent.model_validate(payload)
     status = EMAIL_EVENTS.get(event.event or "")
     if status is None or not event.message_id:
@@ -244,26 +222,16 @@ def _header_param(params: dict[str, str], name: str) -> str:
     return next((value for key, value in params.items() if key.lower() == lowered), "")
 
 
-VOICE_NUMBERS = "voiceNumbers"  # {digits of an organization's Plivo number} -> orgId
-
-
-def register_voice_number(org_id: str, e164: str) -> None:
-    """Route inbound calls to an organization's Plivo number to that organization."""
-    digits = "".join(ch for ch in e164 if ch.isdigit())
-    clients.db().collection(VOICE_NUMBERS).document(digits).set({"orgId": org_id})
-
-
 def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
     """A lead calls the organization's number: log the call and ring the lead's owner in the app."""
     from google.api_core.exceptions import AlreadyExists
 
     called = "".join(ch for ch in params.get("To", "") if ch.isdigit())
     calling = "".join(ch for ch in params.get("From", "") if ch.isdigit())
-    number = clients.db().collection(VOICE_NUMBERS).document(called).get() if 0 < len(called) <= 15 else None
-    if number is None or not number.exists or not calling:
+    org_id = numbers.org_of_voice_number(called)
+    if org_id is None or not calling:
         log.info("inbound call to an unregistered number refused")
         return "application/xml", HANGUP
-    org_id = str((number.to_dict() or {})["orgId"])
     lead = contact.find_lead_by_phone(org_id, "+" + calling)
     if lead is None or not lead.get("assigneeId"):
         log.info("inbound call from an unknown number org=%s", org_id)
@@ -271,26 +239,21 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
     owner = str(lead["assigneeId"])
     call_id = "call_" + sha256_hex("plivo-inbound", params.get("CallUUID") or calling)[:20]
     now = clock.now()
-    record = {
-        "id": call_id,
-        "orgId": org_id,
-        "leadId": lead["id"],
-        "leadOwnerId": owner,
-        "agentId": owner,
-        "teamId": lead.get("teamId"),
-        "direction": "inbound",
-        "kind": "voip",
-        "startedAt": now,
-        "durationSec": 0,
-        "outcome": None,
-        "notes": "",
-        "status": "dialing",
-        "recordingUrl": None,
-        "providerCallId": params.get("CallUUID") or None,
-        "version": 1,
-        "createdAt": now,
-        "updatedAt": now,
-    }
+    record = service.call_record(
+        org_id,
+        owner,
+        lead,
+        now,
+        id=call_id,
+        direction="inbound",
+        kind="voip",
+        startedAt=now,
+        durationSec=0,
+        outcome=None,
+        notes="",
+        status="dialing",
+        providerCallId=params.get("CallUUID") or None,
+    )
     batch = clients.db().batch()
     batch.create(tenancy.org_ref(org_id).collection("calls").document(call_id), record)
     batch.create(

@@ -1,0 +1,96 @@
+"""Layering: core (the ground floor) imports no feature package, lazily or not."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = ROOT / "functions"
+CORE = FUNCTIONS / "core"
+# Every top-level package or module of functions/ that is not core: features, triggers, main, registry.
+FEATURES = frozenset(
+    path.stem
+    for path in FUNCTIONS.iterdir()
+    if path.name not in {"core", "venv"}
+    and not path.name.startswith((".", "_"))
+    and (path.suffix == ".py" or (path.is_dir() and any(path.glob("*.py"))))
+)
+
+
+def module_name(path: Path, base: Path) -> str:
+    """The dotted name of a source file under base (a package's __init__ is the package)."""
+    parts = list(path.relative_to(base).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, base: Path) -> set[str]:
+    """Every module a file imports anywhere in it (top level, in functions, under TYPE_CHECKING), resolved."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = module_name(path, base) if path.name == "__init__.py" else module_name(path, base).rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*anchor, node.module] if node.module else anchor)
+            else:
+                source = node.module or ""
+            if source:
+                found.add(source)
+            # `from core import http` imports the module core.http, not only the package.
+            found.update(".".join(filter(None, [source, alias.name])) for alias in node.names if alias.name != "*")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute | ast.Name)
+            and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.add(node.args[0].value)
+    return found
+
+
+def core_files() -> list[Path]:
+    """Every source file of core."""
+    files = sorted(CORE.rglob("*.py"))
+    assert len(files) > 10, "core's sources were not found"
+    return files
+
+
+def test_core_imports_no_feature_package() -> None:
+    """No module of core imports a feature package, even inside a function."""
+    assert {"devices", "leads", "auth", "triggers"} <= FEATURES
+    leaks = {
+        f"{path.relative_to(FUNCTIONS)} imports {name}"
+        for path in core_files()
+        for name in imported_modules(path, FUNCTIONS)
+        if name.split(".")[0] in FEATURES
+    }
+    assert not leaks, sorted(leaks)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import devices.service", "devices.service"),
+        ("def f():\n    from devices.service import tokens_of", "devices.service"),
+        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from leads import models", "leads.models"),
+        ("import importlib\nimportlib.import_module('triggers.masking')", "triggers.masking"),
+        ("from .. import registry", "registry"),
+        ("from . import http", "core.http"),
+    ],
+)
+def test_the_walk_sees_every_kind_of_import(tmp_path: Path, source: str, expected: str) -> None:
+    """The checker itself finds lazy, type-only, dynamic and relative imports (so its silence means something)."""
+    (tmp_path / "core").mkdir()
+    path = tmp_path / "core" / "probe.py"
+    path.write_text(source)
+    assert expected in imported_modules(path, tmp_path)

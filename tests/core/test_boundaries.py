@@ -1,8 +1,9 @@
-"""Layering: core (the ground floor) imports no feature package, lazily or not."""
+"""Layering: core (the ground floor) imports no feature package, lazily or not, and its modules form no circle."""
 
 from __future__ import annotations
 
 import ast
+import itertools
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,61 @@ def test_core_imports_no_feature_package() -> None:
         if name.split(".")[0] in FEATURES
     }
     assert not leaks, sorted(leaks)
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of graph (module -> modules it imports), as the path around it, or None."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return None
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            cycle = visit(target)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        cycle = visit(start)
+        if cycle:
+            return cycle
+    return None
+
+
+def test_core_modules_import_no_circle() -> None:
+    """No chain of imports inside core leads back to where it started (type-only and lazy ones included)."""
+    files = core_files()
+    modules = {module_name(path, FUNCTIONS) for path in files}
+    graph = {
+        module_name(path, FUNCTIONS): (imported_modules(path, FUNCTIONS) & modules) - {module_name(path, FUNCTIONS)}
+        for path in files
+    }
+    assert "core.idempotency" in graph["core.http"], "the walk lost the router's idempotency step"
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+@pytest.mark.parametrize(
+    ("graph", "cyclic"),
+    [
+        ({"a": {"b"}, "b": {"a"}}, True),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, True),
+        ({"a": {"b", "c"}, "b": {"c"}, "c": set()}, False),
+        ({"a": {"a"}}, True),
+    ],
+)
+def test_the_cycle_search_finds_circles(graph: dict[str, set[str]], cyclic: bool) -> None:
+    """The circle search itself reports a circle of any length and passes a diamond."""
+    cycle = find_cycle(graph)
+    assert (cycle is not None) == cyclic
+    if cycle:
+        assert cycle[0] == cycle[-1] and all(b in graph[a] for a, b in itertools.pairwise(cycle))
 
 
 @pytest.mark.parametrize(

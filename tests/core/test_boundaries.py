@@ -1,4 +1,5 @@
-"""Layering: core (the ground floor) imports no feature package, lazily or not, and its modules form no circle."""
+"""Layering: core (the ground floor) imports no feature package, lazily or not, its modules form no circle,
+and bench/ imports no test code."""
 
 from __future__ import annotations
 
@@ -74,6 +75,19 @@ def test_core_imports_no_feature_package() -> None:
         for path in core_files()
         for name in imported_modules(path, FUNCTIONS)
         if name.split(".")[0] in FEATURES
+    }
+    assert not leaks, sorted(leaks)
+
+
+def test_bench_imports_no_test_code() -> None:
+    """The benchmarks use devtools (the in-process caller, tokens), never a module of tests/."""
+    files = sorted((ROOT / "bench").rglob("*.py"))
+    assert files, "bench's sources were not found"
+    leaks = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in files
+        for name in imported_modules(path, ROOT)
+        if name.split(".")[0] == "tests"
     }
     assert not leaks, sorted(leaks)
 

@@ -1,4 +1,4 @@
-"""Endpoints measured through the real handlers in-process (tests.support.http.call), each beside a raw
+"""Endpoints measured through the real handlers in-process (devtools.inproc.call), each beside a raw
 Firestore client doing the reads and writes a minimal implementation of the same endpoint needs.
 
 Latency is measured with the per-instance member/org cache emptied before every request, so the handler
@@ -76,7 +76,7 @@ def members_endpoints() -> list[Endpoint]:
     """The foundation's endpoints: GET /members/me, GET /members, PATCH /members/{uid}, POST /devices."""
     from google.cloud import firestore
 
-    from tests.support.http import call
+    from devtools.inproc import call
 
     agent, admin = env.token("demo-agent1"), env.token("demo-admin")
 

@@ -73,8 +73,8 @@ def firestore() -> Iterator[str]:
 
 def token(uid: str) -> str:
     """An emulator ID token for a seeded member, with the claims its record implies."""
+    from devtools.inproc import id_token
     from devtools.seed import ORGS
-    from tests.support.factory import id_token
 
     for org in ORGS:
         for member_uid, _email, _name, role, team, _active in org["members"]:

@@ -24,7 +24,7 @@ def leads_endpoints() -> list[Endpoint]:
     """POST /leads, GET /leads/{id}, GET /leads?limit=20, PATCH /leads/{id} as agent demo-agent1."""
     from google.cloud import firestore
 
-    from tests.support.http import call
+    from devtools.inproc import call
 
     agent = env.token("demo-agent1")
     created: list[dict[str, Any]] = []
@@ -139,7 +139,7 @@ def _csv(rows: int) -> str:
 def import_throughput(rows: int) -> dict[str, Any]:
     """POST /leads/import of a generated CSV (as the admin, round-robin) beside a BulkWriter of the same
     documents (lead, private contact, phone key per row) into another organization."""
-    from tests.support.http import call
+    from devtools.inproc import call
 
     text = _csv(rows)
     _cold()

@@ -44,7 +44,7 @@ def end_sessions(*, org_id: str, uid: str) -> None:
 
 def forget_devices(uid: str) -> int:
     """Drop every device registration of a user and its token index entries (those still pointing here)."""
-    from devices.service import TOKENS, devices_of
+    from core.push_tokens import TOKENS, devices_of
 
     db = clients.db()
     batch, count = db.batch(), 0

@@ -7,32 +7,23 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from core import logs
+from core import idempotency, logs
 from core.caller import Caller, authenticate
 from core.errors import ApiError, invalid
 from core.jsonutil import parse_client_json, to_json
 from core.models import valid_doc_id
+from core.reply import Reply as Reply  # handlers build it from here, with created() and no_content()
 
 log = logging.getLogger("justo")
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 1_000_000
-
-
-@dataclass
-class Reply:
-    """What a handler answers: a JSON body (or raw text), a status and headers."""
-
-    body: Any = None
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-    stream: Iterable[str] | None = None
 
 
 def created(body: Any) -> Reply:
@@ -161,6 +152,8 @@ def too_large() -> ApiError:
 
 
 Handler = Callable[[Call], Reply | Any]
+# A step around a route's handler: it gets the call and the rest of the chain, and answers (or raises).
+Middleware = Callable[[Call, Callable[[], Reply]], Reply]
 
 
 @dataclass
@@ -175,6 +168,7 @@ class Route:
     fresh: bool
     idempotent: bool
     doc: RouteDoc
+    middlewares: tuple[Middleware, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,8 +192,10 @@ def _compile(path: str) -> re.Pattern[str]:
 class Router:
     """The sub-path router of one HTTPS function (`/leads/{id}` is function `leads`, path `/{id}`)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, middlewares: Iterable[Middleware] = ()) -> None:
+        """A router for function name; middlewares wrap every route's handler, the first outermost."""
         self.name = name
+        self.middlewares = tuple(middlewares)
         self.routes: list[Route] = []
 
     def route(
@@ -215,8 +211,12 @@ class Router:
         """Register a handler; public skips authentication, fresh re-reads the member record,
         idempotent honours Idempotency-Key; doc (body, query, response, items, status) feeds OpenAPI."""
 
+        # Idempotency needs a caller to key its records by, so a public route has none.
+        steps = (self._idempotency,) if idempotent and not public else ()
+
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method, path, _compile(path), handler, public, fresh, idempotent, RouteDoc(**doc)))
+            route = Route(method, path, _compile(path), handler, public, fresh, idempotent, RouteDoc(**doc), steps)
+            self.routes.append(route)
             return handler
 
         return register
@@ -276,18 +276,28 @@ class Router:
             route, params = self._match(request.method, path)
             caller = None if route.public else authenticate(request.headers.get("Authorization"), fresh=route.fresh)
             call = Call(request, params, caller)
-            if route.idempotent and caller is not None:
-                from core import idempotency
-
-                reply = idempotency.run(call, self.name, lambda: _as_reply(route.handler(call)))
-            else:
-                reply = _as_reply(route.handler(call))
+            reply = self._run(route, call)
             return reply.status, reply.headers, reply.body, reply.content_type, reply.stream
         except ApiError as error:
             return error.status, error.headers, error.body(), "application/json", None
         except ValidationError as error:
             api_error = validation_error(error)
             return api_error.status, {}, api_error.body(), "application/json", None
+
+    def _run(self, route: Route, call: Call) -> Reply:
+        """The handler wrapped in the router's middlewares, then the route's own."""
+
+        def proceed() -> Reply:
+            return _as_reply(route.handler(call))
+
+        chain = proceed
+        for step in reversed((*self.middlewares, *route.middlewares)):
+            chain = partial(step, call, chain)
+        return chain()
+
+    def _idempotency(self, call: Call, proceed: Callable[[], Reply]) -> Reply:
+        """The Idempotency-Key step of idempotent routes: keyed by this function's name."""
+        return idempotency.run(call, self.name, proceed)
 
     def __call__(self, request: Any) -> Any:
         """Serve a flask request: the entry point the HTTPS function hands requests to."""

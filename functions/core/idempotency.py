@@ -6,21 +6,39 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from core import clients, clock
+from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.ids import sha256_hex
 from core.jsonutil import to_json
-
-if TYPE_CHECKING:
-    from core.http import Call, Reply
+from core.reply import Reply
 
 COLLECTION = "idempotency"
 TTL = timedelta(hours=24)
 # A pending record older than this belongs to a request that died (past the function timeout): a retry
 # with the same key takes it over instead of being told "in progress" until the record expires.
 LEASE = timedelta(seconds=70)
+
+
+class Call(Protocol):
+    """What the step reads of a request (core.http.Call is one): its caller, a header, the body, the path."""
+
+    request: Any
+
+    @property
+    def caller(self) -> Caller:
+        """The authenticated caller."""
+        ...
+
+    def header(self, name: str) -> str | None:
+        """A request header, or None."""
+        ...
+
+    def raw_body(self) -> bytes:
+        """The request body, bounded."""
+        ...
 
 
 def _subject_ids(body: Any) -> list[str]:
@@ -33,8 +51,6 @@ def _subject_ids(body: Any) -> list[str]:
 def run(call: Call, function: str, handler: Callable[[], Reply]) -> Reply:
     """Run handler once per (caller, function, key); replay its stored reply on a retry."""
     from google.api_core.exceptions import AlreadyExists
-
-    from core.http import Reply
 
     key = call.header("Idempotency-Key")
     if not key:

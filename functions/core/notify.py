@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from core import clients, clock, outbox, settings, ttl
 from core.ids import sha256_hex
+from core.push_tokens import remove_token, tokens_of
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,6 @@ def send(push: Push, *, dedupe_key: str) -> bool:
 
 def _deliver(push: Push) -> None:
     """Hand the push to the notifier; forget the tokens it reports dead."""
-    from devices.service import remove_token, tokens_of
-
     tokens = tokens_of(push.uid)
     for dead in notifier().deliver(push, tokens):
         remove_token(push.uid, dead)

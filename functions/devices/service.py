@@ -6,15 +6,8 @@ from typing import Any
 
 from core import clients, clock
 from core.caller import Caller
-from core.ids import sha256_hex
+from core.push_tokens import devices_of, token_ref
 from devices.models import DeviceRegister
-
-TOKENS = "fcmTokens"
-
-
-def devices_of(uid: str) -> Any:
-    """The collection of a user's devices."""
-    return clients.db().collection("users").document(uid).collection("devices")
 
 
 def register(*, caller: Caller, data: DeviceRegister) -> dict[str, Any]:
@@ -23,19 +16,19 @@ def register(*, caller: Caller, data: DeviceRegister) -> dict[str, Any]:
 
     db = clients.db()
     ref = devices_of(caller.uid).document(data.device_id)
-    token_ref = db.collection(TOKENS).document(sha256_hex(data.fcm_token))
+    holder_ref = token_ref(data.fcm_token)
     now = clock.now()
 
     @firestore.transactional
     def apply(transaction: Any) -> dict[str, Any]:
         existing = ref.get(transaction=transaction)
-        holder = token_ref.get(transaction=transaction)
+        holder = holder_ref.get(transaction=transaction)
         previous = existing.to_dict() if existing.exists else None
         held = holder.to_dict() if holder.exists else None
         if held and (held["uid"], held["deviceId"]) != (caller.uid, data.device_id):
             transaction.delete(devices_of(held["uid"]).document(held["deviceId"]))
         if previous and previous.get("fcmToken") != data.fcm_token:
-            transaction.delete(db.collection(TOKENS).document(sha256_hex(previous["fcmToken"])))
+            transaction.delete(token_ref(previous["fcmToken"]))
         device = {
             **data.model_dump(by_alias=True),
             "uid": caller.uid,
@@ -44,7 +37,7 @@ def register(*, caller: Caller, data: DeviceRegister) -> dict[str, Any]:
             "updatedAt": now,
         }
         transaction.set(ref, device)
-        transaction.set(token_ref, {"uid": caller.uid, "deviceId": data.device_id, "updatedAt": now})
+        transaction.set(holder_ref, {"uid": caller.uid, "deviceId": data.device_id, "updatedAt": now})
         return device
 
     result: dict[str, Any] = apply(db.transaction())
@@ -59,21 +52,6 @@ def unregister(*, caller: Caller, device_id: str) -> None:
     if snapshot.exists:
         token = (snapshot.to_dict() or {}).get("fcmToken")
         if token:
-            batch.delete(clients.db().collection(TOKENS).document(sha256_hex(token)))
+            batch.delete(token_ref(token))
     batch.delete(ref)
     batch.commit()
-
-
-def remove_token(uid: str, token: str) -> None:
-    """Drop a token FCM reported dead, wherever it is registered for uid."""
-    token_ref = clients.db().collection(TOKENS).document(sha256_hex(token))
-    batch = clients.db().batch()
-    for snapshot in devices_of(uid).where(filter=clients.where("fcmToken", "==", token)).stream():
-        batch.delete(snapshot.reference)
-    batch.delete(token_ref)
-    batch.commit()
-
-
-def tokens_of(uid: str) -> list[str]:
-    """Every FCM token registered for a user."""
-    return [str(s.get("fcmToken")) for s in devices_of(uid).stream() if s.get("fcmToken")]

@@ -16,6 +16,7 @@ from core import audit, clients, clock, notify, pagination, tenancy
 from core.caller import Caller
 from core.errors import not_found, precondition
 from core.ids import sha256_hex
+from core.push_tokens import token_ref
 from privacy import purge, records
 
 LOGIN_ACTIONS = ("login", "login.failed", "login.locked", "logout")
@@ -189,15 +190,13 @@ def complete_deletion(*, caller: Caller, uid: str) -> None:
 
 def _forget_person(uid: str, email: str) -> None:
     """Remove what is kept about a person outside the member document, in batches."""
-    from devices.service import TOKENS
-
     db = clients.db()
     refs: dict[str, Any] = {}
     devices = list(_user(uid).collection("devices").stream())
     for device in devices:
         token = (device.to_dict() or {}).get("fcmToken")
         if token:
-            refs[f"token:{token}"] = db.collection(TOKENS).document(sha256_hex(str(token)))
+            refs[f"token:{token}"] = token_ref(str(token))
     for ref in purge.subtree(_user(uid)):
         refs[ref.path] = ref
     if email:

@@ -11,9 +11,9 @@ import pytest
 from attachments import storage
 from core import clients, tenancy
 from core.errors import ApiError
+from devtools.inproc import call
 from tests.comms.conftest import World
 from tests.support.factory import add_person, make_org
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

@@ -10,8 +10,8 @@ import pytest
 
 from core import audit
 from core.clock import rfc3339
+from devtools.inproc import call
 from tests.support.factory import add_person, make_org
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.http import call
+from devtools.inproc import call
 from tests.support.outbox import latest_code
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from devtools.inproc import call, id_token
 from tests.auth.login import login as sign_in_with_code
-from tests.support.factory import add_person, id_token, make_org
-from tests.support.http import call
+from tests.support.factory import add_person, make_org
 from tests.support.outbox import latest_code
 
 pytestmark = pytest.mark.http

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.http import call
+from devtools.inproc import call
 
 pytestmark = pytest.mark.http
 

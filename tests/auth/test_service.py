@@ -209,7 +209,7 @@ def test_unauthenticated_verifies_write_at_most_one_challenge_each_and_stop_at_t
 
 def test_app_check_is_required_where_the_deployment_enables_it(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from core import settings
-    from tests.support.http import call
+    from devtools.inproc import call
 
     monkeypatch.setenv("APP_CHECK_REQUIRED", "true")
     settings.reset()

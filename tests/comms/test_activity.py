@@ -9,8 +9,8 @@ import pytest
 
 from comms import providers, service
 from core import outbox, tenancy
+from devtools.inproc import call
 from tests.comms.conftest import World
-from tests.support.http import call
 from triggers.comms_activity import message_changed
 
 pytestmark = pytest.mark.http

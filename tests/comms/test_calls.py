@@ -13,8 +13,8 @@ import pytest
 
 from comms import config, providers
 from core import clients, tenancy
+from devtools.inproc import Response, call
 from tests.comms.conftest import World, make_lead, set_org_settings
-from tests.support.http import Response, call
 from webhooks.signatures import plivo_v3_signature
 
 pytestmark = pytest.mark.http

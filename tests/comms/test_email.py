@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from core import mail, tenancy
+from devtools.inproc import call
 from tests.comms.conftest import LEAD_EMAIL, World, set_org_settings
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

@@ -11,10 +11,10 @@ import pytest
 
 from comms import config, providers
 from core import tenancy
+from devtools.inproc import call
 from tests.comms.conftest import LEAD_PHONE, World, make_lead, set_org_settings
 from tests.comms.stub import Scripted, Stub
 from tests.support.factory import add_person, make_org
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

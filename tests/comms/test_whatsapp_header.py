@@ -10,10 +10,10 @@ import pytest
 
 from comms import providers
 from core import tenancy
+from devtools.inproc import call
 from tests.comms.conftest import World, make_lead
 from tests.comms.stub import Stub
 from tests.comms.test_messages import accepted_whatsapp, cloud
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

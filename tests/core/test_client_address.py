@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.http import call
+from devtools.inproc import call
 
 pytestmark = pytest.mark.http
 

@@ -12,7 +12,7 @@ import pytest
 from core import deploy, permissions, secrets, settings
 from core.errors import STATUS_BY_CODE, ApiError
 from core.pagination import decode_cursor, encode_cursor
-from tests.support.http import call
+from devtools.inproc import call
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from core.ids import sha256_hex
+from devtools.inproc import call
 from tests.support.factory import add_person, make_org
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.factory import id_token
+from devtools.inproc import id_token
 
 pytestmark = pytest.mark.e2e
 

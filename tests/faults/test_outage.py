@@ -16,8 +16,8 @@ import pytest
 
 from core import tenancy
 from devtools import emulators
-from tests.support.factory import add_person, id_token, make_org
-from tests.support.http import call
+from devtools.inproc import call, id_token
+from tests.support.factory import add_person, make_org
 from tests.support.leads import lead_body
 
 pytestmark = pytest.mark.http

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from core import tenancy
+from devtools.inproc import Response, call
 from tests.support.factory import add_person, make_org
-from tests.support.http import Response, call
 from tests.support.leads import lead_body, make_team
 
 pytestmark = pytest.mark.http

@@ -38,10 +38,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, RootModel, ValidationError
 
 from core.models import _doc_id, _instant, _time_zone
+from devtools.inproc import Response, call, id_token
 from tests.comms.conftest import World, make_lead
 from tests.conftest import ROOT
-from tests.support.factory import Person, add_person, id_token
-from tests.support.http import Response, call
+from tests.support.factory import Person, add_person
 from tests.support.routes import Leaf, RouteRef, constraint, is_datetime, leaves, routes, validators
 
 pytestmark = pytest.mark.http

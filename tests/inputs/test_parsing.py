@@ -21,7 +21,7 @@ from core.http import Call
 from core.jsonutil import MAX_DEPTH, parse_client_json
 from core.models import INT64_MAX
 from core.pagination import PageQuery, decode_cursor, encode_cursor
-from tests.support.http import call
+from devtools.inproc import call
 from webhooks import signatures
 
 pytestmark = pytest.mark.unit

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from devtools.inproc import Response, call
 from tests.support.factory import Person, add_person, make_org
-from tests.support.http import Response, call
 
 pytestmark = pytest.mark.http
 

@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 
 from core import clients, clock, tenancy
+from devtools.inproc import call
 from tests.auth.login import Login, exchange, login, sign_in
 from tests.rules.firestore_rest import Client, Query
 from tests.rules.listener import Listener
 from tests.support.factory import Person, add_person, make_org
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

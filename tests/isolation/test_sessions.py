@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from core import tenancy
+from devtools.inproc import call
 from tests.support.factory import Person, add_person, make_org
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from core import tenancy
+from devtools.inproc import call
 from leads import service
-from tests.support.http import call
 from tests.support.leads import create, lead_body, make_team, set_settings
 
 pytestmark = pytest.mark.http

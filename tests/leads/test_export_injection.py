@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from core import csvout, tenancy
+from devtools.inproc import Response, call
 from tests.support.factory import make_org
-from tests.support.http import Response, call
 from tests.support.leads import create, make_team
 
 pytestmark = pytest.mark.http

@@ -11,8 +11,8 @@ import pytest
 
 from core import clock as clock_module
 from core import tenancy
+from devtools.inproc import call
 from leads import purge, service
-from tests.support.http import call
 from tests.support.leads import create, make_team, set_settings
 
 pytestmark = pytest.mark.http

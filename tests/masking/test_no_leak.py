@@ -34,9 +34,9 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from devtools.inproc import Response, call
 from tests.masking.leaks import found, windows
 from tests.support.factory import Person, add_person, make_org
-from tests.support.http import Response, call
 from tests.support.triggers import Triggers
 
 pytestmark = pytest.mark.http

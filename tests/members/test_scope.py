@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from core import clients, tenancy
+from devtools.inproc import call
 from tests.support.factory import Person, add_person, make_org
-from tests.support.http import call
 from tests.support.outbox import messages_to
 
 pytestmark = pytest.mark.http

@@ -13,8 +13,9 @@ import requests
 
 from core import clients, notify
 from core.caller import caller_from_claims
+from core.push_tokens import devices_of
 from devices.models import DeviceRegister
-from devices.service import devices_of, register
+from devices.service import register
 from tests.support.factory import add_person, make_org
 from tests.visits.data import feed
 

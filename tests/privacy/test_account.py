@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from core import audit, clients, clock, tenancy
+from devtools.inproc import call
 from tests.privacy.world import LEAD_ID, populate
 from tests.support.factory import add_person, make_org
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from core import clients, tenancy
+from devtools.inproc import call
 from tests.privacy.world import LEAD_ID, OTHER_LEAD_ID, every_document, populate
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from core import activity, clock
+from devtools.inproc import Response, call
 from tests.privacy.world import every_document
 from tests.support.factory import add_person, make_org
-from tests.support.http import Response, call
 
 pytestmark = pytest.mark.http
 

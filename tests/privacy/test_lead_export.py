@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from core import audit, clients, tenancy
+from devtools.inproc import call
 from tests.privacy.world import EMAIL, LEAD_ID, NAME, PDF, PHONE, populate
 from tests.support.factory import make_org
-from tests.support.http import call
 
 pytestmark = pytest.mark.http
 

@@ -8,9 +8,9 @@ import pytest
 
 from auth.service import policy_acceptance_required
 from core import audit, clients, tenancy
+from devtools.inproc import call
 from ops.cli import main as cli
 from tests.support.factory import add_person, make_org
-from tests.support.http import call
 from tests.support.outbox import messages_to
 
 pytestmark = pytest.mark.http

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.support.factory import Person, add_person, id_token, make_org
+from devtools.inproc import id_token
+from tests.support.factory import Person, add_person, make_org
 
 ORG, OTHER, LAPSED, SWITCHED_OFF = "org1", "org2", "org3", "org4"
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)

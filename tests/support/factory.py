@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-PROJECT = "demo-justo"
+from devtools.inproc import id_token
 
 
 @dataclass
@@ -25,27 +22,6 @@ class Person:
     def token(self, *, iat: int | None = None, **claims: Any) -> str:
         """An emulator ID token for this member (unsigned, as the Auth emulator issues them)."""
         return id_token(self.uid, {"orgId": self.org_id, "role": self.role, "teamId": self.team_id} | claims, iat=iat)
-
-
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-
-def id_token(uid: str, claims: dict[str, Any], *, iat: int | None = None) -> str:
-    """An unsigned Firebase ID token of the kind the Auth emulator issues."""
-    issued = int(time.time()) - 5 if iat is None else iat
-    payload = {
-        "iss": f"https://securetoken.google.com/{PROJECT}",
-        "aud": PROJECT,
-        "sub": uid,
-        "user_id": uid,
-        "iat": issued,
-        "auth_time": issued,
-        "exp": issued + 3600,
-        "firebase": {"sign_in_provider": "custom", "identities": {}},
-        **claims,
-    }
-    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(payload)}."
 
 
 def make_org(

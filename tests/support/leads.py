@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from devtools.inproc import Response, call
 from tests.support.factory import Person, add_person, make_org
-from tests.support.http import Response, call
 
 
 @dataclass

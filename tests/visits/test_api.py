@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from core import tenancy
+from devtools.inproc import call
 from reminders.service import records
 from tests.support.factory import Person, add_person, make_org
-from tests.support.http import call
 from tests.visits.data import CapturingMailer, at, make_lead, make_project
 
 pytestmark = pytest.mark.http

@@ -12,10 +12,10 @@ import pytest
 from comms import config, providers
 from comms.numbers import register_whatsapp_number
 from core import clients, tenancy
+from devtools.inproc import Response, call
 from tests.comms.conftest import World
 from tests.comms.stub import Scripted, Stub
 from tests.comms.test_messages import accepted_sms, cloud, plivo
-from tests.support.http import Response, call
 from webhooks.signatures import email_signature, hub_signature, plivo_v3_signature
 
 pytestmark = pytest.mark.http

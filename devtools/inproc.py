@@ -1,14 +1,19 @@
 """Calling the real HTTPS functions in-process, as the Functions runtime would (flask requests).
 
-One Flask app for the process and a request context per call, so benchmarks can use it too (bench/)."""
+One Flask app for the process and a request context per call. It lives outside tests/ so the HTTP tests and
+the benchmarks (bench/) share it without bench importing test code."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+PROJECT = "demo-justo"
 
 
 @dataclass
@@ -72,3 +77,24 @@ def call(
     except json.JSONDecodeError:
         body = text
     return Response(response.status_code, body, dict(response.headers), text)
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def id_token(uid: str, claims: dict[str, Any], *, iat: int | None = None) -> str:
+    """An unsigned Firebase ID token of the kind the Auth emulator issues."""
+    issued = int(time.time()) - 5 if iat is None else iat
+    payload = {
+        "iss": f"https://securetoken.google.com/{PROJECT}",
+        "aud": PROJECT,
+        "sub": uid,
+        "user_id": uid,
+        "iat": issued,
+        "auth_time": issued,
+        "exp": issued + 3600,
+        "firebase": {"sign_in_provider": "custom", "identities": {}},
+        **claims,
+    }
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(payload)}."

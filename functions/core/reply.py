@@ -1,0 +1,18 @@
+"""What a handler answers, a value of its own so the router's middlewares (idempotency) need not import it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """What a handler answers: a JSON body (or raw text), a status and headers."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    stream: Iterable[str] | None = None

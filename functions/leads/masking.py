@@ -1,10 +1,11 @@
 """Phone masking: where an organization masks numbers, no agent or rm learns a raw one through any path.
 
 The rules, kept here once:
-- What a write stores is decided from the organization's `phoneMasking` flag read inside the write's own
-  transaction (`masks_now`, one read), never from the per-instance cache behind `Caller.org`: a lead written
-  in the first seconds after an admin turns masking on is masked like any later one. The transaction holds
-  that read, so a concurrent change of the flag makes it retry or commit after the change's trigger saw it.
+- What a write stores is decided from the organization's `phoneMasking` flag read fresh for that write
+  (`masks_now`, one read; inside the write's transaction, except for lead creation, which reads it just before
+  so that concurrent creates do not all lock the organization's document), never from the per-instance cache
+  behind `Caller.org`: a lead written in the first seconds after an admin turns masking on is masked like any
+  later one. A flip during a write is caught by `leadmaskguard`, which that write triggers.
 - Where the organization masks, the lead document (what the agent's listener reads) holds masked phones and
   the search tokens of the full numbers only (`leads.search`); `private/contact` holds the raw phones, for
   admins, managers and the server (dialling, sending).

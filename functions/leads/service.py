@@ -298,10 +298,13 @@ def create_lead(*, org_id: str, actor: Caller | None, data: LeadCreate, lead_id:
     lead_id = lead_id or new_id("l_")
     keys = contact_keys(contact)
     db = clients.db()
+    # The flag is read fresh, outside the transaction: every rotating create of the organization would
+    # otherwise lock the organization's document too. A flip between this read and the commit is caught by
+    # leadmaskguard (this write triggers it and it reads the flag then), as any flip during a write is.
+    masked = masking.masks_now(org_id)
 
     @firestore.transactional
     def apply(transaction: Any) -> dict[str, Any]:
-        masked = masking.masks_now(org_id, transaction=transaction)
         for snapshot in read_all(transaction, [key_ref(org_id, key) for key in keys]):
             if snapshot.exists:
                 raise duplicate_error(str(snapshot.get("leadId")), keys[snapshot.id])

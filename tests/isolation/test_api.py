@@ -620,6 +620,7 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("PATCH", "/org/settings", "callerId"): "a phone number, not an id",
     ("POST", "/leads", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
     ("PATCH", "/leads/{lead_id}", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
+    ("POST", "/tasks", "teamId"): "only compared with the assignee's team (read from the member): nothing is looked up",
 }
 
 

@@ -18,7 +18,6 @@ FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 
 # Circles that exist on main and that another branch is removing: each entry names the work that removes it,
 # and test_known_circles_still_exist fails once it is gone, so the allowance cannot outlive the circle.
-KNOWN_CIRCLES: dict[frozenset[str], str] = {}
 
 Edge = tuple[str, str, str]  # (importing package, imported package, "path:line" of the import)
 
@@ -101,15 +100,8 @@ def _where(edges: list[Edge], group: frozenset[str]) -> list[str]:
 def test_no_import_circle_between_packages() -> None:
     """No two packages of functions/ import each other, directly or through a third (known ones excepted)."""
     edges = import_edges(FUNCTIONS)
-    new = [group for group in circles(edges) if group not in KNOWN_CIRCLES]
+    new = list(circles(edges))
     assert not new, "import circles: " + "; ".join(", ".join(_where(edges, group)) for group in new)
-
-
-def test_known_circles_still_exist() -> None:
-    """An allowance in KNOWN_CIRCLES is deleted once its circle is gone."""
-    found = set(circles(import_edges(FUNCTIONS)))
-    gone = [sorted(group) for group in KNOWN_CIRCLES if group not in found]
-    assert not gone, f"these circles are gone, delete them from KNOWN_CIRCLES: {gone}"
 
 
 def test_comms_imports_nothing_from_webhooks() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.settings import SCHEDULE_TIME_ZONE
+
 # function name -> module that defines it (the attribute has the same name)
 FUNCTIONS: dict[str, str] = {
     "auth": "auth.api",
@@ -44,11 +46,11 @@ EMULATOR_ONLY: dict[str, str] = {
 
 # Scheduled functions: name -> (cron, time zone). The local runner fires them (the emulator does not).
 SCHEDULES: dict[str, tuple[str, str]] = {
-    "sendqueuedmessages": ("*/15 * * * *", "Asia/Kolkata"),
+    "sendqueuedmessages": ("*/15 * * * *", SCHEDULE_TIME_ZONE),
     "remindersweep": ("5 0 * * *", "UTC"),
     "dailydigest": ("*/15 * * * *", "UTC"),
     "devreminders": ("* * * * *", "UTC"),
-    "retentiondaily": ("30 3 * * *", "Asia/Kolkata"),
-    "purgeleads": ("45 3 * * *", "Asia/Kolkata"),
+    "retentiondaily": ("30 3 * * *", SCHEDULE_TIME_ZONE),
+    "purgeleads": ("45 3 * * *", SCHEDULE_TIME_ZONE),
     "attachmentsweep": ("20 * * * *", "UTC"),
 }

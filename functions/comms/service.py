@@ -94,7 +94,7 @@ def _lead_id_by_phone(caller: Caller, data: CallCreate) -> str:
     from leads import phones
 
     assert data.phone is not None
-    default = str(caller.org_settings.get("defaultCountryCode") or "+91")
+    default = caller.settings.default_country_code
     parsed = phones.parse(
         data.phone.number, data.phone.country_code, default_country_code=default, field="phone.number"
     )
@@ -131,7 +131,7 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     caller.require("comms.call")
     lead = get_visible_lead(caller, lead_id)
     _refuse_do_not_contact(caller, lead, "call")
-    if not caller.org_settings.get("callerId"):
+    if not caller.settings.caller_id:
         raise precondition("The organization has no caller ID for VoIP calls; an admin sets callerId")
     if not contact.raw_phone(caller.org_id, lead):
         raise precondition("This lead has no phone number to call")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from core import clock, tenancy
 from core.errors import ApiError, forbidden, unauthenticated
 from core.models import valid_doc_id
+from core.org_settings import OrgSettings
 from core.permissions import effective
 
 
@@ -39,10 +41,11 @@ class Caller:
         if permission not in self.permissions:
             raise forbidden(f"Your role may not {permission}")
 
-    @property
-    def org_settings(self) -> dict[str, Any]:
-        """The organization's settings map."""
-        return dict(self.org.get("settings") or {})
+    @cached_property
+    def settings(self) -> OrgSettings:
+        """The organization's settings, as this caller's copy of the organization holds them (read once)."""
+        # cached_property writes the instance __dict__ directly, which a frozen dataclass allows.
+        return OrgSettings.of(self.org)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -131,17 +134,19 @@ def caller_from_claims(claims: dict[str, Any], *, fresh: bool) -> Caller:
 def caller_of(org_id: str, uid: str, member: dict[str, Any], org: dict[str, Any]) -> Caller:
     """The Caller a member record and its organization make (permissions after the org's overrides)."""
     role = str(member.get("role", "agent"))
-    overrides = (org.get("settings") or {}).get("rolePermissions")
-    return Caller(
+    settings = OrgSettings.of(org)
+    caller = Caller(
         uid=uid,
         org_id=org_id,
         role=role,
         team_id=member.get("teamId"),
         name=str(member.get("name", "")),
         email=str(member.get("email", "")),
-        permissions=effective(role, overrides),
+        permissions=effective(role, settings.role_permissions),
         org=org,
     )
+    object.__setattr__(caller, "settings", settings)  # fills the cached_property: the org is read once
+    return caller
 
 
 def authenticate(authorization: str | None, *, fresh: bool = False) -> Caller:

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 PROJECT_DEFAULT = "demo-justo"
 REGION = "asia-south1"
+# The zone deploy-time cron schedules are written in: the platform's (the region's), never an organization's.
+SCHEDULE_TIME_ZONE = "Asia/Kolkata"
 
 
 class SettingsError(RuntimeError):

@@ -22,8 +22,8 @@ from typing import Any
 
 from core import tenancy
 from core.caller import Caller
+from core.org_settings import OrgSettings
 from leads import phones, search
-from org import defaults
 
 PHONE_FIELDS = ("primaryPhone", "alternatePhone")
 RAW_ROLES = frozenset({"admin", "manager"})
@@ -31,7 +31,7 @@ RAW_ROLES = frozenset({"admin", "manager"})
 
 def org_masks(org: dict[str, Any]) -> bool:
     """True when the organization (a document as read) hides lead phone numbers from agents and rms."""
-    return bool((defaults.settings() | dict(org.get("settings") or {})).get("phoneMasking"))
+    return OrgSettings.of(org).phone_masking
 
 
 def masks_now(org_id: str, *, transaction: Any = None) -> bool:

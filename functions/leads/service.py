@@ -18,12 +18,12 @@ from core import clients, clock, pagination, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id, sha256_hex
+from core.org_settings import OrgSettings
 from core.versioning import check
 from core.visibility import BOOKED, can_reach_member
 from leads import masking, phones, rotation, search
 from leads.access import get_visible_lead, lead_ref
 from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, LeadUpdate, NoteCreate
-from org import defaults
 
 RESTORE_DAYS = 30
 CONTACT_FIELDS = ("primaryPhone", "alternatePhone", "emails")
@@ -50,7 +50,7 @@ def key_ref(org_id: str, key: str) -> Any:
 
 def org_settings(org: dict[str, Any]) -> dict[str, Any]:
     """The organization's settings over the defaults."""
-    return defaults.settings() | dict(org.get("settings") or {})
+    return OrgSettings.of(org).as_document()
 
 
 def masks_phones(org: dict[str, Any]) -> bool:

@@ -7,9 +7,9 @@ from typing import Any
 
 from core import audit, clients, clock, tenancy
 from core.errors import ApiError
+from core.org_settings import DEFAULTS
 from members.models import MemberCreate
 from members.service import add_member
-from org import defaults
 
 
 def create_org(
@@ -34,7 +34,7 @@ def create_org(
         "activeMembers": 0,
         "subscriptionEndsAt": subscription_ends_at,
         "active": True,
-        "settings": defaults.settings(),
+        "settings": DEFAULTS.as_document(),
         "settingsVersion": 1,
         "createdAt": now,
         "updatedAt": now,

@@ -8,17 +8,20 @@ from core import audit, clients, clock, tenancy
 from core.caller import Caller
 from core.errors import ApiError, invalid, not_found
 from core.ids import new_id
+from core.org_settings import OrgSettings
 from core.permissions import validate_overrides
 from core.versioning import check
-from org import defaults
 from org.models import OrgSettingsUpdate, TeamCreate, TeamUpdate
 
 
 def current_settings(org: dict[str, Any]) -> dict[str, Any]:
     """The organization's settings over the defaults, with their version."""
-    merged = defaults.settings() | dict(org.get("settings") or {})
-    merged["version"] = int(org.get("settingsVersion", 1))
-    return merged
+    return OrgSettings.of(org).as_document() | {"version": _settings_version(org)}
+
+
+def _settings_version(org: dict[str, Any]) -> int:
+    version = org.get("settingsVersion", 1)
+    return version if isinstance(version, int) and not isinstance(version, bool) else 1
 
 
 def get_settings(*, caller: Caller) -> dict[str, Any]:
@@ -41,9 +44,11 @@ def update_settings(*, caller: Caller, data: OrgSettingsUpdate, if_match: int | 
     @firestore.transactional
     def apply(transaction: Any) -> dict[str, Any]:
         org = ref.get(transaction=transaction).to_dict() or {}
-        stored = {"version": int(org.get("settingsVersion", 1))}
+        stored = {"version": _settings_version(org)}
         check(stored, if_match)
-        merged = defaults.settings() | dict(org.get("settings") or {}) | changes
+        # Read through OrgSettings: a bad stored value is written back as its default, never kept.
+        current = OrgSettings.of(org).as_document()
+        merged = OrgSettings.of({"settings": current | changes}).as_document()
         transaction.update(
             ref, {"settings": merged, "settingsVersion": stored["version"] + 1, "updatedAt": clock.now()}
         )

@@ -6,18 +6,10 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from core import clients, notify, tenancy
+from core.org_settings import OrgSettings
 
 DIGEST_AT = time(8, 0)
 WINDOW = timedelta(minutes=15)  # the scheduler runs every 15 minutes (UTC): each zone's 08:00 falls in one run
-
-
-def _zone(name: str | None) -> tzinfo:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name or "Asia/Kolkata")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Asia/Kolkata")
 
 
 def digest_day(run_at: datetime, zone: tzinfo) -> date | None:
@@ -97,7 +89,7 @@ def _in_range(org_id: str, collection: str, field: str, start: datetime, end: da
 
 def run_org(org_id: str, org: dict[str, Any], run_at: datetime) -> int:
     """Send one organization's digests if its 08:00 falls in this run; how many were sent (retries send none)."""
-    zone = _zone((org.get("settings") or {}).get("timeZone"))
+    zone = OrgSettings.of(org).zone
     day = digest_day(run_at, zone)
     if day is None or not tenancy.subscription_current(org, run_at):
         return 0

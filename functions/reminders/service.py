@@ -17,13 +17,13 @@ from typing import Any
 
 from core import clients, clock, notify, tenancy
 from core.ids import sha256_hex
+from core.org_settings import OrgSettings
 from reminders import queue as task_queue
 
 log = logging.getLogger("justo")
 
 COLLECTION = "reminders"
 VISIT_SLOTS: tuple[tuple[str, timedelta], ...] = (("day", timedelta(days=1)), ("hour", timedelta(hours=1)))
-DEFAULT_TZ = "Asia/Kolkata"
 
 
 @dataclass(frozen=True)
@@ -255,20 +255,9 @@ def _current_plans(
     return PLANNERS[subject_type](org_id, subject_id, subject, now)
 
 
-def _zone(org_id: str) -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    org = tenancy.load_org(org_id) or {}
-    name = str((org.get("settings") or {}).get("timeZone") or DEFAULT_TZ)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TZ)
-
-
 def local_time(org_id: str, at: datetime) -> str:
     """A time as the organization reads it: `Sat 28 Nov, 10:30 IST`."""
-    local = at.astimezone(_zone(org_id))
+    local = at.astimezone(OrgSettings.of(tenancy.load_org(org_id)).zone)
     return local.strftime("%a %d %b, %H:%M ") + (local.tzname() or "")
 
 

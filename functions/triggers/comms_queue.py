@@ -8,17 +8,16 @@ from typing import Any
 from firebase_functions import scheduler_fn
 
 from core import secrets
-from core.settings import REGION
+from core.settings import REGION, SCHEDULE_TIME_ZONE
 
 log = logging.getLogger("justo.comms")
 
 CRON = "*/15 * * * *"
-TIME_ZONE = "Asia/Kolkata"
 
 
 @scheduler_fn.on_schedule(
     schedule=CRON,
-    timezone=scheduler_fn.Timezone(TIME_ZONE),
+    timezone=scheduler_fn.Timezone(SCHEDULE_TIME_ZONE),
     region=REGION,
     secrets=list(secrets.names(secrets.SMS_WEBHOOK_SECRET, secrets.WHATSAPP_ACCESS_TOKEN)),
 )

@@ -15,6 +15,7 @@ from firebase_functions import firestore_fn
 
 from core import secrets
 from core.deploy import DATA_EVENTS, document_trigger
+from core.org_settings import OrgSettings
 
 # A lead write that changes none of these cannot have stored a number in the wrong form.
 GUARDED_FIELDS = ("primaryPhone", "alternatePhone", "searchTokens", "name")
@@ -24,8 +25,8 @@ def masking_change(before: dict[str, Any] | None, after: dict[str, Any] | None) 
     """The new `phoneMasking` value when the write changed it, else None."""
     if after is None:
         return None
-    old = bool(((before or {}).get("settings") or {}).get("phoneMasking"))
-    new = bool((after.get("settings") or {}).get("phoneMasking"))
+    old = OrgSettings.of(before).phone_masking
+    new = OrgSettings.of(after).phone_masking
     return new if old != new else None
 
 

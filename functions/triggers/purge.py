@@ -7,12 +7,12 @@ import logging
 from firebase_functions import scheduler_fn
 
 from core import clock
-from core.settings import REGION
+from core.settings import REGION, SCHEDULE_TIME_ZONE
 
 log = logging.getLogger("justo")
 
 
-@scheduler_fn.on_schedule(schedule="45 3 * * *", timezone=scheduler_fn.Timezone("Asia/Kolkata"), region=REGION)
+@scheduler_fn.on_schedule(schedule="45 3 * * *", timezone=scheduler_fn.Timezone(SCHEDULE_TIME_ZONE), region=REGION)
 def purgeleads(event: scheduler_fn.ScheduledEvent) -> None:
     """Purge archived leads older than 30 days."""
     from leads.purge import purge_archived

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from core import clock, tenancy
+from core.org_settings import OrgSettings
 from visits.models import VisitCreate
 from visits.service import create_visit
 
@@ -23,7 +23,7 @@ def seed(org_id: str, members: dict[str, Any]) -> None:
     if admin is None or not tenancy.subscription_current(org, clock.now()):
         return
     caller = member_caller(org_id, admin)
-    zone = ZoneInfo(str((org.get("settings") or {}).get("timeZone") or "Asia/Kolkata"))
+    zone = OrgSettings.of(org).zone
     today = clock.now().astimezone(zone).date()
     leads = tenancy.org_ref(org_id).collection("leads").order_by("createdAt").limit(10).stream()
     assigned = [s for s in leads if s.get("assigneeId") and not s.to_dict().get("archived")][: len(SLOTS)]

@@ -24,24 +24,12 @@ MAX_AHEAD = timedelta(days=366)
 CHECKIN_BEFORE, CHECKIN_AFTER = timedelta(hours=2), timedelta(hours=4)
 COMPLETE_BEFORE = timedelta(hours=2)  # a visit may be marked done from this long before its time
 DEFAULT_RADIUS_M = 200.0
-DEFAULT_TZ = "Asia/Kolkata"
 STAGE_ON = {"scheduled": "site-visit-scheduled", "completed": "site-visit-done"}
 
 
 def visits_of(org_id: str) -> Any:
     """The organization's visits collection."""
     return tenancy.org_ref(org_id).collection("visits")
-
-
-def _time_zone(caller: Caller) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    name = str(caller.org_settings.get("timeZone") or DEFAULT_TZ)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return DEFAULT_TZ
-    return name
 
 
 def _future(at: datetime, now: datetime) -> datetime:
@@ -80,10 +68,10 @@ def _project(transaction: Any, org_id: str, project_id: str | None) -> dict[str,
 
 def _stage_move(transaction: Any, caller: Caller, lead: dict[str, Any], target: str, now: datetime) -> None:
     """Move the lead forward to `target` in the visit's transaction, where the organization's settings say so."""
-    settings = caller.org_settings
-    if settings.get("visitStageMoves") is not True:
+    settings = caller.settings
+    if not settings.visit_stage_moves:
         return
-    stages = list(settings.get("stages") or [])
+    stages = list(settings.stages)
     current = lead.get("stage")
     if target not in stages or current == target:
         return
@@ -285,7 +273,7 @@ def _email_lead(
         to=to,
         project=project,
         agent=agent,
-        time_zone=_time_zone(caller),
+        time_zone=caller.settings.time_zone,
         now=now,
     )
     try:

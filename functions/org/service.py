@@ -46,9 +46,12 @@ def update_settings(*, caller: Caller, data: OrgSettingsUpdate, if_match: int | 
         org = ref.get(transaction=transaction).to_dict() or {}
         stored = {"version": _settings_version(org)}
         check(stored, if_match)
-        # Read through OrgSettings: a bad stored value is written back as its default, never kept.
+        # Read through OrgSettings: a bad stored value is written back as its default, never kept. Keys it
+        # does not know (a feature's not yet typed) stay as they were: a PATCH changes only what it names.
         current = OrgSettings.of(org).as_document()
-        merged = OrgSettings.of({"settings": current | changes}).as_document()
+        typed = OrgSettings.of({"settings": current | changes}).as_document()
+        raw = org.get("settings")
+        merged = {k: v for k, v in (raw if isinstance(raw, dict) else {}).items() if k not in typed} | typed
         transaction.update(
             ref, {"settings": merged, "settingsVersion": stored["version"] + 1, "updatedAt": clock.now()}
         )

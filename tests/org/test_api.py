@@ -105,3 +105,21 @@ def test_team_manager_must_be_a_manager_of_the_org(db: Any) -> None:
     response = call("POST", "/org/teams", token=admin.token(), json_body={"name": "X", "managerIds": [agent.uid]})
     assert response.status == 400 and "managerIds.0" in response.error["fields"]
     assert call("PATCH", "/org/teams/missing", token=admin.token(), json_body={"name": "Y"}).status == 404
+
+
+def test_settings_stored_badly_read_as_their_defaults_and_a_change_writes_them_back_whole(db: Any) -> None:
+    admin = make_org()
+    agent = add_person("org1", "agent", "north")
+    junk = {"stages": [], "timeZone": "Mars/Olympus", "defaultCountryCode": 91, "visitStageMoves": "no"}
+    tenancy.org_ref("org1").update({"settings": {**junk, "callRecording": True, "legacyKey": 1}})
+    tenancy.cache.clear()
+    read = call("GET", "/org/settings", token=agent.token())
+    assert read.status == 200, read.body
+    assert read.body["stages"][0] == "new" and read.body["timeZone"] == "Asia/Kolkata"
+    assert read.body["defaultCountryCode"] == "+91" and read.body["visitStageMoves"] is True
+    assert read.body["callRecording"] is True and read.body["callerId"] is None
+    changed = call("PATCH", "/org/settings", token=admin.token(), json_body={"callerId": "+918045678900"})
+    assert changed.status == 200 and changed.body["callerId"] == "+918045678900"
+    stored = tenancy.org_ref("org1").get().to_dict()["settings"]
+    assert stored == {key: value for key, value in changed.body.items() if key != "version"} | {"legacyKey": 1}
+    assert stored["stages"][0] == "new" and stored["timeZone"] == "Asia/Kolkata" and stored["callRecording"] is True

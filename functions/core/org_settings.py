@@ -139,6 +139,14 @@ class OrgSettings:
         except (ZoneInfoNotFoundError, ValueError, OSError):  # a value built directly, not through `of`
             return ZoneInfo(DEFAULT_TIME_ZONE)
 
+    @staticmethod
+    def untyped(org: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The stored settings keys OrgSettings does not know, as stored (a change of settings keeps them)."""
+        stored = org.get("settings") if isinstance(org, Mapping) else None
+        if not isinstance(stored, Mapping):
+            return {}
+        return {key: value for key, value in stored.items() if key not in _KEYS}
+
     def as_document(self) -> dict[str, Any]:
         """The camelCase map stored in `orgs/{orgId}.settings` (fresh, mutable copies)."""
         return {
@@ -156,3 +164,4 @@ class OrgSettings:
 
 
 DEFAULTS = OrgSettings()
+_KEYS = frozenset(DEFAULTS.as_document())

@@ -49,9 +49,7 @@ def update_settings(*, caller: Caller, data: OrgSettingsUpdate, if_match: int | 
         # Read through OrgSettings: a bad stored value is written back as its default, never kept. Keys it
         # does not know (a feature's not yet typed) stay as they were: a PATCH changes only what it names.
         current = OrgSettings.of(org).as_document()
-        typed = OrgSettings.of({"settings": current | changes}).as_document()
-        raw = org.get("settings")
-        merged = {k: v for k, v in (raw if isinstance(raw, dict) else {}).items() if k not in typed} | typed
+        merged = OrgSettings.untyped(org) | OrgSettings.of({"settings": current | changes}).as_document()
         transaction.update(
             ref, {"settings": merged, "settingsVersion": stored["version"] + 1, "updatedAt": clock.now()}
         )

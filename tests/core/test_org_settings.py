@@ -162,6 +162,19 @@ def test_phone_masking_fails_closed_on_a_stored_truthy_non_bool(stored: Any, mas
     assert OrgSettings.of({"settings": {"phoneMasking": stored}}).phone_masking is masks
 
 
+@pytest.mark.parametrize(
+    ("org", "kept"),
+    [
+        (None, {}),
+        ({"settings": "x"}, {}),
+        ({"settings": EXPECTED_DEFAULTS}, {}),
+        ({"settings": {**OVERRIDES, "legacy": [1], "timeZone": 5}}, {"legacy": [1]}),
+    ],
+)
+def test_untyped_keys_are_those_the_type_does_not_know(org: Any, kept: dict[str, Any]) -> None:
+    assert OrgSettings.untyped(org) == kept
+
+
 def test_role_permission_entries_of_the_wrong_type_are_dropped_and_the_rest_kept() -> None:
     stored = {"agent": {"leads.export": True, "leads.delete": "yes", 3: True}, "rm": "all", 7: {"x": True}}
     read = OrgSettings.of({"settings": {"rolePermissions": stored}})

@@ -15,7 +15,7 @@ from core.errors import ApiError, forbidden, not_found, precondition
 from core.ids import new_id
 from core.models import valid_doc_id
 from core.visibility import can_see_lead, can_see_record
-from leads.access import get_visible_lead
+from leads import store
 
 log = logging.getLogger("justo.attachments")
 
@@ -46,8 +46,8 @@ def _visible_visit(caller: Caller, visit_id: str) -> dict[str, Any]:
         return visit
     lead_id = visit.get("leadId")
     if lead_id:
-        lead = tenancy.org_ref(caller.org_id).collection("leads").document(str(lead_id)).get()
-        if lead.exists and can_see_lead(caller, lead.to_dict() or {}):
+        lead = store.get(caller.org_id, str(lead_id))
+        if lead is not None and can_see_lead(caller, lead):
             return visit
     raise forbidden("You may not see this visit")
 
@@ -58,8 +58,8 @@ def create(*, caller: Caller, data: AttachmentCreate) -> dict[str, Any]:
         raise ApiError("PAYLOAD_TOO_LARGE", "Attachments are at most 20 MB", fields={"sizeBytes": "at most 20 MB"})
     team_id, owner_id = None, None
     if data.lead_id:
-        lead = get_visible_lead(caller, data.lead_id)
-        team_id, owner_id = lead.get("teamId"), lead.get("assigneeId")
+        lead = store.get_visible(caller, data.lead_id)
+        team_id, owner_id = lead.team_id, lead.assignee_id
     else:
         visit = _visible_visit(caller, str(data.visit_id))
         team_id, owner_id = visit.get("teamId"), visit.get("agentId")
@@ -111,7 +111,7 @@ def _visible(caller: Caller, attachment_id: str) -> dict[str, Any]:
     if record is None:
         raise not_found("Attachment")
     if record.get("leadId"):
-        get_visible_lead(caller, str(record["leadId"]))
+        store.get_visible(caller, str(record["leadId"]))
     else:
         _visible_visit(caller, str(record.get("visitId")))
     return record

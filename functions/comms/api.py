@@ -26,6 +26,7 @@ from core.caller import Caller
 from core.deploy import https_options
 from core.http import Call as HttpCall
 from core.http import Reply, Router, created
+from leads import phones
 
 router = Router("comms")
 
@@ -39,7 +40,7 @@ def _messages(messages: list[dict[str, Any]], caller: Caller) -> list[dict[str, 
         out = dict(message)
         for field in ("to", "sender"):
             if hidden and contact.is_raw_number(out.get(field)):
-                out[field] = contact.mask(str(out[field]))
+                out[field] = phones.mask(str(out[field]))
         shown.append(Message.model_validate(out).json_body())
     return shown
 

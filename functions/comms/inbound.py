@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from comms import config as comms_config
-from comms import contact, numbers, providers, service
+from comms import numbers, providers, service
 from comms.payloads import EmailEvent, WhatsAppDelivery, WhatsAppMessage
 from core import clients, clock, tenancy
+from core.caller import SYSTEM
 from core.errors import ApiError
 from core.ids import sha256_hex
 from core.models import valid_doc_id
+from core.org_settings import OrgSettings
+from leads import phones, store
+from leads.store import LeadRecord
 
 log = logging.getLogger("justo.webhooks")  # callback logs stay under one name, wherever the handling lives
 
@@ -92,10 +96,10 @@ def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[str, Any] | None:
+def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> LeadRecord | None:
     """The lead with this number, or a new one with source whatsapp, assigned as any new lead; None for a
     sender whose number is not a valid phone number (no lead can hold it)."""
-    lead = contact.find_lead_by_phone(org_id, e164)
+    lead = store.find_by_phone(org_id, e164)
     if lead is not None:
         return lead
     import phonenumbers
@@ -117,17 +121,14 @@ def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> dict[
         }
     )
     try:
-        created = create_lead(org_id=org_id, actor=None, data=data)
+        return create_lead(org_id=org_id, actor=SYSTEM, data=data)
     except ApiError as error:
         duplicate = error.extra.get("duplicateOf")
         if error.code == "INVALID_ARGUMENT":
             return None
         if error.code != "ALREADY_EXISTS" or not duplicate:
             raise
-        snapshot = tenancy.org_ref(org_id).collection("leads").document(str(duplicate)).get()
-        return {"id": snapshot.id, **(snapshot.to_dict() or {})}
-    lead_dict = created if isinstance(created, dict) else created.model_dump(by_alias=True)
-    return dict(lead_dict)
+        return store.get(org_id, str(duplicate))
 
 
 def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_name: str | None) -> bool:
@@ -148,12 +149,12 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
     if lead is None:
         log.info("inbound WhatsApp from a number that is not a phone number ignored")
         return False
-    masked = contact.masks_now(org_id)
+    masked = store.masks_now(org_id)
     kind = message.type or "text"
     text = (message.text.body or "") if kind == "text" else f"[{kind[:40]}]"
     at = _timestamp(message.timestamp)
     record = service.new_message(
-        None,
+        SYSTEM,
         masked,
         org_id,
         lead,
@@ -161,7 +162,7 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
         "",  # an inbound message is to the organization: no lead number to show
         id=doc_id,
         direction="inbound",
-        sender=contact.mask(e164) if masked else e164,
+        sender=phones.mask(e164) if masked else e164,
         text=text[:4096],
         status="delivered",
         statusHistory=[{"status": "delivered", "at": at, "reason": None}],
@@ -232,11 +233,11 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
     if org_id is None or not calling:
         log.info("inbound call to an unregistered number refused")
         return "application/xml", HANGUP
-    lead = contact.find_lead_by_phone(org_id, "+" + calling)
-    if lead is None or not lead.get("assigneeId"):
+    lead = store.find_by_phone(org_id, "+" + calling)
+    if lead is None or not lead.assignee_id:
         log.info("inbound call from an unknown number org=%s", org_id)
         return "application/xml", HANGUP
-    owner = str(lead["assigneeId"])
+    owner = lead.assignee_id
     call_id = "call_" + sha256_hex("plivo-inbound", params.get("CallUUID") or calling)[:20]
     now = clock.now()
     record = service.call_record(
@@ -262,26 +263,25 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
     )
     with contextlib.suppress(AlreadyExists):  # Plivo retried the answer request: the call is already logged
         batch.commit()
-    org = tenancy.load_org(org_id, fresh=True) or {}
-    shown_id, shown_name = ring_display(org, calling="+" + calling, called="+" + called)
+    settings = OrgSettings.of(tenancy.load_org(org_id, fresh=True))
+    shown_id, shown_name = ring_display(settings, calling="+" + calling, called="+" + called)
     return providers.voice().ring_agent(
         call_id=call_id,
         uid=owner,
         caller_id=shown_id,
         caller_name=shown_name,
-        record=bool((org.get("settings") or {}).get("callRecording")),
+        record=settings.call_recording,
         callback_base=comms_config.get().public_base,
     )
 
 
-def ring_display(org: dict[str, Any], *, calling: str, called: str) -> tuple[str, str | None]:
+def ring_display(settings: OrgSettings, *, calling: str, called: str) -> tuple[str, str | None]:
     """(caller id, caller name) the agent's app shows for a lead's inbound call: the lead's number where the
     organization does not mask; where it masks, the organization's own number (its caller id, else the number
     the lead dialled) and the masked number as the name, so the app's call screen never holds the raw one."""
-    if not contact.masking(org):
+    if not settings.phone_masking:
         return calling, None
-    own = str((org.get("settings") or {}).get("callerId") or called)
-    return own, contact.mask(calling)
+    return settings.caller_id or called, phones.mask(calling)
 
 
 def voice_answer(params: dict[str, str]) -> tuple[str, str]:
@@ -303,13 +303,11 @@ def voice_answer(params: dict[str, str]) -> tuple[str, str]:
     if call.get("status") != "dialing" or caller_endpoint != providers.endpoint_username(str(call.get("agentId"))):
         log.info("voice answer refused org=%s call=%s", org_id, call_id)
         return "application/xml", HANGUP
-    org = tenancy.load_org(org_id) or {}
-    lead_snapshot = tenancy.org_ref(org_id).collection("leads").document(str(call["leadId"])).get()
-    lead = {"id": lead_snapshot.id, **(lead_snapshot.to_dict() or {})}
-    number = contact.raw_phone(org_id, lead) if lead_snapshot.exists else None
-    org_settings = org.get("settings") or {}
-    caller_id = str(org_settings.get("callerId") or "")
-    if not number or not caller_id or "call" in (lead.get("doNotContact") or []):
+    settings = OrgSettings.of(tenancy.load_org(org_id))
+    lead = store.get(org_id, str(call["leadId"]))
+    number = store.dialable(org_id, lead) if lead is not None else None
+    caller_id = settings.caller_id or ""
+    if lead is None or not number or not caller_id or not lead.contactable("call"):
         log.info("voice answer refused org=%s call=%s: no number, caller id or consent", org_id, call_id)
         return "application/xml", HANGUP
     ref.update({"providerCallId": params.get("CallUUID") or None, "updatedAt": clock.now()})
@@ -317,7 +315,7 @@ def voice_answer(params: dict[str, str]) -> tuple[str, str]:
         call_id=call_id,
         number=number,
         caller_id=caller_id,
-        record=bool(org_settings.get("callRecording")),
+        record=settings.call_recording,
         callback_base=comms_config.get().public_base,
     )
 
@@ -364,8 +362,7 @@ def voice_recording(call_id: str, params: dict[str, str]) -> bool:
     if found is None or not url.startswith("https://"):
         return False
     org_id, ref, call = found
-    org = tenancy.load_org(org_id) or {}
-    if not (org.get("settings") or {}).get("callRecording") or call.get("recordingUrl") == url:
+    if not OrgSettings.of(tenancy.load_org(org_id)).call_recording or call.get("recordingUrl") == url:
         return False
     ref.update({"recordingUrl": url, "updatedAt": clock.now()})
     return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import clock, tenancy
+from core.org_settings import OrgSettings
 
 TEMPLATES: dict[str, dict[str, Any]] = {
     "wa-site-visit-reminder": {
@@ -68,7 +69,7 @@ def seed(org_id: str, members: Any = None) -> list[str]:
     register_whatsapp_number(org_id, local_phone_number_id(org_id))
     register_voice_number(org_id, local_voice_number(org_id))
     org = tenancy.org_ref(org_id)
-    if not ((org.get().to_dict() or {}).get("settings") or {}).get("callerId"):  # an admin's own choice stays
+    if not OrgSettings.of(org.get().to_dict()).caller_id:  # an admin's own choice stays
         org.update({"settings.callerId": local_voice_number(org_id), "settingsVersion": firestore.Increment(1)})
         tenancy.cache.forget(org.path)
     templates = tenancy.org_ref(org_id).collection("templates")

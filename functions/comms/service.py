@@ -9,12 +9,14 @@ from typing import Any
 from comms import contact, providers, rules
 from comms.models import CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
 from core import clients, clock, pagination, secrets, tenancy
-from core.caller import Caller
+from core.caller import SYSTEM, Actor, Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id, sha256_hex
 from core.models import valid_doc_id
+from core.org_settings import OrgSettings
 from core.visibility import can_see_record
-from leads.access import get_visible_lead
+from leads import phones, store
+from leads.store import LeadRecord
 
 log = logging.getLogger("justo.comms")
 
@@ -33,17 +35,11 @@ def provider_key(provider: str, provider_message_id: str) -> str:
     return sha256_hex(provider, provider_message_id)[:40]
 
 
-def _refuse_do_not_contact(caller: Caller, lead: dict[str, Any], channel: str) -> None:
-    if channel in (lead.get("doNotContact") or []):
+def _refuse_do_not_contact(caller: Caller, lead: LeadRecord, channel: str) -> None:
+    if not lead.contactable(channel):
         # ids only: no names or numbers in logs
-        log.info(
-            "do-not-contact refused org=%s lead=%s channel=%s by=%s", caller.org_id, lead["id"], channel, caller.uid
-        )
+        log.info("do-not-contact refused org=%s lead=%s channel=%s by=%s", caller.org_id, lead.id, channel, caller.uid)
         raise precondition(f"This lead asked not to be contacted by {channel}", channel=channel)
-
-
-def _opted_in(lead: dict[str, Any], channel: str) -> bool:
-    return any(isinstance(item, dict) and item.get("channel") == channel for item in lead.get("optIns") or [])
 
 
 # ---- calls -----------------------------------------------------------------------------------
@@ -52,7 +48,7 @@ def _opted_in(lead: dict[str, Any], channel: str) -> bool:
 def log_call(*, caller: Caller, data: CallCreate) -> dict[str, Any]:
     """Store a call the agent made or took on its own phone."""
     caller.require("comms.call")
-    lead = get_visible_lead(caller, data.lead_id or _lead_id_by_phone(caller, data))
+    lead = store.get_visible(caller, data.lead_id or _lead_id_by_phone(caller, data))
     now = clock.now()
     record = call_record(
         caller.org_id,
@@ -72,15 +68,15 @@ def log_call(*, caller: Caller, data: CallCreate) -> dict[str, Any]:
     return record
 
 
-def call_record(org_id: str, agent_id: str, lead: dict[str, Any], now: Any, **fields: Any) -> dict[str, Any]:
+def call_record(org_id: str, agent_id: str | None, lead: LeadRecord, now: Any, **fields: Any) -> dict[str, Any]:
     """A new call log of an agent on a lead: ids, owner and team from the lead, then the call's own fields."""
     return {
         "id": new_id("call_"),
         "orgId": org_id,
-        "leadId": lead["id"],
-        "leadOwnerId": lead.get("assigneeId"),
+        "leadId": lead.id,
+        "leadOwnerId": lead.assignee_id,
         "agentId": agent_id,
-        "teamId": lead.get("teamId"),
+        "teamId": lead.team_id,
         "recordingUrl": None,
         "version": 1,
         "createdAt": now,
@@ -91,17 +87,15 @@ def call_record(org_id: str, agent_id: str, lead: dict[str, Any], now: Any, **fi
 
 def _lead_id_by_phone(caller: Caller, data: CallCreate) -> str:
     """The id of the lead with the call's number, or 404."""
-    from leads import phones
-
     assert data.phone is not None
     default = caller.settings.default_country_code
     parsed = phones.parse(
         data.phone.number, data.phone.country_code, default_country_code=default, field="phone.number"
     )
-    lead = contact.find_lead_by_phone(caller.org_id, parsed.e164)
+    lead = store.find_by_phone(caller.org_id, parsed.e164)
     if lead is None:
         raise not_found("Lead with this number")
-    return str(lead["id"])
+    return lead.id
 
 
 def list_calls(*, caller: Caller, query: CallListQuery) -> tuple[list[dict[str, Any]], str | None]:
@@ -114,7 +108,7 @@ def _list(
 ) -> tuple[list[dict[str, Any]], str | None]:
     ref: Any = _org_col(caller.org_id, collection)
     if lead_id:
-        get_visible_lead(caller, lead_id)
+        store.get_visible(caller, lead_id)
         ref = ref.where(filter=clients.where("leadId", "==", lead_id))
     elif caller.role == "manager":
         if caller.team_id is None:
@@ -129,11 +123,11 @@ def _list(
 def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     """Create the call log of a VoIP call and the agent's SDK token and TURN credentials."""
     caller.require("comms.call")
-    lead = get_visible_lead(caller, lead_id)
+    lead = store.get_visible(caller, lead_id)
     _refuse_do_not_contact(caller, lead, "call")
     if not caller.settings.caller_id:
         raise precondition("The organization has no caller ID for VoIP calls; an admin sets callerId")
-    if not contact.raw_phone(caller.org_id, lead):
+    if not store.dialable(caller.org_id, lead):
         raise precondition("This lead has no phone number to call")
     now = clock.now()
     record = call_record(
@@ -205,7 +199,7 @@ def _check_params(template: dict[str, Any], params: list[str]) -> None:
 
 
 def new_message(
-    caller: Caller | None, masked: bool, org_id: str, lead: dict[str, Any], channel: str, to: str, **fields: Any
+    actor: Actor, masked: bool, org_id: str, lead: LeadRecord, channel: str, to: str, **fields: Any
 ) -> dict[str, Any]:
     """A message record (outbound and queued unless fields say otherwise); `to` masked where the organization
     masks (the flag as read for this send)."""
@@ -213,13 +207,13 @@ def new_message(
     return {
         "id": new_id("msg_"),
         "orgId": org_id,
-        "leadId": lead["id"],
-        "leadOwnerId": lead.get("assigneeId"),
-        "agentId": caller.uid if caller else lead.get("assigneeId"),
-        "teamId": lead.get("teamId"),
+        "leadId": lead.id,
+        "leadOwnerId": lead.assignee_id,
+        "agentId": lead.assignee_id if actor is SYSTEM else actor.uid,
+        "teamId": lead.team_id,
         "channel": channel,
         "direction": "outbound",
-        "to": contact.mask(to) if masked and channel != "email" else to,
+        "to": phones.mask(to) if masked and channel != "email" else to,
         "template": None,
         "category": None,
         "subject": None,
@@ -240,18 +234,18 @@ def new_message(
 def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
     """Store an SMS on a DLT template, then send it (or queue it outside the promotional window)."""
     caller.require("comms.send")
-    lead = get_visible_lead(caller, data.lead_id)
+    lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "sms")
     template = _template(caller.org_id, channel="sms", templateId=data.template_id)
     if template is None:
         raise invalid("templateId", "no registered SMS template with this DLT id")
     _check_params(template, data.params)
-    phone = contact.raw_phone(caller.org_id, lead)
+    phone = store.dialable(caller.org_id, lead)
     if not phone:
         raise precondition("This lead has no phone number")
     message = new_message(
         caller,
-        contact.masks_now(caller.org_id),
+        store.masks_now(caller.org_id),
         caller.org_id,
         lead,
         "sms",
@@ -262,27 +256,27 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
         text=rules.fill_dlt_text(str(template.get("text") or ""), data.params),
         params=list(data.params),
     )
-    return _store_and_send(caller.org, caller.org_id, message)
+    return _store_and_send(caller.settings, caller.org_id, message)
 
 
 def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
     """Store a WhatsApp template message, then send it; needs the lead's recorded opt-in."""
     caller.require("comms.send")
-    lead = get_visible_lead(caller, data.lead_id)
+    lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "whatsapp")
     template = _template(caller.org_id, channel="whatsapp", name=data.template_name, language=data.language)
     if template is None:
         raise invalid("templateName", "no registered WhatsApp template with this name and language")
     _check_params(template, data.params)
-    if not _opted_in(lead, "whatsapp"):
+    if not lead.opted_in("whatsapp"):
         raise precondition("The lead has not opted in to WhatsApp messages", channel="whatsapp")
-    phone = contact.raw_phone(caller.org_id, lead)
+    phone = store.dialable(caller.org_id, lead)
     if not phone:
         raise precondition("This lead has no phone number")
     header = _whatsapp_header(caller.org_id, lead, data)
     message = new_message(
         caller,
-        contact.masks_now(caller.org_id),
+        store.masks_now(caller.org_id),
         caller.org_id,
         lead,
         "whatsapp",
@@ -296,7 +290,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
         buttonParams=list(data.button_params),
         attachmentIds=[header["attachmentId"]] if header and header.get("attachmentId") else [],
     )
-    return _store_and_send(caller.org, caller.org_id, message)
+    return _store_and_send(caller.settings, caller.org_id, message)
 
 
 # WhatsApp fetches header media by link: the types it takes for each header type, among our attachments.
@@ -304,7 +298,7 @@ HEADER_MEDIA = {"image": ("image/jpeg", "image/png"), "document": ("application/
 HEADER_LINK_MINUTES = 60  # the link is made when the message goes out; the provider fetches it at once
 
 
-def _whatsapp_header(org_id: str, lead: dict[str, Any], data: WhatsAppCreate) -> dict[str, Any] | None:
+def _whatsapp_header(org_id: str, lead: LeadRecord, data: WhatsAppCreate) -> dict[str, Any] | None:
     """The header to store: text, or a ready attachment of the lead of a type WhatsApp shows in that header."""
     from attachments import service as attachment_service
 
@@ -313,7 +307,7 @@ def _whatsapp_header(org_id: str, lead: dict[str, Any], data: WhatsAppCreate) ->
     if data.header.type == "text":
         return {"type": "text", "text": data.header.text, "attachmentId": None}
     record = attachment_service.load(org_id, str(data.header.attachment_id))
-    if record is None or record.get("leadId") != lead["id"]:
+    if record is None or record.get("leadId") != lead.id:
         raise invalid("header.attachmentId", "no such attachment on this lead")
     if record.get("status") != "ready":
         raise invalid("header.attachmentId", "the upload is not complete")
@@ -340,11 +334,10 @@ def _outgoing_header(org_id: str, message: dict[str, Any]) -> dict[str, str] | N
     return {"type": str(header["type"]), "link": link, "filename": str(record.get("fileName") or "")}
 
 
-def _store_and_send(org: dict[str, Any], org_id: str, message: dict[str, Any]) -> dict[str, Any]:
+def _store_and_send(settings: OrgSettings, org_id: str, message: dict[str, Any]) -> dict[str, Any]:
     """Store the message; send now, or leave it queued until the promotional window opens."""
     if message.get("category") == "marketing":
-        time_zone = str((org.get("settings") or {}).get("timeZone") or "Asia/Kolkata")
-        message["sendAfter"] = rules.promotional_send_after(clock.now(), time_zone)
+        message["sendAfter"] = rules.promotional_send_after(clock.now(), settings.time_zone)
     # dueAt lets the scheduled sender pick up a message whose immediate send never finished.
     message["dueAt"] = message["sendAfter"] or message["createdAt"]
     _org_col(org_id, "messages").document(message["id"]).create(message)
@@ -382,22 +375,21 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
     ref = _org_col(org_id, "messages").document(message_id)
     if message is None:
         return ref.get().to_dict() or {}
-    lead_snapshot = tenancy.org_ref(org_id).collection("leads").document(message["leadId"]).get()
-    lead = {"id": lead_snapshot.id, **(lead_snapshot.to_dict() or {})} if lead_snapshot.exists else None
+    lead = store.get(org_id, str(message["leadId"]))
     channel = str(message["channel"])
     try:
-        if lead is None or lead.get("archived"):
+        if lead is None or lead.archived:
             raise providers.ProviderError("the lead no longer exists")
-        if channel in (lead.get("doNotContact") or []):
+        if not lead.contactable(channel):
             raise providers.ProviderError(f"the lead asked not to be contacted by {channel}")
-        phone = contact.raw_phone(org_id, lead)
+        phone = store.dialable(org_id, lead)
         if not phone:
             raise providers.ProviderError("the lead has no phone number")
         if channel == "sms":
             provider_id = providers.sms_sender().send(
                 providers.OutgoingSms(
                     message_id=message_id,
-                    lead_id=lead["id"],
+                    lead_id=lead.id,
                     to=phone,
                     text=str(message.get("text") or ""),
                     template_id=str(message["template"]),
@@ -408,7 +400,7 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
             provider_id = providers.whatsapp_sender().send(
                 providers.OutgoingWhatsApp(
                     message_id=message_id,
-                    lead_id=lead["id"],
+                    lead_id=lead.id,
                     to=phone,
                     template_name=str(message["template"]),
                     language=str(message.get("language") or "en"),
@@ -506,15 +498,15 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
     from core import mail
 
     caller.require("comms.send")
-    lead = get_visible_lead(caller, data.lead_id)
+    lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "email")
-    address = contact.raw_email(caller.org_id, lead)
+    address = store.email_address(caller.org_id, lead)
     if not address:
         raise precondition("This lead has no email address")
     files = []
     for index, attachment_id in enumerate(data.attachment_ids):
         record = attachment_service.load(caller.org_id, attachment_id)
-        if record is None or record.get("leadId") != lead["id"]:
+        if record is None or record.get("leadId") != lead.id:
             raise invalid(f"attachmentIds.{index}", "no such attachment on this lead")
         if record.get("status") != "ready":
             raise invalid(f"attachmentIds.{index}", "the upload is not complete")
@@ -525,7 +517,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
                 data=attachment_service.read_bytes(record),
             )
         )
-    masked = contact.masks_now(caller.org_id)
+    masked = store.masks_now(caller.org_id)
     message = new_message(
         caller,
         masked,
@@ -544,7 +536,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
         subject=data.subject,
         text=data.body,
         attachments=tuple(files),
-        refs=(lead["id"], message["id"]),
+        refs=(lead.id, message["id"]),
         headers={"X-Justo-Message-Id": message["id"]},
     )
     try:
@@ -581,7 +573,7 @@ def get_message(*, caller: Caller, message_id: str) -> dict[str, Any]:
     message = snapshot.to_dict() or {}
     if not can_see_record(caller, owner_id=message.get("agentId"), team_id=message.get("teamId")):
         try:
-            get_visible_lead(caller, str(message.get("leadId")))
+            store.get_visible(caller, str(message.get("leadId")))
         except ApiError:
             raise forbidden("You may not see this message") from None
     return message

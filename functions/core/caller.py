@@ -152,3 +152,21 @@ def caller_of(org_id: str, uid: str, member: dict[str, Any], org: dict[str, Any]
 def authenticate(authorization: str | None, *, fresh: bool = False) -> Caller:
     """The caller behind an Authorization header."""
     return caller_from_claims(verify_token(bearer_token(authorization)), fresh=fresh)
+
+
+@dataclass(frozen=True)
+class System:
+    """The backend acting on its own (an inbound message, a trigger, a sweep): no member, no team, every
+    permission, and raw numbers (it dials and sends). `SYSTEM` is its one value; records it writes carry
+    `uid` None (stored as null: "by the system")."""
+
+    uid: None = None
+    role: str = "system"
+    team_id: None = None
+
+    def require(self, permission: str) -> None:
+        """The system may do what any feature asks of it."""
+
+
+SYSTEM = System()
+Actor = Caller | System

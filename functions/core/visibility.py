@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from core.caller import Caller
 
 BOOKED = "booked"
 
 
-def can_see_lead(caller: Caller, lead: dict[str, Any]) -> bool:
+class LeadLike(Protocol):
+    """What visibility needs of a lead (leads.store.LeadRecord has it)."""
+
+    @property
+    def assignee_id(self) -> str | None:
+        """The assigned member."""
+
+    @property
+    def team_id(self) -> str | None:
+        """The assignee's team."""
+
+    @property
+    def stage(self) -> str:
+        """The pipeline stage."""
+
+
+def can_see_lead(caller: Caller, lead: LeadLike) -> bool:
     """admin: all; manager: its team's; agent: assigned to it; rm: as agent plus its team's booked leads."""
     if caller.role == "admin":
         return True
     if caller.role == "manager":
-        return caller.team_id is not None and lead.get("teamId") == caller.team_id
-    if lead.get("assigneeId") == caller.uid:
+        return caller.team_id is not None and lead.team_id == caller.team_id
+    if lead.assignee_id == caller.uid:
         return True
     return (
-        caller.role == "rm"
-        and caller.team_id is not None
-        and (lead.get("teamId") == caller.team_id and lead.get("stage") == BOOKED)
+        caller.role == "rm" and caller.team_id is not None and lead.team_id == caller.team_id and lead.stage == BOOKED
     )
 
 

@@ -9,7 +9,7 @@ from core.deploy import https_options
 from core.errors import ApiError, invalid
 from core.http import Call, Reply, Router, created, no_content
 from core.pagination import PageQuery
-from leads import service
+from leads import service, store
 from leads.models import (
     Activity,
     AssignBody,
@@ -26,13 +26,14 @@ from leads.models import (
     NoteCreate,
     Stats,
 )
+from leads.store import LeadRecord
 
 router = Router("leads")
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
 
 
-def _lead(lead: dict[str, object]) -> dict[str, object]:
-    return Lead.model_validate(lead).json_body()
+def _lead(lead: LeadRecord) -> dict[str, object]:
+    return Lead.model_validate(lead.reply()).json_body()
 
 
 @router.get("/", query=LeadListQuery, items=Lead)
@@ -46,7 +47,7 @@ def list_leads(call: Call) -> Reply:
 def create_lead(call: Call) -> Reply:
     """Create a lead; 409 with duplicateOf when its phone or email belongs to another lead."""
     lead = service.create_lead(org_id=call.caller.org_id, actor=call.caller, data=call.body(LeadCreate))
-    return created(_lead(service.present(lead, call.caller)))
+    return created(_lead(store.present(lead, call.caller)))
 
 
 @router.get("/stats", response=Stats)

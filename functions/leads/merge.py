@@ -11,28 +11,26 @@ from typing import Any
 from core import clients, clock, tenancy
 from core.caller import Caller
 from core.errors import invalid, not_found, precondition
-from leads import masking, service
-from leads.access import get_visible_lead, lead_ref
+from leads import store
+from leads.store import Contact, LeadRecord
 
 # Top-level collections whose records carry `leadId` (owned by tasks, visits, comms, attachments).
 RELATED = ("tasks", "visits", "calls", "messages", "attachments")
 SUBCOLLECTIONS = ("notes", "activity")
+MAX_EMAILS = 5
 
 
-def _merged_contact(target: dict[str, Any], duplicate: dict[str, Any]) -> dict[str, Any]:
+def merged_contact(target: Contact, duplicate: Contact) -> Contact:
     """The target's contact plus the duplicate's emails, and its phone as alternate where there is room."""
-    contact = {field: target.get(field) for field in ("primaryPhone", "alternatePhone")}
-    contact["emails"] = list(dict.fromkeys([*(target.get("emails") or []), *(duplicate.get("emails") or [])]))[:5]
-    if not contact.get("alternatePhone"):
-        held = {phone.get("e164") for phone in (contact.get("primaryPhone"), contact.get("alternatePhone")) if phone}
-        for phone in (duplicate.get("primaryPhone"), duplicate.get("alternatePhone")):
-            if phone and phone.get("e164") not in held:
-                contact["alternatePhone"] = phone
-                break
-    return contact
+    emails = tuple(dict.fromkeys([*target.emails, *duplicate.emails]))[:MAX_EMAILS]
+    alternate = target.alternate
+    if alternate is None:
+        held = {phone.e164 for phone in target.phones}
+        alternate = next((phone for phone in duplicate.phones if phone.e164 not in held), None)
+    return Contact(target.primary, alternate, emails)
 
 
-def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> dict[str, Any]:
+def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> LeadRecord:
     """Fold duplicate_id into lead_id (both visible to the caller); the merged lead."""
     from google.cloud import firestore
 
@@ -40,52 +38,48 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> dict[str,
     if duplicate_id == lead_id:
         raise invalid("duplicateId", "a lead cannot be merged into itself")
     org_id = caller.org_id
-    duplicate_ref = lead_ref(org_id, duplicate_id)
-    snapshot = duplicate_ref.get()
-    if not snapshot.exists:
+    existing = store.get(org_id, duplicate_id)
+    if existing is None:
         raise not_found("Lead")
-    existing = snapshot.to_dict() or {}
-    if existing.get("mergedInto") not in (None, lead_id):
+    if existing.merged_into not in (None, lead_id):
         raise precondition("The duplicate was already merged into another lead")
     now = clock.now()
 
     @firestore.transactional
-    def apply(transaction: Any) -> dict[str, Any]:
-        target = get_visible_lead(caller, lead_id, transaction=transaction)
-        get_visible_lead(caller, duplicate_id, transaction=transaction)  # the caller must see both
-        target_contact = service.private_ref(org_id, lead_id).get(transaction=transaction).to_dict() or {}
-        duplicate_contact = service.private_ref(org_id, duplicate_id).get(transaction=transaction).to_dict() or {}
-        masked = masking.masks_now(org_id, transaction=transaction)
-        contact = _merged_contact(target_contact, duplicate_contact)
-        old_keys = {**service.contact_keys(duplicate_contact), **service.contact_keys(target_contact)}
-        new_keys = service.contact_keys(contact)
+    def apply(transaction: Any) -> LeadRecord:
+        target = store.get_visible(caller, lead_id, transaction=transaction)
+        store.get_visible(caller, duplicate_id, transaction=transaction)  # the caller must see both
+        target_contact = store.read_contact(org_id, lead_id, transaction=transaction) or Contact(None)
+        duplicate_contact = store.read_contact(org_id, duplicate_id, transaction=transaction) or Contact(None)
+        masked = store.masks_now(org_id, transaction=transaction)
+        contact = merged_contact(target_contact, duplicate_contact)
+        old_keys = {**duplicate_contact.keys(), **target_contact.keys()}
+        new_keys = contact.keys()
         for key in old_keys:
             if key not in new_keys:
-                transaction.delete(service.key_ref(org_id, key))
-        for key, field in new_keys.items():
-            transaction.set(service.key_ref(org_id, key), {"leadId": lead_id, "field": field, "createdAt": now})
-        transaction.set(service.private_ref(org_id, lead_id), {**contact, "leadId": lead_id, "updatedAt": now})
+                transaction.delete(store.key_ref(org_id, key))
+        store.write_keys(transaction, org_id, lead_id, new_keys, now)
+        transaction.set(store.private_ref(org_id, lead_id), contact.document(lead_id, now))
         updates = {
-            **service.contact_view(str(target["name"]), contact, masked=masked),
-            "mergedFrom": list(dict.fromkeys([*(target.get("mergedFrom") or []), duplicate_id])),
-            "version": int(target.get("version", 1)) + 1,
+            **contact.view(target.name, masked=masked),
+            "mergedFrom": list(dict.fromkeys([*target.merged_from, duplicate_id])),
+            "version": target.version + 1,
             "updatedAt": now,
             "updatedBy": caller.uid,
         }
-        transaction.update(lead_ref(org_id, lead_id), updates)
+        transaction.update(store.ref(org_id, lead_id), updates)
         transaction.update(
-            duplicate_ref,
+            store.ref(org_id, duplicate_id),
             {"archived": True, "archivedAt": now, "mergedInto": lead_id, "updatedAt": now, "updatedBy": caller.uid},
         )
-        target.update(updates)
-        return target
+        return target.updated(updates)
 
-    if existing.get("mergedInto") == lead_id:
-        merged = get_visible_lead(caller, lead_id)
+    if existing.merged_into == lead_id:
+        merged = store.get_visible(caller, lead_id)
     else:
         merged = apply(clients.db().transaction())
     move_related(org_id, duplicate_id, lead_id)
-    return service.present(merged, caller, contact=service.contact_for_reply(org_id, merged, caller))
+    return store.shown(org_id, merged, caller)
 
 
 def move_related(org_id: str, from_id: str, to_id: str) -> None:
@@ -101,10 +95,10 @@ def move_related(org_id: str, from_id: str, to_id: str) -> None:
             batch, pending = db.batch(), 0
 
     for name in SUBCOLLECTIONS:
-        for snapshot in lead_ref(org_id, from_id).collection(name).stream():
+        for snapshot in store.child(org_id, from_id, name).stream():
             # `movedFrom` tells the activity triggers this is not a new note.
             data = {**(snapshot.to_dict() or {}), "leadId": to_id, "movedFrom": from_id}
-            batch.set(lead_ref(org_id, to_id).collection(name).document(snapshot.id), data)
+            batch.set(store.child(org_id, to_id, name).document(snapshot.id), data)
             batch.delete(snapshot.reference)
             pending += 2
             flush()
@@ -116,6 +110,6 @@ def move_related(org_id: str, from_id: str, to_id: str) -> None:
             flush()
     flush(force=True)
     batch = db.batch()
-    batch.delete(service.private_ref(org_id, from_id))
-    batch.delete(lead_ref(org_id, from_id))
+    batch.delete(store.private_ref(org_id, from_id))
+    batch.delete(store.ref(org_id, from_id))
     batch.commit()

@@ -1,4 +1,4 @@
-"""Phone numbers: parsing to E.164 with `phonenumbers` (imported lazily), masking for agents."""
+"""Phone numbers: parsing to E.164 with `phonenumbers` (imported lazily), and the one `mask()` agents see."""
 
 from __future__ import annotations
 
@@ -56,12 +56,24 @@ def parse(number: str, country_code: str | None, *, default_country_code: str, f
     return ParsedPhone(country_code=f"+{parsed.country_code}", national=national, e164=e164)
 
 
-def mask(e164: str, country_code: str) -> str:
-    """`+91 98XXXXXX10`: the country code, then the national number with all but 2+2 digits hidden."""
-    national = e164.removeprefix(country_code)
+def mask(e164: str, country_code: str | None = None) -> str:
+    """`+91 98XXXXXX10`: the country code, then the national number with all but 2+2 digits hidden. Without
+    `country_code` it is read from the number (a record's `to` or `sender`); an unparsable number is hidden
+    the same way, without a country code."""
+    if country_code is None:
+        import phonenumbers
+
+        try:
+            country_code = f"+{phonenumbers.parse(e164, None).country_code}"
+        except phonenumbers.NumberParseException:
+            return _hide(digits(e164))
+    return f"{country_code} {_hide(e164.removeprefix(country_code))}"
+
+
+def _hide(national: str) -> str:
     if len(national) <= 4:
-        return f"{country_code} {'X' * len(national)}"
-    return f"{country_code} {national[:2]}{'X' * (len(national) - 4)}{national[-2:]}"
+        return "X" * len(national)
+    return f"{national[:2]}{'X' * (len(national) - 4)}{national[-2:]}"
 
 
 def digits(text: str) -> str:

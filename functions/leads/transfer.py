@@ -23,8 +23,9 @@ from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.ids import new_id
 from core.models import INT64_MAX as MAX_MONEY
-from leads import masking, rotation, service
+from leads import rotation, service, store
 from leads.models import LeadCreate, LeadListQuery
+from leads.store import Contact, LeadRecord, StoredPhone
 
 BATCH_WRITES = 450  # a batch holds at most 500 writes; a lead takes 2 plus one per phone and email
 WRITERS = 4  # batches committed at once
@@ -165,7 +166,8 @@ def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None
     caller.require("leads.import")
     # The masking flag as it is now, not as this instance cached it (rows written after a change of the flag
     # mid-import are corrected by the masking triggers).
-    org_id, org, now = caller.org_id, tenancy.load_org(caller.org_id, fresh=True) or caller.org, clock.now()
+    org_id, conf, now = caller.org_id, caller.settings, clock.now()
+    masked = store.masks_now(org_id)
     errors: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
     valid: list[dict[str, Any]] = []  # {row, id, lead, contact, keys, assigneeId}
@@ -183,7 +185,9 @@ def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None
             if "source" not in payload:
                 payload["source"] = "import"
             data = LeadCreate.model_validate(payload)
-            lead, contact = service.new_lead_document(org_id=org_id, actor=caller, data=data, org=org, now=now)
+            lead, contact = service.new_lead_document(
+                org_id=org_id, actor=caller, data=data, conf=conf, masked=masked, now=now
+            )
             assignee, _ = service.assignment_plan(caller, data.assignee_id)
         except ValidationError as error:
             first = error.errors()[0]
@@ -205,7 +209,7 @@ def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None
             if not projects[project]:
                 errors.append({"row": number, "field": "projectId", "message": "no such project"})
                 continue
-        keys = service.contact_keys(contact)
+        keys = contact.keys()
         earlier = next((seen[key] for key in keys if key in seen), None)
         lead_id = new_id("l_")
         if earlier is not None:
@@ -231,7 +235,7 @@ def _drop_existing(org_id: str, valid: list[dict[str, Any]], duplicates: list[di
     owner: dict[str, str] = {}
     all_keys = [key for item in valid for key in item["keys"]]
     for start in range(0, len(all_keys), 300):
-        refs = [service.key_ref(org_id, key) for key in all_keys[start : start + 300]]
+        refs = [store.key_ref(org_id, key) for key in all_keys[start : start + 300]]
         for snapshot in db.get_all(refs):
             if snapshot.exists:
                 owner[snapshot.id] = str(snapshot.get("leadId"))
@@ -344,10 +348,9 @@ def _commit(org_id: str, chunk: list[dict[str, Any]], now: Any) -> tuple[int, li
 
 
 def _stage(writer: Any, org_id: str, item: dict[str, Any], now: Any) -> None:
-    writer.create(service.lead_ref(org_id, item["id"]), item["lead"])
-    writer.create(service.private_ref(org_id, item["id"]), {**item["contact"], "leadId": item["id"], "updatedAt": now})
-    for key, field in item["keys"].items():
-        writer.create(service.key_ref(org_id, key), {"leadId": item["id"], "field": field, "createdAt": now})
+    writer.create(store.ref(org_id, item["id"]), item["lead"])
+    writer.create(store.private_ref(org_id, item["id"]), item["contact"].document(item["id"], now))
+    store.write_keys(writer, org_id, item["id"], item["keys"], now, create=True)
 
 
 def _write_one(org_id: str, item: dict[str, Any], now: Any) -> str | None:
@@ -356,7 +359,7 @@ def _write_one(org_id: str, item: dict[str, Any], now: Any) -> str | None:
 
     @firestore.transactional
     def apply(transaction: Any) -> str | None:
-        for snapshot in service.read_all(transaction, [service.key_ref(org_id, key) for key in item["keys"]]):
+        for snapshot in store.read_all(transaction, [store.key_ref(org_id, key) for key in item["keys"]]):
             if snapshot.exists:
                 return str(snapshot.get("leadId"))
         _stage(transaction, org_id, item, now)
@@ -397,12 +400,11 @@ EXPORT_COLUMNS = [
 EXPORT_PAGE = 500
 
 
-def _phone_text(phone: dict[str, Any] | None) -> str:
+def _phone_text(phone: StoredPhone | None) -> str:
     """A presented phone as `(+91) 98765 43210` (masked: `(+91) 98XXXXXX10`), a form no spreadsheet evaluates."""
-    if not isinstance(phone, dict):
+    if phone is None:
         return ""
-    code = str(phone.get("countryCode") or "")
-    e164 = phone.get("e164")
+    code, e164 = phone.country_code, phone.e164
     if e164:
         import phonenumbers
 
@@ -415,35 +417,35 @@ def _phone_text(phone: dict[str, Any] | None) -> str:
         international, _, national = grouped.partition(" ")
         if national:
             return csvout.phone_cell(international, national)
-    masked = str(phone.get("masked") or "")
+    masked = phone.masked or ""
     if masked.startswith("+") and " " in masked:
         code, _, national = masked.partition(" ")
         return csvout.phone_cell(code, national)
-    return csvout.phone_cell(code, str(phone.get("number") or ""))
+    return csvout.phone_cell(code, phone.number)
 
 
-def export_row(lead: dict[str, Any]) -> list[str]:
+def export_row(lead: LeadRecord) -> list[str]:
     """One lead as a CSV row of EXPORT_COLUMNS."""
-    location = lead.get("location") or {}
-    budget = lead.get("budget") or {}
+    location = lead.location or {}
+    budget = lead.budget or {}
     stamp = clock.rfc3339
     values: dict[str, Any] = {
-        **{column: lead.get(column) for column in EXPORT_COLUMNS},
-        "primaryPhone": _phone_text(lead.get("primaryPhone")),
-        "alternatePhone": _phone_text(lead.get("alternatePhone")),
-        "emails": ";".join(lead.get("emails") or []),
+        **{column: lead.reply().get(column) for column in EXPORT_COLUMNS},
+        "primaryPhone": _phone_text(lead.primary_phone),
+        "alternatePhone": _phone_text(lead.alternate_phone),
+        "emails": ";".join(lead.emails),
         "city": location.get("city"),
         "locality": location.get("locality"),
         "address": location.get("address"),
         "budgetMin": budget.get("min"),
         "budgetMax": budget.get("max"),
         "currency": budget.get("currency"),
-        "configurations": ";".join(lead.get("configurations") or []),
-        "tags": ";".join(lead.get("tags") or []),
-        "doNotContact": ";".join(lead.get("doNotContact") or []),
-        "nextFollowUpAt": stamp(lead["nextFollowUpAt"]) if lead.get("nextFollowUpAt") else "",
-        "createdAt": stamp(lead["createdAt"]) if lead.get("createdAt") else "",
-        "updatedAt": stamp(lead["updatedAt"]) if lead.get("updatedAt") else "",
+        "configurations": ";".join(lead.configurations),
+        "tags": ";".join(lead.tags),
+        "doNotContact": ";".join(lead.do_not_contact),
+        "nextFollowUpAt": stamp(lead.next_follow_up_at) if lead.next_follow_up_at else "",
+        "createdAt": stamp(lead.created_at) if lead.created_at else "",
+        "updatedAt": stamp(lead.updated_at) if lead.updated_at else "",
     }
     return ["" if values[column] is None else str(values[column]) for column in EXPORT_COLUMNS]
 
@@ -455,7 +457,7 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
 
     caller.require("leads.export")
     query = service.filtered_query(caller, LeadListQuery.model_validate({}))
-    raw = service.sees_raw_contact(caller)
+    raw = store.sees_raw(caller)
 
     def lines() -> Iterator[str]:
         count = 0
@@ -464,15 +466,17 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
             cursor: str | None = None
             while query is not None:
                 snapshots, cursor = pagination.page(query, order_field="createdAt", limit=EXPORT_PAGE, cursor=cursor)
-                contacts: dict[str, dict[str, Any]] = {}
-                if raw and any(masking.holds_masked(s.to_dict() or {}) for s in snapshots):
-                    refs = [service.private_ref(caller.org_id, s.id) for s in snapshots]
+                leads = [LeadRecord.from_document(s.id, s.to_dict() or {}) for s in snapshots]
+                contacts: dict[str, Contact] = {}
+                if raw and any(lead.holds_masked for lead in leads):
+                    refs = [store.private_ref(caller.org_id, lead.id) for lead in leads]
                     contacts = {
-                        c.reference.parent.parent.id: c.to_dict() or {} for c in clients.db().get_all(refs) if c.exists
+                        c.reference.parent.parent.id: Contact.of(c.to_dict())
+                        for c in clients.db().get_all(refs)
+                        if c.exists
                     }
-                for snapshot in snapshots:
-                    lead = {"id": snapshot.id, **(snapshot.to_dict() or {})}
-                    yield csvout.line(export_row(service.present(lead, caller, contact=contacts.get(snapshot.id))))
+                for lead in leads:
+                    yield csvout.line(export_row(store.present(lead, caller, contact=contacts.get(lead.id))))
                     count += 1
                 if cursor is None:
                     break

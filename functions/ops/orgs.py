@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from core import audit, clients, clock, tenancy
+from core.caller import SYSTEM
 from core.errors import ApiError
 from core.org_settings import DEFAULTS
 from members.models import MemberCreate
@@ -43,10 +44,10 @@ def create_org(
         tenancy.org_ref(org_id).create(org)
     except AlreadyExists:
         raise ApiError("ALREADY_EXISTS", f"Organization {org_id} exists") from None
-    audit.record(org_id, "org.created", actor=None, seats=seats)
+    audit.record(org_id, "org.created", actor=SYSTEM.uid, seats=seats)
     admin = add_member(
         org_id=org_id,
-        actor=None,
+        actor=SYSTEM.uid,
         uid=admin_uid,
         data=MemberCreate(email=admin_email, name=admin_name, role="admin", team_id=None),
     )
@@ -61,4 +62,4 @@ def set_subscription(*, org_id: str, seats: int | None, subscription_ends_at: da
     if subscription_ends_at is not None:
         changes["subscriptionEndsAt"] = subscription_ends_at
     clients.db().collection("orgs").document(org_id).update(changes)
-    audit.record(org_id, "org.subscription", actor=None, seats=seats)
+    audit.record(org_id, "org.subscription", actor=SYSTEM.uid, seats=seats)

@@ -16,6 +16,7 @@ from typing import Any
 
 from core import audit, clients, clock, tenancy
 from core.errors import not_found
+from leads import store
 from privacy import purge, records
 
 # Organization collections that never hold a lead's data, and the trail that must never be erased.
@@ -53,13 +54,9 @@ def _chunks(values: list[str], size: int = 30) -> Iterable[list[str]]:
         yield values[start : start + size]
 
 
-def _lead_ref(org_id: str, lead_id: str) -> Any:
-    return tenancy.org_ref(org_id).collection("leads").document(lead_id)
-
-
 def merged_into(org_id: str, lead_id: str) -> list[str]:
     """Ids of the duplicates merged into the lead (and into those), which hold the same person's data."""
-    leads = tenancy.org_ref(org_id).collection("leads")
+    leads = store.collection(org_id)
     merged: list[str] = []
     pending = [lead_id]
     while pending:
@@ -75,7 +72,7 @@ def find(org_id: str, lead_id: str) -> Found:
     """Find the lead, its subcollections and every record of the organization tied to it (or to a
     duplicate merged into it); 404 unless `lead_id` names a lead: the id of a task, a visit or a message
     must never let an erasure or an export reach that record (or what hangs off it)."""
-    lead_ref = _lead_ref(org_id, lead_id)
+    lead_ref = store.ref(org_id, lead_id)
     snapshot = lead_ref.get()
     if not snapshot.exists:
         raise not_found("Lead")
@@ -188,7 +185,7 @@ def erase(*, org_id: str, lead_id: str, actor: str | None, action: str = "privac
     found = find(org_id, lead_id)
     elsewhere = find_elsewhere(org_id, lead_id, found)
     record_snapshots = [s for group in found.records.values() for s in group.values()]
-    lead_ref = _lead_ref(org_id, lead_id)
+    lead_ref = store.ref(org_id, lead_id)
     objects = storage.delete_objects(object_paths(org_id, lead_id, record_snapshots))
     refs: dict[str, Any] = {}
     for snapshot in [*record_snapshots, *elsewhere]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import audit, clients, clock, mail, notify, tenancy
-from core.caller import Caller
+from core.caller import SYSTEM, Caller
 from core.errors import not_found, precondition
 
 POLICY_DOC = ("platform", "privacyPolicy")
@@ -95,6 +95,6 @@ def publish(*, version: str, url: str, summary: str) -> dict[str, int]:
                     )
                 )
         if told_here:
-            audit.record(org.id, "policy.published", actor=None, version=version, notified=told_here)
+            audit.record(org.id, "policy.published", actor=SYSTEM.uid, version=version, notified=told_here)
         notified += told_here
     return {"orgs": orgs, "notified": notified}

@@ -18,6 +18,7 @@ from typing import Any
 from core import clients, clock, notify, tenancy
 from core.ids import sha256_hex
 from core.org_settings import OrgSettings
+from leads import store
 from reminders import queue as task_queue
 
 log = logging.getLogger("justo")
@@ -101,7 +102,13 @@ def lead_plans(org_id: str, lead_id: str, lead: dict[str, Any] | None, now: date
 
 
 PLANNERS = {"visit": visit_plans, "task": task_plans, "lead": lead_plans}
-COLLECTIONS = {"visit": "visits", "task": "tasks", "lead": "leads"}
+
+
+def subject_ref(org_id: str, subject_type: str, subject_id: str) -> Any:
+    """The document a reminder is about: a visit, a task or a lead."""
+    if subject_type == "lead":
+        return store.ref(org_id, subject_id)
+    return tenancy.org_ref(org_id).collection({"visit": "visits", "task": "tasks"}[subject_type]).document(subject_id)
 
 
 # ---- keeping Cloud Tasks in step ------------------------------------------------------------------
@@ -211,8 +218,7 @@ def deliver(payload: dict[str, Any]) -> str:
     if record["fireAt"] > now + timedelta(seconds=30):
         raise EarlyReminder("reminder task ran before its time")  # Cloud Tasks retries it later
     org_id, subject_type, subject_id = record["orgId"], record["subjectType"], record["subjectId"]
-    subject_ref = tenancy.org_ref(org_id).collection(COLLECTIONS[subject_type]).document(subject_id)
-    subject_snapshot = subject_ref.get()
+    subject_snapshot = subject_ref(org_id, subject_type, subject_id).get()
     subject = subject_snapshot.to_dict() if subject_snapshot.exists else None
     current = {p.slot: p for p in _current_plans(org_id, subject_type, subject_id, subject, now)}
     plan = current.get(record["slot"])
@@ -265,7 +271,7 @@ def _push(org_id: str, subject_type: str, subject_id: str, slot: str, subject: d
     """The push of a reminder, to whoever holds the subject now."""
     org = tenancy.org_ref(org_id)
     if subject_type == "visit":
-        lead = org.collection("leads").document(str(subject.get("leadId"))).get().to_dict() or {}
+        lead = store.get(org_id, str(subject.get("leadId")))
         project_name = ""
         if subject.get("projectId"):
             project_name = str(
@@ -278,7 +284,7 @@ def _push(org_id: str, subject_type: str, subject_id: str, slot: str, subject: d
             uid=str(subject["agentId"]),
             kind="visit-reminder",
             title=title,
-            body=f"{lead.get('name', 'Lead')}{place}, {when}",
+            body=f"{(lead.name if lead else '') or 'Lead'}{place}, {when}",
             data={"orgId": org_id, "visitId": subject_id, "leadId": str(subject.get("leadId", ""))},
             refs=(str(subject.get("leadId", "")), subject_id),
         )

@@ -10,7 +10,7 @@ from core.errors import forbidden, invalid, not_found
 from core.ids import new_id
 from core.versioning import check
 from core.visibility import can_see_record
-from leads.access import get_visible_lead
+from leads import store
 from leads.service import member_for_assignment
 from tasks.models import TaskCreate, TaskListQuery, TaskUpdate
 
@@ -29,7 +29,7 @@ def _assignee(transaction: Any, caller: Caller, uid: str) -> dict[str, Any]:
 def create_task(*, caller: Caller, data: TaskCreate) -> dict[str, Any]:
     """Create a task for the caller or someone it may reach; a lead, when named, must be visible."""
     if data.lead_id is not None:
-        get_visible_lead(caller, data.lead_id)
+        store.get_visible(caller, data.lead_id)
     member = _assignee(None, caller, data.assignee_id or caller.uid)
     if data.team_id is not None and data.team_id != member.get("teamId"):
         raise invalid("teamId", "must be the assignee's team")

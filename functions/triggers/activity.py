@@ -12,8 +12,9 @@ from typing import Any
 
 from firebase_functions import firestore_fn
 
-from core import activity, clock
+from core import clock
 from core.deploy import DATA_EVENTS, document_trigger
+from leads import history
 
 # Fields whose change is worth a line in the history; phones are shown masked, never raw.
 TRACKED = (
@@ -112,7 +113,7 @@ def on_lead_written(
     actor = (after or {}).get("updatedBy") if before is not None else (after or {}).get("createdBy")
     when = (after or {}).get("updatedAt") or at or clock.now()
     for entry in lead_entries(before, after):
-        written += activity.record(
+        written += history.record(
             org_id=org_id, lead_id=lead_id, event_id=event_id, actor_id=actor, at=when, suffix=entry["type"], **entry
         )
     return written
@@ -123,7 +124,7 @@ def on_note_created(*, org_id: str, lead_id: str, note_id: str, event_id: str, n
     if note is None or note.get("movedFrom"):
         return 0
     return int(
-        activity.record(
+        history.record(
             org_id=org_id,
             lead_id=lead_id,
             event_id=event_id,
@@ -155,7 +156,7 @@ def on_task_written(
     written = 0
     for entry in task_entries(before, after):
         assert after is not None
-        written += activity.record(
+        written += history.record(
             org_id=org_id,
             lead_id=str(after["leadId"]),
             event_id=event_id,

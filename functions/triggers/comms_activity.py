@@ -7,8 +7,10 @@ from typing import Any
 
 from firebase_functions import firestore_fn
 
-from core import activity, clock, notify, tenancy
+from core import clock, notify
+from core.caller import SYSTEM
 from core.deploy import DATA_EVENTS, document_trigger
+from leads import history, store
 
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "email": "Email"}
 
@@ -25,7 +27,7 @@ def call_changed(org_id: str, call_id: str, before: dict[str, Any] | None, after
     lead_id = str(after["leadId"])
     kind = "VoIP call" if after.get("kind") == "voip" else "Phone call"
     entry = functools.partial(
-        activity.record,
+        history.record,
         org_id=org_id,
         lead_id=lead_id,
         event_id=f"call:{call_id}",
@@ -71,13 +73,14 @@ def _call_alert(org_id: str, call_id: str, call: dict[str, Any]) -> None:
     owner = call.get("leadOwnerId")
     if not owner or (call.get("kind") == "phone" and owner == call.get("agentId")):
         return
-    lead = tenancy.org_ref(org_id).collection("leads").document(str(call["leadId"])).get().to_dict() or {}
+    lead = store.get(org_id, str(call["leadId"]))
+    name = (lead.name if lead else "") or "Your lead"
     notify.send(
         notify.Push(
             uid=str(owner),
             kind="call-alert",
             title="A lead of yours is calling" if call.get("kind") == "voip" else "A lead of yours called",
-            body=f"{lead.get('name') or 'Your lead'} {'is calling' if call.get('kind') == 'voip' else 'called'}",
+            body=f"{name} {'is calling' if call.get('kind') == 'voip' else 'called'}",
             data={"leadId": str(call["leadId"]), "callId": call_id, "orgId": org_id},
             refs=(str(call["leadId"]),),
         ),
@@ -95,13 +98,13 @@ def message_changed(org_id: str, message_id: str, before: dict[str, Any] | None,
     written = 0
     if before is None:
         inbound = after.get("direction") == "inbound"
-        written += activity.record(
+        written += history.record(
             org_id=org_id,
             lead_id=lead_id,
             event_id=f"message:{message_id}",
             suffix="created",
             type="emailed" if after.get("channel") == "email" else "messaged",
-            actor_id=None if inbound else after.get("agentId"),
+            actor_id=SYSTEM.uid if inbound else after.get("agentId"),
             at=after.get("createdAt") or clock.now(),
             summary=f"{channel} received" if inbound else f"{channel} {what} to the lead",
             ref={"messageId": message_id},
@@ -112,13 +115,13 @@ def message_changed(org_id: str, message_id: str, before: dict[str, Any] | None,
         if status in seen or status == "queued" or after.get("direction") == "inbound":
             continue
         reason = f": {step.get('reason')}" if step.get("reason") else ""
-        written += activity.record(
+        written += history.record(
             org_id=org_id,
             lead_id=lead_id,
             event_id=f"message:{message_id}",
             suffix=f"status:{status}",
             type="message-status",
-            actor_id=None,
+            actor_id=SYSTEM.uid,
             at=step.get("at") or clock.now(),
             summary=f"{channel} {what} {status}{reason}",
             changes={"status": {"before": None, "after": status}},

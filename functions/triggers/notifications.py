@@ -122,10 +122,10 @@ def _changed(before: dict[str, Any] | None, after: dict[str, Any] | None, fields
     return any((before or {}).get(f) != (after or {}).get(f) for f in fields) or (before is None) != (after is None)
 
 
-def _current(org_id: str, collection: str, doc_id: str) -> dict[str, Any] | None:
-    from core import tenancy
+def _current(org_id: str, subject_type: str, doc_id: str) -> dict[str, Any] | None:
+    from reminders import service as reminders
 
-    snapshot = tenancy.org_ref(org_id).collection(collection).document(doc_id).get()
+    snapshot = reminders.subject_ref(org_id, subject_type, doc_id).get()
     return {"id": snapshot.id, **(snapshot.to_dict() or {})} if snapshot.exists else None
 
 
@@ -137,7 +137,7 @@ def handle_lead(
 
     sent = sum(notify.send(p, dedupe_key=f"{event_id}:{p.kind}") for p in lead_pushes(org_id, lead_id, before, after))
     if _changed(before, after, ("nextFollowUpAt", "assigneeId", "archived")):
-        reminders.reconcile(org_id, "lead", lead_id, _current(org_id, "leads", lead_id))
+        reminders.reconcile(org_id, "lead", lead_id, _current(org_id, "lead", lead_id))
     return sent
 
 
@@ -149,7 +149,7 @@ def handle_task(
 
     sent = sum(notify.send(p, dedupe_key=f"{event_id}:{p.kind}") for p in task_pushes(org_id, task_id, before, after))
     if _changed(before, after, ("dueAt", "status", "assigneeId")):
-        reminders.reconcile(org_id, "task", task_id, _current(org_id, "tasks", task_id))
+        reminders.reconcile(org_id, "task", task_id, _current(org_id, "task", task_id))
     return sent
 
 
@@ -158,7 +158,7 @@ def handle_visit(org_id: str, visit_id: str, before: dict[str, Any] | None, afte
     from reminders import service as reminders
 
     if _changed(before, after, ("scheduledAt", "status")):
-        reminders.reconcile(org_id, "visit", visit_id, _current(org_id, "visits", visit_id))
+        reminders.reconcile(org_id, "visit", visit_id, _current(org_id, "visit", visit_id))
 
 
 def _data(snapshot: Any) -> dict[str, Any] | None:

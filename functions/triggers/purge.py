@@ -1,4 +1,4 @@
-"""The daily job purging leads archived more than 30 days ago (thin: the rule lives in leads.purge)."""
+"""The daily job purging leads archived more than 30 days ago (thin: the rule lives in privacy.archived)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ log = logging.getLogger("justo")
 @scheduler_fn.on_schedule(schedule="45 3 * * *", timezone=scheduler_fn.Timezone(SCHEDULE_TIME_ZONE), region=REGION)
 def purgeleads(event: scheduler_fn.ScheduledEvent) -> None:
     """Purge archived leads older than 30 days."""
-    from leads.purge import purge_archived
+    from privacy.archived import purge_archived
 
     purged = purge_archived(clock.now())
     log.info("purged %d archived leads", purged)

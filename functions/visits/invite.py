@@ -84,7 +84,7 @@ def email(
     org: dict[str, Any],
     org_id: str,
     visit: dict[str, Any],
-    lead: dict[str, Any],
+    lead_name: str,
     to: str,
     project: dict[str, Any] | None,
     agent: dict[str, Any],
@@ -112,7 +112,7 @@ def email(
         attendee_email=to,
         now=now,
     )
-    greeting = f"Dear {lead.get('name') or 'customer'},"
+    greeting = f"Dear {lead_name or 'customer'},"
     lines = {
         "scheduled": f"Your site visit{place} is booked for {when}.",
         "rescheduled": f"Your site visit{place} has been moved to {when}.",

@@ -8,6 +8,8 @@ from typing import Any
 
 from core import clock, tenancy
 from core.org_settings import OrgSettings
+from leads import store
+from leads.store import LeadRecord
 from visits.models import VisitCreate
 from visits.service import create_visit
 
@@ -25,20 +27,20 @@ def seed(org_id: str, members: dict[str, Any]) -> None:
     caller = member_caller(org_id, admin)
     zone = OrgSettings.of(org).zone
     today = clock.now().astimezone(zone).date()
-    leads = tenancy.org_ref(org_id).collection("leads").order_by("createdAt").limit(10).stream()
-    assigned = [s for s in leads if s.get("assigneeId") and not s.to_dict().get("archived")][: len(SLOTS)]
-    for snapshot, (days, local) in zip(assigned, SLOTS, strict=False):
-        lead = snapshot.to_dict() or {}
+    first = store.collection(org_id).order_by("createdAt").limit(10).stream()
+    leads = [LeadRecord.from_document(s.id, s.to_dict() or {}) for s in first]
+    assigned = [lead for lead in leads if lead.assignee_id and not lead.archived][: len(SLOTS)]
+    for lead, (days, local) in zip(assigned, SLOTS, strict=False):
         when = datetime.combine(today + timedelta(days=days), local, tzinfo=zone)
-        project = lead.get("projectId") or f"{org_id}-skyline"
-        if not tenancy.org_ref(org_id).collection("projects").document(project).get().exists:
+        project: str | None = lead.project_id or f"{org_id}-skyline"
+        if not tenancy.org_ref(org_id).collection("projects").document(str(project)).get().exists:
             project = None
         data = VisitCreate.model_validate(
             {
-                "leadId": snapshot.id,
+                "leadId": lead.id,
                 "projectId": project,
                 "scheduledAt": when.isoformat(),
-                "agentId": lead["assigneeId"],
+                "agentId": lead.assignee_id,
                 "notes": "Seeded demo visit",
                 "allowDoubleBooking": True,
             }

@@ -6,13 +6,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import activity, clients, clock, mail, pagination, tenancy
+from core import clients, clock, mail, pagination, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
 from core.versioning import check
 from core.visibility import can_reach_member, can_see_record
-from leads.access import get_visible_lead, lead_ref
+from leads import history, store
+from leads.store import LeadRecord
 from reminders import service as reminders
 from visits import geo, invite
 from visits.models import CheckinCreate, VisitCreate, VisitListQuery, VisitUpdate
@@ -66,20 +67,19 @@ def _project(transaction: Any, org_id: str, project_id: str | None) -> dict[str,
     return {"id": snapshot.id, **(snapshot.to_dict() or {})}
 
 
-def _stage_move(transaction: Any, caller: Caller, lead: dict[str, Any], target: str, now: datetime) -> None:
+def _stage_move(transaction: Any, caller: Caller, lead: LeadRecord, target: str, now: datetime) -> None:
     """Move the lead forward to `target` in the visit's transaction, where the organization's settings say so."""
     settings = caller.settings
     if not settings.visit_stage_moves:
         return
-    stages = list(settings.stages)
-    current = lead.get("stage")
+    stages, current = settings.stages, lead.stage
     if target not in stages or current == target:
         return
     if current in stages and stages.index(current) > stages.index(target):
         return  # never backwards (booked, lost, ...)
     transaction.update(
-        lead_ref(caller.org_id, lead["id"]),
-        {"stage": target, "updatedAt": now, "updatedBy": caller.uid, "version": int(lead.get("version", 1)) + 1},
+        store.ref(caller.org_id, lead.id),
+        {"stage": target, "updatedAt": now, "updatedBy": caller.uid, "version": lead.version + 1},
     )
 
 
@@ -94,8 +94,8 @@ def create_visit(*, caller: Caller, data: VisitCreate) -> dict[str, Any]:
     ref = visits_of(caller.org_id).document(visit_id)
 
     @firestore.transactional
-    def apply(transaction: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
-        lead = get_visible_lead(caller, data.lead_id, transaction=transaction)
+    def apply(transaction: Any) -> tuple[dict[str, Any], LeadRecord, dict[str, Any] | None]:
+        lead = store.get_visible(caller, data.lead_id, transaction=transaction)
         member_snapshot = tenancy.member_ref(caller.org_id, agent_id).get(transaction=transaction)
         if not member_snapshot.exists:
             raise invalid("agentId", "no such member")
@@ -108,7 +108,7 @@ def create_visit(*, caller: Caller, data: VisitCreate) -> dict[str, Any]:
         visit = {
             "id": visit_id,
             "orgId": caller.org_id,
-            "leadId": lead["id"],
+            "leadId": lead.id,
             "projectId": data.project_id,
             "agentId": agent_id,
             "teamId": agent.get("teamId"),
@@ -157,7 +157,7 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
     ref = visits_of(caller.org_id).document(visit_id)
 
     @firestore.transactional
-    def apply(transaction: Any) -> tuple[dict[str, Any], str | None, dict[str, Any] | None, dict[str, Any] | None]:
+    def apply(transaction: Any) -> tuple[dict[str, Any], str | None, LeadRecord | None, dict[str, Any] | None]:
         visit = _visible(caller, ref.get(transaction=transaction))
         version = check(visit, if_match)
         status = visit["status"]
@@ -166,10 +166,9 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
         )
         if status == "cancelled" or (status == "completed" and (moving or data.status is not None)):
             raise precondition(f"This visit is {status}; it can no longer change")
-        lead: dict[str, Any] | None = None
+        lead: LeadRecord | None = None
         if data.status is not None:
-            lead_snapshot = lead_ref(caller.org_id, visit["leadId"]).get(transaction=transaction)
-            lead = {"id": lead_snapshot.id, **(lead_snapshot.to_dict() or {})} if lead_snapshot.exists else None
+            lead = store.get(caller.org_id, visit["leadId"], transaction=transaction)
         project = _project(transaction, caller.org_id, changes.get("projectId", visit.get("projectId")))
         if "scheduledAt" in changes and moving and not data.allow_double_booking:
             _double_booking(transaction, caller.org_id, visit["agentId"], changes["scheduledAt"], visit_id)
@@ -184,7 +183,7 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
                 raise precondition("A visit can be completed from two hours before its time")
             action = "completed"
             update |= {"status": "completed", "completedAt": now}
-            if lead is not None and not lead.get("archived"):
+            if lead is not None and not lead.archived:
                 _stage_move(transaction, caller, lead, STAGE_ON["completed"], now)
         elif data.status == "cancelled":
             action = "cancelled"
@@ -202,8 +201,7 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
     visit, action, lead, project = apply(clients.db().transaction())
     if action is not None:
         if lead is None:
-            snapshot = lead_ref(caller.org_id, visit["leadId"]).get()
-            lead = {"id": snapshot.id, **(snapshot.to_dict() or {})} if snapshot.exists else {"id": visit["leadId"]}
+            lead = store.get(caller.org_id, visit["leadId"]) or LeadRecord(id=visit["leadId"])
         _after(caller, visit, lead, project, action, now)
     return visit
 
@@ -211,7 +209,7 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
 def _after(
     caller: Caller,
     visit: dict[str, Any],
-    lead: dict[str, Any],
+    lead: LeadRecord,
     project: dict[str, Any] | None,
     action: str,
     now: datetime,
@@ -222,7 +220,7 @@ def _after(
     except Exception as error:  # noqa: BLE001 - the visit trigger reconciles again
         log.warning("visit reminders not updated now: %s", type(error).__name__)
     when = clock.rfc3339(visit["scheduledAt"])
-    activity.record(
+    history.record(
         org_id=caller.org_id,
         lead_id=visit["leadId"],
         event_id=f"visit:{visit['id']}:{action}:{visit.get('sequence', 0)}",
@@ -236,31 +234,17 @@ def _after(
         _email_lead(caller, visit, lead, project, action, now)
 
 
-def lead_email(org_id: str, lead: dict[str, Any]) -> str | None:
-    """The lead's first raw email: from `private/contact` where it exists, else the lead's `emails`."""
-    private = lead_ref(org_id, lead["id"]).collection("private").document("contact").get()
-    candidates: list[Any] = []
-    if private.exists:
-        candidates += list((private.to_dict() or {}).get("emails") or [])
-    candidates += list(lead.get("emails") or [])
-    for value in candidates:
-        address = value.get("address") if isinstance(value, dict) else value
-        if isinstance(address, str) and "@" in address and "*" not in address:
-            return address.strip()
-    return None
-
-
 def _email_lead(
     caller: Caller,
     visit: dict[str, Any],
-    lead: dict[str, Any],
+    lead: LeadRecord,
     project: dict[str, Any] | None,
     action: str,
     now: datetime,
 ) -> None:
-    if "email" in (lead.get("doNotContact") or []):
+    if not lead.contactable("email"):
         return
-    to = lead_email(caller.org_id, lead)
+    to = store.email_address(caller.org_id, lead)
     if to is None:
         return
     agent = tenancy.load_member(caller.org_id, visit["agentId"]) or {}
@@ -269,7 +253,7 @@ def _email_lead(
         org=caller.org,
         org_id=caller.org_id,
         visit=visit,
-        lead=lead,
+        lead_name=lead.name,
         to=to,
         project=project,
         agent=agent,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core.caller import SYSTEM
 from tests.comms import stub as stub_module
 from tests.comms.storage import storage_emulator  # noqa: F401 - fixture
 from tests.support.factory import Person, add_person, make_org
@@ -51,7 +52,7 @@ def make_lead(
             "assigneeId": assignee,
         }
     )
-    return str(create_lead(org_id=org_id, actor=None, data=data)["id"])
+    return str(create_lead(org_id=org_id, actor=SYSTEM, data=data).id)
 
 
 def set_org_settings(org_id: str, **settings: Any) -> None:

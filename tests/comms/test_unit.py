@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from comms import providers, rules
-from comms.contact import mask, mask_email
+from comms.contact import mask_email
+from leads.phones import mask
 from webhooks import signatures
 
 pytestmark = pytest.mark.unit

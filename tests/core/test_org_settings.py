@@ -284,9 +284,7 @@ def test_a_caller_built_directly_computes_its_settings_on_first_use() -> None:
     assert caller == dataclasses.replace(caller)  # the cached copy is no field: equality is unchanged
 
 
-# Settings are read only through OrgSettings. leads/ and comms/ are the lead engineer's to migrate (issue 13);
-# the guard covers every other package, and any module added later.
-PENDING = ("leads/", "comms/")
+# Settings are read only through OrgSettings: the guard covers every package, and any module added later.
 ALLOWED = {
     "core/org_settings.py": "the one reader, and DEFAULT_TIME_ZONE",
     "core/settings.py": "SCHEDULE_TIME_ZONE: the platform's cron zone, not an organization's",
@@ -309,11 +307,11 @@ def raw_settings_reads(path: Path) -> list[str]:
     return found
 
 
-def test_no_module_outside_the_pending_packages_reads_settings_raw_or_hard_codes_the_zone() -> None:
+def test_no_module_reads_settings_raw_or_hard_codes_the_zone() -> None:
     offenders = []
     for path in sorted(FUNCTIONS.rglob("*.py")):
         relative = path.relative_to(FUNCTIONS).as_posix()
-        if relative.startswith(("venv/", *PENDING)) or relative in ALLOWED:
+        if relative.startswith("venv/") or relative in ALLOWED:
             continue
         offenders += [f"{relative}: {hit}" for hit in raw_settings_reads(path)]
     assert offenders == []

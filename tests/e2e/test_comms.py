@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core.caller import SYSTEM
 from devtools import stack
 from webhooks.signatures import hub_signature
 
@@ -47,7 +48,7 @@ def _lead() -> str:
             "assigneeId": "demo-agent1",
         }
     )
-    return str(create_lead(org_id="demo", actor=None, data=data)["id"])
+    return str(create_lead(org_id="demo", actor=SYSTEM, data=data).id)
 
 
 def _activity(lead_id: str) -> list[dict[str, Any]]:
@@ -119,11 +120,11 @@ def test_a_file_uploads_and_downloads_through_signed_urls_on_the_storage_emulato
     lead_id = str(
         create_lead(
             org_id="demo",
-            actor=None,
+            actor=SYSTEM,
             data=LeadCreate.model_validate(
                 {"name": "E2E File Buyer", "primaryPhone": {"number": "97000 54321"}, "assigneeId": "demo-agent1"}
             ),
-        )["id"]
+        ).id
     )
     ticket = httpx.post(
         f"{suite}/attachments",

@@ -30,10 +30,10 @@ def _until(check: Callable[[], Any], seconds: float = 30) -> Any:
 
 def _raw_leads() -> list[str]:
     from core import tenancy
-    from leads import masking
+    from leads import store
 
     leads = tenancy.org_ref("acme").collection("leads").stream()
-    return [s.id for s in leads if masking.holds_raw(s.to_dict() or {})]
+    return [s.id for s in leads if store.LeadRecord.from_document("", s.to_dict() or {}).holds_raw]
 
 
 def _set_masking(suite: str, on: bool) -> None:
@@ -43,7 +43,7 @@ def _set_masking(suite: str, on: bool) -> None:
 
 def test_the_deployed_triggers_mask_every_lead_whoever_wrote_it(suite: str) -> None:
     from core import tenancy
-    from leads import masking, phones
+    from leads import phones, store
 
     assert _raw_leads(), "the seed gives acme leads with numbers"
     _set_masking(suite, True)
@@ -67,11 +67,15 @@ def test_the_deployed_triggers_mask_every_lead_whoever_wrote_it(suite: str) -> N
                 "teamId": "main",
                 "stage": "new",
                 "archived": False,
-                **masking.lead_view("Written Stale", contact, masked=False),
+                **store.Contact.of(contact).masked_view("Written Stale", masked=False),
             }
         )
-        assert _until(lambda: not masking.holds_raw(ref.get().to_dict() or {})), "leadmaskguard did not run"
-        assert (ref.get().to_dict() or {})["searchTokens"] == masking.tokens("Written Stale", contact, masked=True)
+        assert _until(lambda: not store.LeadRecord.from_document("", ref.get().to_dict() or {}).holds_raw), (
+            "leadmaskguard did not run"
+        )
+        assert (ref.get().to_dict() or {})["searchTokens"] == store.Contact.of(contact).masked_view(
+            "Written Stale", masked=True
+        )["searchTokens"]
     finally:
         _set_masking(suite, False)
         assert _until(lambda: len(_raw_leads()) >= 2), "turning masking off again restores the numbers"

@@ -9,7 +9,7 @@ import pytest
 
 from core import tenancy
 from devtools.inproc import call
-from leads import service
+from leads import store
 from tests.support.leads import create, lead_body, make_team, set_settings
 
 pytestmark = pytest.mark.http
@@ -37,7 +37,7 @@ def test_create_normalizes_phones_defaults_stage_and_stores_contact_and_keys(db:
     assert lead["stage"] == "new" and lead["assigneeId"] == team.agent1.uid and lead["teamId"] == "north"
     assert lead["emails"] == ["ravi@example.com"] and lead["version"] == 1
     assert lead["optIns"][0]["channel"] == "whatsapp" and lead["optIns"][0]["by"] == team.agent1.uid
-    contact = service.private_ref("org1", lead["id"]).get().to_dict()
+    contact = store.private_ref("org1", lead["id"]).get().to_dict()
     assert contact["primaryPhone"]["e164"] == "+919876543210"
     keys = {s.id: s.get("leadId") for s in tenancy.org_ref("org1").collection("leadKeys").stream()}
     assert len(keys) == 3 and set(keys.values()) == {lead["id"]}
@@ -293,7 +293,7 @@ def test_masking_org_agents_never_get_raw_numbers_admins_do(db: Any) -> None:
     }
     document = stored(lead_id)
     assert "9876543210" not in str(document) and "9123456789" not in str(document)
-    assert service.private_ref("org1", lead_id).get().get("primaryPhone")["e164"] == "+919876543210"
+    assert store.private_ref("org1", lead_id).get().get("primaryPhone")["e164"] == "+919876543210"
     agent_views = [
         call("GET", f"/leads/{lead_id}", token=team.agent1.token()).text,
         call("GET", "/leads", token=team.agent1.token()).text,

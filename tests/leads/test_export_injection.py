@@ -11,6 +11,7 @@ import pytest
 
 from core import csvout, tenancy
 from devtools.inproc import Response, call
+from leads.store import LeadRecord
 from tests.support.factory import make_org
 from tests.support.leads import create, make_team
 
@@ -90,7 +91,8 @@ def test_every_column_of_the_lead_export_is_inert_and_round_trips(db: Any) -> No
     header, row = rows(call("GET", "/leads/export", token=team.admin.token()))
     assert header == transfer.EXPORT_COLUMNS
     assert all(csvout.is_inert(cell) for cell in header + row), row
-    stored = {"id": lead_id, **(tenancy.org_ref("org1").collection("leads").document(lead_id).get().to_dict() or {})}
+    snapshot = tenancy.org_ref("org1").collection("leads").document(lead_id).get()
+    stored = LeadRecord.from_document(lead_id, snapshot.to_dict() or {})
     # what the exporter meant to write, cell by cell, comes back exactly once the neutralizing is undone
     assert [csvout.restore(cell) for cell in row] == transfer.export_row(stored)
     reached = {column for column, cell in zip(header, row, strict=True) if "evil.example" in cell}

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from leads import purge, service, transfer
+from leads import service, transfer
 from leads.models import LeadListQuery
+from privacy import archived as purge
 from tasks import service as task_service
 from tasks.models import TaskListQuery
 from tests.support import indexes

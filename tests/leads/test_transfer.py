@@ -12,7 +12,8 @@ import pytest
 from core import clock as clock_module
 from core import tenancy
 from devtools.inproc import call
-from leads import purge, service
+from leads import store
+from privacy import archived as purge
 from tests.support.leads import create, make_team, set_settings
 
 pytestmark = pytest.mark.http
@@ -142,15 +143,21 @@ def test_archived_leads_are_purged_after_30_days(db: Any, bucket: Any, clock: An
     ref = tenancy.org_ref("org1").collection("leads").document(lead_id)
     assert ref.get().exists is (not purged)
     assert (len(list(ref.collection("notes").stream())) == 0) is purged
-    assert service.private_ref("org1", lead_id).get().exists is (not purged)
+    assert store.private_ref("org1", lead_id).get().exists is (not purged)
     assert tenancy.org_ref("org1").collection("leads").document(kept).get().exists
 
 
 def test_purge_rule_is_pure() -> None:
     now = clock_module.now()
-    assert purge.is_purgeable({"archived": True, "archivedAt": now - timedelta(days=31)}, now)
-    assert not purge.is_purgeable({"archived": True, "archivedAt": now - timedelta(days=2)}, now)
-    assert not purge.is_purgeable({"archived": False, "archivedAt": None}, now)
+
+    def lead(archived: bool, days_ago: int | None) -> store.LeadRecord:
+        at = now - timedelta(days=days_ago) if days_ago is not None else None
+        return store.LeadRecord.from_document("l1", {"archived": archived, "archivedAt": at})
+
+    assert purge.is_purgeable(lead(True, 31), now)
+    assert not purge.is_purgeable(lead(True, 2), now)
+    assert not purge.is_purgeable(lead(False, None), now)
+    assert not purge.is_purgeable(lead(False, 31), now)  # a restored lead keeps its old archivedAt
 
 
 def test_a_key_claimed_between_the_check_and_the_write_fails_only_its_row(db: Any, monkeypatch: Any) -> None:

@@ -159,10 +159,10 @@ def readable(host: str, path: str, person: Person) -> dict[str, Any] | None:
 def observe(world: World, path: str, data: dict[str, Any] | None) -> None:
     """Record a leak when a committed document holds hidden digits and an agent or rm may read it, and any lead
     state committed with a raw number once masking is on (API.md: the lead document holds only masked ones)."""
-    from leads import masking
+    from leads import store
 
     lead = re.fullmatch(rf"orgs/{ORG}/leads/[^/]+", path)
-    if world.masking_on and lead and data is not None and masking.holds_raw(data):
+    if world.masking_on and lead and data is not None and store.LeadRecord.from_document("", data).holds_raw:
         world.stored_raw.append(f"{path} ({data.get('name')})")
     if data is None or not found(data, SECRETS):
         return
@@ -607,18 +607,20 @@ def test_the_agents_phone_rings_with_the_organizations_number_while_plivo_dials_
 
 def test_lead_documents_hold_masked_numbers_and_full_number_tokens_only(world: World) -> None:
     from core import tenancy
-    from leads import masking
+    from leads import store
 
     leads = _stored("leads")
     assert len(leads) == len(world.leads) - 1 + len(TYPED)  # the duplicate was folded into its target
     for lead in leads:
-        assert not masking.holds_raw(lead), lead["id"]
+        assert not store.LeadRecord.from_document("", lead).holds_raw, lead["id"]
         assert found({k: v for k, v in lead.items() if k != "searchTokens"}, SECRETS) == [], lead
         contact = (
             tenancy.org_ref(ORG).collection("leads").document(lead["id"]).collection("private").document("contact")
         )
         raw = contact.get().to_dict() or {}
-        assert lead["searchTokens"] == masking.tokens(lead["name"], raw, masked=True), lead["id"]
+        assert lead["searchTokens"] == store.Contact.of(raw).masked_view(lead["name"], masked=True)["searchTokens"], (
+            lead["id"]
+        )
 
 
 # ---- the route tables: a new route must be walked or say why not ----------------------------------------------

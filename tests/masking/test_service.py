@@ -9,7 +9,7 @@ import pytest
 
 from core import tenancy
 from core.caller import Caller, caller_of
-from leads import masking, phones, service
+from leads import phones, service, store
 from leads.models import LeadCreate, LeadUpdate
 from tests.support.factory import add_person, make_org
 from tests.support.triggers import Triggers
@@ -36,18 +36,18 @@ def stale_caller(org_id: str, uid: str, masks: bool) -> Caller:
 
 def stored(org_id: str, lead_id: str) -> dict[str, Any]:
     """The lead document."""
-    return service.lead_ref(org_id, lead_id).get().to_dict() or {}
+    return store.ref(org_id, lead_id).get().to_dict() or {}
 
 
 def write_lead(org_id: str, lead_id: str, document: dict[str, Any], contact: dict[str, Any] | None) -> None:
     """A lead written straight to Firestore, as a writer that ignored the masking rules would."""
-    service.lead_ref(org_id, lead_id).set({"name": "Asha", "archived": False, **document})
+    store.ref(org_id, lead_id).set({"name": "Asha", "archived": False, **document})
     if contact is not None:
-        service.private_ref(org_id, lead_id).set({**contact, "leadId": lead_id})
+        store.private_ref(org_id, lead_id).set({**contact, "leadId": lead_id})
 
 
-RAW = masking.lead_view("Asha", CONTACT, masked=False)
-MASKED = masking.lead_view("Asha", CONTACT, masked=True)
+RAW = store.Contact.of(CONTACT).masked_view("Asha", masked=False)
+MASKED = store.Contact.of(CONTACT).masked_view("Asha", masked=True)
 CASES = [
     # (org masks, document as written, private contact kept, wanted afterwards)
     ("raw numbers and prefix tokens in a masking org", True, RAW, True, MASKED),
@@ -91,7 +91,7 @@ def test_a_writer_that_forgets_masking_is_corrected_by_the_registered_backstop_q
         queue.install(None)
     assert triggers.delivered["leadmaskguard"] >= 2  # its write, then its own rewrite (which needs nothing)
     after = stored("org1", "l1")
-    assert not masking.holds_raw(after) and after["searchTokens"] == MASKED["searchTokens"]
+    assert not store.LeadRecord.from_document("", after).holds_raw and after["searchTokens"] == MASKED["searchTokens"]
     assert after["updatedBy"] is None  # the system's rewrite: nobody's change to push to the owner
     pushed = [entry["subject"] for entry in outbox.recent(to=agent.uid) if entry["channel"] == "push"]
     assert pushed == ["New lead assigned to you"]
@@ -104,7 +104,7 @@ def test_turning_masking_on_and_off_rewrites_lead_documents_from_private_contact
     agent = add_person("org1", "agent", "north")
     actor = stale_caller("org1", admin.uid, False)
     body = {"name": "Ravi", "primaryPhone": {"number": "98765 43210"}, "assigneeId": agent.uid}
-    lead_id = service.create_lead(org_id="org1", actor=actor, data=LeadCreate.model_validate(body))["id"]
+    lead_id = service.create_lead(org_id="org1", actor=actor, data=LeadCreate.model_validate(body)).id
     assert trigger.masking_change({"settings": {"phoneMasking": False}}, {"settings": {"phoneMasking": True}}) is True
     assert trigger.masking_change({"settings": {}}, {"settings": {"phoneMasking": False}}) is None
     set_flag("org1", True)
@@ -130,7 +130,7 @@ def test_events_of_a_flag_turned_on_and_off_quickly_end_on_the_last_value_in_any
     assert stored("org1", "l1")["primaryPhone"]["e164"] == PRIMARY.e164
     set_flag("org1", True)
     service.apply_masking("org1")  # an old "turned off" event, delivered late
-    assert not masking.holds_raw(stored("org1", "l1"))
+    assert not store.LeadRecord.from_document("", stored("org1", "l1")).holds_raw
 
 
 @pytest.mark.parametrize("writer", ["rename", "new number", "restore"])
@@ -139,7 +139,7 @@ def test_writers_decide_from_the_flag_read_in_their_transaction_not_from_the_cac
     agent = add_person("org1", "agent", "north")
     before = stale_caller("org1", admin.uid, False)
     body = {"name": "Ravi", "primaryPhone": {"number": PRIMARY.national}, "assigneeId": agent.uid}
-    lead_id = service.create_lead(org_id="org1", actor=before, data=LeadCreate.model_validate(body))["id"]
+    lead_id = service.create_lead(org_id="org1", actor=before, data=LeadCreate.model_validate(body)).id
     if writer == "restore":
         service.archive_lead(caller=before, lead_id=lead_id, if_match=None)
     set_flag("org1", True)  # the masking trigger has not run: the lead is still raw
@@ -153,8 +153,10 @@ def test_writers_decide_from_the_flag_read_in_their_transaction_not_from_the_cac
         service.update_lead(caller=actor, lead_id=lead_id, data=change, if_match=None)
     else:
         reply = service.restore_lead(caller=actor, lead_id=lead_id)
-        assert reply["primaryPhone"]["e164"] == PRIMARY.e164  # an admin's reply shows the number
+        assert (
+            reply.primary_phone is not None and reply.primary_phone.e164 == PRIMARY.e164
+        )  # an admin's reply shows the number
     document = stored("org1", lead_id)
-    assert not masking.holds_raw(document), document
-    raw = service.private_ref("org1", lead_id).get().to_dict() or {}
-    assert document["searchTokens"] == masking.tokens(document["name"], raw, masked=True)
+    assert not store.LeadRecord.from_document("", document).holds_raw, document
+    raw = store.private_ref("org1", lead_id).get().to_dict() or {}
+    assert document["searchTokens"] == store.Contact.of(raw).masked_view(document["name"], masked=True)["searchTokens"]

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.caller import Caller
-from leads import masking, phones, search
+from core.org_settings import OrgSettings
+from leads import phones, search, store
 from tests.masking.leaks import found
 
 pytestmark = pytest.mark.unit
@@ -46,11 +47,11 @@ def hidden_prefixes(phone: phones.ParsedPhone) -> list[str]:
 def test_where_masked_no_prefix_query_finds_a_lead_and_the_whole_number_does(
     phone: phones.ParsedPhone, name: str
 ) -> None:
-    tokens = set(masking.tokens(name, contact_of(phone), masked=True))
+    tokens = set(store.Contact.of(contact_of(phone)).masked_view(name, masked=True)["searchTokens"])
     assert not {search.query_token(prefix) for prefix in hidden_prefixes(phone)} & tokens
     for query in (phone.national, phone.e164, f"{phone.country_code} {phone.national[:5]} {phone.national[5:]}"):
         assert search.query_token(query) in tokens, query
-    plain = set(masking.tokens(name, contact_of(phone), masked=False))
+    plain = set(store.Contact.of(contact_of(phone)).masked_view(name, masked=False)["searchTokens"])
     assert search.query_token(phone.national[:5]) in plain  # control: where not masked, prefixes do find it
 
 
@@ -61,8 +62,8 @@ def test_where_masked_two_numbers_share_no_token_so_comparing_leads_tells_nothin
 ) -> None:
     # The listener shows an agent the tokens of its leads, including one it created with a number of its choice:
     # two leads may share a phone token only when a whole number is the same (a full guess, nothing less).
-    shared = set(masking.tokens(name, contact_of(first), masked=True)) & set(
-        masking.tokens(name, contact_of(second), masked=True)
+    shared = set(store.Contact.of(contact_of(first)).masked_view(name, masked=True)["searchTokens"]) & set(
+        store.Contact.of(contact_of(second)).masked_view(name, masked=True)["searchTokens"]
     )
     whole = {phones.digits(n) for n in (first.national, first.e164)} & {
         phones.digits(n) for n in (second.national, second.e164)
@@ -76,14 +77,19 @@ def test_a_raw_document_is_conformed_from_itself_and_a_conformed_one_is_left_alo
     primary: phones.ParsedPhone, alternate: phones.ParsedPhone | None, name: str
 ) -> None:
     contact = contact_of(primary, *([alternate] if alternate else []))
-    raw_doc = {"name": name, **masking.lead_view(name, contact, masked=False)}
-    fixed = masking.conform(raw_doc, masked=True)
-    assert fixed == masking.lead_view(name, contact, masked=True)
+    raw_doc = {"name": name, **store.Contact.of(contact).masked_view(name, masked=False)}
+    fixed = store.conform(store.LeadRecord.from_document("", raw_doc), masked=True)
+    assert fixed == store.Contact.of(contact).masked_view(name, masked=True)
     secrets = {"primary": primary.national} | ({"alternate": alternate.national} if alternate else {})
-    visible = {field: fixed[field] for field in masking.PHONE_FIELDS}
+    visible = {field: fixed[field] for field in store.PHONE_FIELDS}
     assert found(visible, {k: v for k, v in secrets.items() if len(v) >= 9}) == []
-    assert not masking.holds_raw({**raw_doc, **fixed}) and masking.conform({**raw_doc, **fixed}, masked=True) == {}
-    assert masking.conform(raw_doc, masked=False) == {}  # unmasking needs the private contact
+    assert (
+        not store.LeadRecord.from_document("", {**raw_doc, **fixed}).holds_raw
+        and store.conform(store.LeadRecord.from_document("", {**raw_doc, **fixed}), masked=True) == {}
+    )
+    assert (
+        store.conform(store.LeadRecord.from_document("", raw_doc), masked=False) == {}
+    )  # unmasking needs the private contact
 
 
 def caller(role: str, *, masks: bool) -> Caller:
@@ -95,13 +101,11 @@ def caller(role: str, *, masks: bool) -> Caller:
 @pytest.mark.parametrize("masks", [True, False])
 @pytest.mark.parametrize("stored_masked", [True, False])
 def test_every_role_gets_raw_numbers_exactly_where_allowed(role: str, masks: bool, stored_masked: bool) -> None:
-    from leads.service import present
-
     phone = phones.ParsedPhone("+91", "9847381956", "+919847381956")
-    contact = contact_of(phone)
-    lead = {"id": "l1", "name": "Asha", **masking.lead_view("Asha", contact, masked=stored_masked)}
+    contact = store.Contact.of(contact_of(phone))
+    lead = store.LeadRecord.from_document("l1", {"name": "Asha", **contact.masked_view("Asha", masked=stored_masked)})
     who = caller(role, masks=masks)
-    shown = present(lead, who, contact=contact if masking.sees_raw(who) else None)
+    shown = store.present(lead, who, contact=contact if store.sees_raw(who) else None).reply()
     leaked = bool(found(shown, {"primary": phone.national}))
     if role in {"agent", "rm"}:
         assert leaked is (not masks and not stored_masked)
@@ -131,7 +135,7 @@ def test_an_inbound_call_rings_the_agent_with_the_organizations_number_where_mas
 
     voice = PlivoVoice(auth_id="MA", auth_token="t")
     for masks in (True, False):
-        org = {"settings": {"phoneMasking": masks, "callerId": "+918045678900"}}
+        org = OrgSettings.of({"settings": {"phoneMasking": masks, "callerId": "+918045678900"}})
         caller_id, name = ring_display(org, calling=phone.e164, called="+918035103083")
         _, xml = voice.ring_agent(
             call_id="call_1",
@@ -158,7 +162,7 @@ def test_message_lists_read_the_flag_again_only_when_an_agent_would_see_a_raw_nu
         reads.append(org_id)
         return True
 
-    monkeypatch.setattr(contact, "masks_now", now)
+    monkeypatch.setattr(store, "masks_now", now)
     raw, masked = [{"to": "+919847381956"}], [{"to": "+91 98XXXXXX56"}]
     assert contact.hides_numbers(caller("agent", masks=False), raw) and reads == ["org1"]
     assert contact.hides_numbers(caller("rm", masks=True), raw) and reads == ["org1"]  # no read needed

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from core import activity, clock
+from core import clock
 from devtools.inproc import Response, call
+from leads import history
 from tests.privacy.world import every_document
 from tests.support.factory import add_person, make_org
 
@@ -81,7 +82,7 @@ def _build(bucket: Any) -> dict[str, Any]:
     upload = httpx.put(ticket["uploadUrl"], content=PDF, headers=ticket["uploadHeaders"], timeout=30)
     assert upload.status_code in (200, 201), upload.text
     _ok(call("POST", f"/attachments/{ticket['id']}/complete", token=token), 200)
-    activity.record(
+    history.record(
         org_id="org1", lead_id=lead_id, event_id="e1", type="updated", actor_id=agent.uid, at=clock.now(),
         summary="Updated emails", changes={"emails": {"before": [], "after": [EMAIL]}},
     )  # fmt: skip

@@ -25,6 +25,7 @@ import httpx
 import jwt
 import pytest
 
+from core.caller import SYSTEM
 from registry import FUNCTIONS
 from tests.prod import harness
 from tests.prod.conftest import Member, World
@@ -150,7 +151,8 @@ def seed_lead(world: World, *, org_id: str | None = None, **fields: Any) -> dict
         "optIns": ["whatsapp", "sms", "email"],
         "assigneeId": world.agent.uid,
     } | fields
-    return create_lead(org_id=org_id or world.org_id, actor=None, data=LeadCreate.model_validate(body))
+    lead = create_lead(org_id=org_id or world.org_id, actor=SYSTEM, data=LeadCreate.model_validate(body))
+    return lead.reply()
 
 
 def caller_for(world: World, member: Member) -> Any:
@@ -743,7 +745,7 @@ def drive_notifyonlead(ctx: Ctx) -> None:
     data = LeadCreate.model_validate(
         {"name": "Meera Buyer", "primaryPhone": {"number": unique_phone()}, "assigneeId": ctx.world.agent.uid}
     )
-    lead = create_lead(org_id=ctx.world.org_id, actor=admin, data=data)
+    lead = create_lead(org_id=ctx.world.org_id, actor=admin, data=data).reply()
     after = data_of(org_doc(ctx.world, "leads", lead["id"]))
     path = f"orgs/{ctx.world.org_id}/leads/{lead['id']}"
     ctx.event(path, before=None, after=after, at=datetime.now(UTC) - timedelta(hours=3))  # a retry hours late

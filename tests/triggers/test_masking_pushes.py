@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import tenancy
+from core.caller import SYSTEM
 from leads import phones
 from reminders import queue
 from tests.support.factory import add_person, make_org
@@ -73,7 +74,9 @@ def test_toggling_the_real_masking_rewrite_sends_no_update_push(db: Any, tasks_q
     """The documents the leadmasking trigger's rewrite really writes (whatever fields it touches) go through
     the lead trigger: the agents hear nothing, either way."""
     from leads.models import LeadCreate
-    from leads.service import apply_masking, create_lead, lead_ref, leads_collection
+    from leads.service import apply_masking, create_lead
+    from leads.store import collection as leads_collection
+    from leads.store import ref as lead_ref
 
     make_org()
     agent = add_person("org1", "agent", "north")
@@ -81,7 +84,7 @@ def test_toggling_the_real_masking_rewrite_sends_no_update_push(db: Any, tasks_q
         body = {"name": f"Buyer {index}", "primaryPhone": {"number": f"98765 4321{index}"}, "assigneeId": agent.uid}
         if index == 1:
             body["alternatePhone"] = {"number": "91234 56789"}
-        create_lead(org_id="org1", actor=None, data=LeadCreate.model_validate(body))
+        create_lead(org_id="org1", actor=SYSTEM, data=LeadCreate.model_validate(body))
     ids = [snapshot.id for snapshot in leads_collection("org1").stream()]
     for masked in (True, False):
         tenancy.org_ref("org1").update({"settings.phoneMasking": masked})

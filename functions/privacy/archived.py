@@ -6,28 +6,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core import clients
+from core.caller import SYSTEM
+from leads import store
+from leads.store import LeadRecord
+from privacy.leads import erase
 
 RETENTION = timedelta(days=30)
 
 
-def is_purgeable(lead: dict[str, Any], now: datetime) -> bool:
+def is_purgeable(lead: LeadRecord, now: datetime) -> bool:
     """True for an archived lead whose archiving is at least 30 days old."""
-    archived_at = lead.get("archivedAt")
-    return bool(lead.get("archived")) and archived_at is not None and archived_at <= now - RETENTION
+    return lead.archived and lead.archived_at is not None and lead.archived_at <= now - RETENTION
 
 
 def purge_lead(reference: Any) -> None:
     """Erase a lead and every trace of it (records, feed, outbox, keys, objects) as a privacy erasure does."""
-    from privacy.leads import erase
-
-    erase(org_id=reference.parent.parent.id, lead_id=reference.id, actor=None, action="lead.purged")
+    erase(org_id=reference.parent.parent.id, lead_id=reference.id, actor=SYSTEM.uid, action="lead.purged")
 
 
 def purge_archived(now: datetime, *, batch_size: int = 200) -> int:
     """Purge every organization's leads archived 30 days ago or more; the number purged."""
     query = (
-        clients.db()
-        .collection_group("leads")
+        store.every_organization()
         .where(filter=clients.where("archived", "==", True))
         .where(filter=clients.where("archivedAt", "<=", now - RETENTION))
         .limit(batch_size)
@@ -36,7 +36,7 @@ def purge_archived(now: datetime, *, batch_size: int = 200) -> int:
     while True:
         snapshots = list(query.stream())
         for snapshot in snapshots:
-            if is_purgeable(snapshot.to_dict() or {}, now):
+            if is_purgeable(LeadRecord.from_document(snapshot.id, snapshot.to_dict() or {}), now):
                 purge_lead(snapshot.reference)
                 purged += 1
         if len(snapshots) < batch_size:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core import clients
 from core.ids import sha256_hex
+from leads import store
 
 
 def entry_id(event_id: str, suffix: str = "") -> str:
@@ -40,15 +40,7 @@ def record(
         "ref": ref or {},
         "leadId": lead_id,
     }
-    doc = (
-        clients.db()
-        .collection("orgs")
-        .document(org_id)
-        .collection("leads")
-        .document(lead_id)
-        .collection("activity")
-        .document(entry_id(event_id, suffix))
-    )
+    doc = store.child(org_id, lead_id, "activity").document(entry_id(event_id, suffix))
     try:
         doc.create(document)
     except AlreadyExists:

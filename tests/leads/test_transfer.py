@@ -146,13 +146,6 @@ def test_archived_leads_are_purged_after_30_days(db: Any, bucket: Any, clock: An
     assert tenancy.org_ref("org1").collection("leads").document(kept).get().exists
 
 
-def test_purge_rule_is_pure() -> None:
-    now = clock_module.now()
-    assert purge.is_purgeable({"archived": True, "archivedAt": now - timedelta(days=31)}, now)
-    assert not purge.is_purgeable({"archived": True, "archivedAt": now - timedelta(days=2)}, now)
-    assert not purge.is_purgeable({"archived": False, "archivedAt": None}, now)
-
-
 def test_a_key_claimed_between_the_check_and_the_write_fails_only_its_row(db: Any, monkeypatch: Any) -> None:
     from leads import transfer
 

@@ -10,7 +10,7 @@ from comms.seed import local_voice_number
 from core import tenancy
 from devtools.inproc import call
 from tests.support.factory import Person
-from tests.visits.data import mailer, tasks_queue  # noqa: F401 - fixtures the seed's visits need
+from tests.support.ports import mailer, tasks_queue  # noqa: F401 - fixtures the seed's visits need
 
 pytestmark = pytest.mark.http
 

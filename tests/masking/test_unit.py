@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from core.caller import Caller
 from leads import masking, phones, search
 from tests.masking.leaks import found
+from tests.support.callers import make_caller
 
 pytestmark = pytest.mark.unit
 
@@ -88,7 +89,7 @@ def test_a_raw_document_is_conformed_from_itself_and_a_conformed_one_is_left_alo
 
 def caller(role: str, *, masks: bool) -> Caller:
     """A caller of an organization that masks (or not)."""
-    return Caller("u1", "org1", role, "north", "U", "u@example.com", frozenset(), {"settings": {"phoneMasking": masks}})
+    return make_caller(role, uid="u1", settings={"phoneMasking": masks})
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "agent", "rm"])

@@ -3,7 +3,6 @@ updated" for its agent; a new number still is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,22 +10,13 @@ from hypothesis import strategies as st
 
 from core import tenancy
 from leads import phones
-from reminders import queue
 from tests.support.factory import add_person, make_org
-from tests.visits.data import feed
+from tests.support.outbox import feed
 from triggers.notifications import handle_lead
 
 pytestmark = pytest.mark.service
 
 indian_mobiles = st.from_regex(r"9[6-9][0-9]{8}", fullmatch=True)
-
-
-@pytest.fixture
-def tasks_queue() -> Iterator[queue.MemoryQueue]:
-    memory = queue.MemoryQueue()
-    queue.install(memory)
-    yield memory
-    queue.install(None)
 
 
 def _lead(primary: str, alternate: str | None, *, masked: bool) -> dict[str, Any]:

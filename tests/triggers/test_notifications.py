@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from core import outbox
-from reminders import queue
-from tests.visits.data import feed
+from tests.support.outbox import feed
 from triggers.notifications import handle_lead, handle_task
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-def tasks_queue() -> Iterator[queue.MemoryQueue]:
-    memory = queue.MemoryQueue()
-    queue.install(memory)
-    yield memory
-    queue.install(None)
 
 
 LEAD = {"name": "Ravi Buyer", "stage": "new", "assigneeId": "agent-a", "teamId": "north", "version": 1}

@@ -7,7 +7,7 @@ import ast
 
 import pytest
 
-from tests.conftest import EMULATOR_FIXTURES, NEEDS_EMULATOR, ROOT, TIERS, tier_misfit
+from tests.conftest import EMULATOR_FIXTURES, NEEDS_EMULATOR, ROOT, TIERS, EmulatorInUnitTier, tier_misfit
 
 pytestmark = pytest.mark.unit
 
@@ -57,9 +57,36 @@ def test_every_fixture_that_starts_an_emulator_is_known_to_the_guard() -> None:
     while grown := {name for name, (asks, _) in fixtures.items() if asks & standing} - standing:
         standing |= grown
     assert {"db", "bucket", "world"} <= standing  # the walk worked
+    standing.add("_unit_tests_start_no_emulator")  # names the emulators to refuse them
     unknown = sorted(name for name, (_, starts) in fixtures.items() if starts and name not in standing)
     assert unknown == [], "add these to EMULATOR_FIXTURES in tests/conftest.py"
 
 
 def test_every_emulator_fixture_of_the_guard_still_exists() -> None:
     assert set(EMULATOR_FIXTURES) <= set(_fixtures())
+
+
+def test_one_storage_emulator_serves_every_tier() -> None:
+    starting = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tests").rglob("*.py")
+        if path.name != "test_tiers.py"
+        and any(name in path.read_text() for name in ("gcp_storage_emulator", "gcp-storage-emulator"))
+    }
+    assert starting == {"tests/support/storage.py"}
+    definitions = [
+        (str(path.relative_to(ROOT)), node.name)
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef) and node.name in {"storage_emulator", "bucket"}
+    ]
+    assert definitions == [("tests/support/storage.py", "storage_emulator"), ("tests/support/storage.py", "bucket")]
+
+
+def test_a_unit_test_that_starts_an_emulator_itself_fails() -> None:
+    from devtools import emulators, stack
+
+    with pytest.raises(EmulatorInUnitTier):
+        emulators.Emulator("firestore", ["java", "-version"], 1, "http://127.0.0.1:1/").start()
+    with pytest.raises(EmulatorInUnitTier):
+        stack.Stack().start()

@@ -41,10 +41,47 @@ def _tier(item: pytest.Item) -> str:
     return marks[0]
 
 
+# Fixtures that start an emulator (Java for Firestore, firebase-tools for Auth, a process for Storage), with
+# everything built on them: the unit tier may use none; the service, http, rules and e2e tiers need one.
+EMULATOR_FIXTURES = frozenset({"firestore_emulator", "auth_emulator", "storage_emulator", "own_firestore", "suite"})
+NEEDS_EMULATOR = ("service", "http", "rules", "e2e")
+
+
+def tier_misfit(tier: str, fixturenames: Any) -> str | None:
+    """Why a test of this tier may not use these fixtures (None when it may)."""
+    emulators = sorted(EMULATOR_FIXTURES.intersection(fixturenames))
+    if tier == "unit" and emulators:
+        return f"is a unit test but starts {emulators}: the unit tier runs without Java or emulators"
+    if tier in NEEDS_EMULATOR and not emulators:
+        return f"is a {tier} test that needs no emulator: pure logic belongs in the unit tier"
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test belongs to exactly one tier."""
-    for item in items:
-        _tier(item)
+    """Every test belongs to exactly one tier, and the tier matches what it starts."""
+    misfits = [(item.nodeid, tier_misfit(_tier(item), getattr(item, "fixturenames", ()))) for item in items]
+    wrong = [f"{nodeid} {misfit}" for nodeid, misfit in misfits if misfit]
+    if wrong:
+        raise pytest.UsageError("\n".join(wrong))
+
+
+class EmulatorInUnitTier(RuntimeError):
+    """A unit test tried to start an emulator itself."""
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_emulator(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the unit tier, starting an emulator or the suite from a test body fails too (the collection guard
+    only sees fixtures)."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    from devtools import emulators, stack
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise EmulatorInUnitTier("a unit test may not start an emulator: mark it service, http or e2e")
+
+    monkeypatch.setattr(emulators.Emulator, "start", refuse)
+    monkeypatch.setattr(stack.Stack, "start", refuse)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

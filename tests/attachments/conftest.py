@@ -1,4 +1,3 @@
-"""The attachments tests use the comms fixtures and the Storage emulator."""
+"""The attachments tests use the comms fixtures (and the Storage emulator of tests/support/storage.py)."""
 
 from tests.comms.conftest import _fresh_adapters, world  # noqa: F401 - fixtures
-from tests.comms.storage import storage_emulator  # noqa: F401 - fixture

@@ -209,11 +209,3 @@ def test_abandoned_uploads_are_swept_and_live_ones_left(world: World, storage_em
     assert attachments.document(fresh["id"]).get().get("status") == "pending"
     assert elsewhere.get().get("status") == "pending"  # not an organization's attachment
     assert service.sweep_abandoned(clock.now()) == 0  # a second run finds nothing
-
-
-def test_the_sweep_is_scheduled_and_deployed() -> None:
-    from registry import FUNCTIONS, SCHEDULES
-    from triggers import attachments as jobs
-
-    assert FUNCTIONS["attachmentsweep"] == "triggers.attachments" and "attachmentsweep" in SCHEDULES
-    assert callable(jobs.attachmentsweep)

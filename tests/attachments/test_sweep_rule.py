@@ -1,4 +1,5 @@
-"""The pure rule of the abandoned-upload sweep: pending, and older than the URL's life plus the margin."""
+"""The pure rule of the abandoned-upload sweep (pending, and older than the URL's life plus the margin) and its
+schedule."""
 
 from __future__ import annotations
 
@@ -30,3 +31,11 @@ def test_only_pending_uploads_past_their_url_and_margin_are_abandoned(
     record: dict[str, object], abandoned: bool
 ) -> None:
     assert is_abandoned(record, NOW) is abandoned
+
+
+def test_the_sweep_is_scheduled_and_deployed() -> None:
+    from registry import FUNCTIONS, SCHEDULES
+    from triggers import attachments as jobs
+
+    assert FUNCTIONS["attachmentsweep"] == "triggers.attachments" and "attachmentsweep" in SCHEDULES
+    assert callable(jobs.attachmentsweep)

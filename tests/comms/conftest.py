@@ -10,8 +10,8 @@ import pytest
 
 from core.caller import SYSTEM
 from tests.comms import stub as stub_module
-from tests.comms.storage import storage_emulator  # noqa: F401 - fixture
 from tests.support.factory import Person, add_person, make_org
+from tests.support.leads import set_settings as set_org_settings  # the comms tests' name for it
 
 LEAD_PHONE = "+919876543210"
 LEAD_EMAIL = "asha.buyer@example.com"
@@ -53,14 +53,6 @@ def make_lead(
         }
     )
     return str(create_lead(org_id=org_id, actor=SYSTEM, data=data).id)
-
-
-def set_org_settings(org_id: str, **settings: Any) -> None:
-    """Change organization settings directly (the org feature's API is not under test here)."""
-    from core import tenancy
-
-    tenancy.org_ref(org_id).update({f"settings.{key}": value for key, value in settings.items()})
-    tenancy.cache.clear()
 
 
 @pytest.fixture

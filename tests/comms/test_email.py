@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from core import mail, tenancy
+from devtools.emulators import free_port
 from devtools.inproc import call
 from tests.comms.conftest import LEAD_EMAIL, World, set_org_settings
 
@@ -32,12 +32,6 @@ class Inbox:
     envelopes: list[Any] = field(default_factory=list)
     logins: list[tuple[bytes, bytes]] = field(default_factory=list)
     encrypted: list[bool] = field(default_factory=list)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
@@ -85,7 +79,7 @@ def smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inb
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # ssl.create_default_context() of the adapter trusts it
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
-    inbox = Inbox("127.0.0.1", _free_port())
+    inbox = Inbox("127.0.0.1", free_port())
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from core.caller import SYSTEM
 from devtools import stack
+from tests.support.polling import wait_for
 from webhooks.signatures import hub_signature
 
 pytestmark = pytest.mark.e2e
@@ -24,16 +25,6 @@ PDF = b"%PDF-1.4\n" + bytes(range(256)) * 16 + b"%%EOF\n"
 def auth(suite: str) -> dict[str, str]:
     """The agent's Authorization header (one login: the OTP endpoint is throttled per email)."""
     return {"Authorization": f"Bearer {stack.login(suite, AGENT)}"}
-
-
-def _wait_for(what: Any, timeout: float = 45.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = what()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError("timed out waiting")
 
 
 def _lead() -> str:
@@ -107,7 +98,7 @@ def test_whatsapp_and_its_delivery_reach_the_leads_history(suite: str, auth: dic
     assert signed.status_code == 200, signed.text
     message = httpx.get(f"{suite}/comms/messages/{sent.json()['id']}", headers=auth, timeout=30).json()
     assert message["status"] == "delivered"
-    entries = _wait_for(lambda: [e for e in _activity(lead_id) if "delivered" in e["summary"]] and _activity(lead_id))
+    entries = wait_for(lambda: [e for e in _activity(lead_id) if "delivered" in e["summary"]] and _activity(lead_id))
     assert {e["type"] for e in entries} >= {"messaged", "message-status"}
 
 

@@ -11,21 +11,13 @@ import httpx
 import pytest
 
 from devtools import stack
-from tests.visits.data import feed, make_lead
+from tests.support.outbox import feed
+from tests.support.polling import wait_for
+from tests.visits.data import make_lead
 
 pytestmark = pytest.mark.e2e
 
 AGENT = "agent1@demo.example.com"
-
-
-def _wait_for(what: Any, timeout: float = 45.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = what()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError("timed out waiting")
 
 
 def test_a_visit_scheduled_seconds_ahead_is_reminded_through_cloud_tasks(suite: str) -> None:
@@ -45,7 +37,7 @@ def test_a_visit_scheduled_seconds_ahead_is_reminded_through_cloud_tasks(suite: 
         items = httpx.get(f"{suite}/dev/outbox", params={"to": "demo-agent1"}, timeout=30).json()["items"]
         return [i for i in items if i["channel"] == "push" and i.get("data", {}).get("visitId") == visit_id]
 
-    (pushed,) = _wait_for(reminder)
+    (pushed,) = wait_for(reminder)
     assert pushed["subject"] == "Site visit soon" and pushed["data"]["kind"] == "visit-reminder"
     assert pushed["refs"] == ["e2e-visit-lead", visit_id]
     entries = [e for e in feed("demo-agent1") if e.get("data", {}).get("visitId") == visit_id]

@@ -1,3 +1,3 @@
 """Fixtures the fault tests share with the visit and reminder tests (captured mail, an in-memory task queue)."""
 
-from tests.visits.data import mailer, tasks_queue  # noqa: F401
+from tests.support.ports import mailer, tasks_queue  # noqa: F401

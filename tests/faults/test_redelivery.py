@@ -14,7 +14,8 @@ import pytest
 from core import clients, tenancy
 from core.caller import caller_from_claims
 from tests.support.factory import add_person, make_org
-from tests.visits.data import at, feed, make_lead, make_project
+from tests.support.outbox import feed
+from tests.visits.data import at, make_lead, make_project
 
 pytestmark = pytest.mark.service
 

@@ -1,5 +1,4 @@
 """The hostile-input tests use the comms world (an organization, members, a lead, templates) and the Storage
-emulator (attachments)."""
+emulator (attachments), which tests/support/storage.py starts for every tier."""
 
 from tests.comms.conftest import _fresh_adapters, world  # noqa: F401 - fixtures
-from tests.comms.storage import storage_emulator  # noqa: F401 - fixture

@@ -55,24 +55,3 @@ def test_every_list_filter_combination_of_every_role_is_indexed(db: Any) -> None
         purge.purge_archived(datetime(2030, 1, 1, tzinfo=UTC))
     assert len(recorder.shapes) > 40
     assert indexes.missing(recorder.shapes) == []
-
-
-def test_the_matcher_refuses_an_undeclared_shape_and_accepts_merges() -> None:
-    ordered = (("createdAt", "DESCENDING"),)
-    shape = indexes.Shape("leads", False, frozenset({("archived", "eq"), ("stage", "eq")}), (), ordered)
-    per_field = [
-        {
-            "collectionGroup": "leads",
-            "queryScope": "COLLECTION",
-            "fields": [{"fieldPath": field, "order": "ASCENDING"}, {"fieldPath": "createdAt", "order": "DESCENDING"}],
-        }
-        for field in ("archived", "stage")
-    ]
-    assert indexes.served(shape, per_field)
-    assert not indexes.served(shape, per_field[:1])
-    ascending = indexes.Shape("leads", False, shape.equalities, (), (("createdAt", "ASCENDING"),))
-    assert not indexes.served(ascending, per_field)
-    group = indexes.Shape("leads", True, shape.equalities, (), ordered)
-    assert not indexes.served(group, per_field)
-    equality_only = indexes.Shape("leads", False, shape.equalities, (), ())
-    assert indexes.served(equality_only, [])

@@ -147,19 +147,6 @@ def test_archived_leads_are_purged_after_30_days(db: Any, bucket: Any, clock: An
     assert tenancy.org_ref("org1").collection("leads").document(kept).get().exists
 
 
-def test_purge_rule_is_pure() -> None:
-    now = clock_module.now()
-
-    def lead(archived: bool, days_ago: int | None) -> store.LeadRecord:
-        at = now - timedelta(days=days_ago) if days_ago is not None else None
-        return store.LeadRecord.from_document("l1", {"archived": archived, "archivedAt": at})
-
-    assert purge.is_purgeable(lead(True, 31), now)
-    assert not purge.is_purgeable(lead(True, 2), now)
-    assert not purge.is_purgeable(lead(False, None), now)
-    assert not purge.is_purgeable(lead(False, 31), now)  # a restored lead keeps its old archivedAt
-
-
 def test_a_key_claimed_between_the_check_and_the_write_fails_only_its_row(db: Any, monkeypatch: Any) -> None:
     from leads import transfer
 

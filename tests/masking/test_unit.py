@@ -13,6 +13,7 @@ from core.caller import Caller
 from core.org_settings import OrgSettings
 from leads import phones, search, store
 from tests.masking.leaks import found
+from tests.support.callers import make_caller
 
 pytestmark = pytest.mark.unit
 
@@ -94,7 +95,7 @@ def test_a_raw_document_is_conformed_from_itself_and_a_conformed_one_is_left_alo
 
 def caller(role: str, *, masks: bool) -> Caller:
     """A caller of an organization that masks (or not)."""
-    return Caller("u1", "org1", role, "north", "U", "u@example.com", frozenset(), {"settings": {"phoneMasking": masks}})
+    return make_caller(role, uid="u1", settings={"phoneMasking": masks})
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "agent", "rm"])

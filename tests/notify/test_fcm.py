@@ -17,7 +17,7 @@ from core.push_tokens import devices_of
 from devices.models import DeviceRegister
 from devices.service import register
 from tests.support.factory import add_person, make_org
-from tests.visits.data import feed
+from tests.support.outbox import feed
 
 pytestmark = pytest.mark.service
 

@@ -11,7 +11,8 @@ import pytest
 from core import tenancy
 from reminders import digest
 from tests.support.factory import add_person, make_org
-from tests.visits.data import at, feed, make_lead, make_project, pushes_to
+from tests.support.outbox import feed, pushes_to
+from tests.visits.data import at, make_lead, make_project
 
 IST = ZoneInfo("Asia/Kolkata")
 

@@ -12,7 +12,8 @@ from core import tenancy
 from core.caller import caller_from_claims
 from reminders import service
 from tests.support.factory import add_person, make_org
-from tests.visits.data import at, feed, make_lead, make_project, pushes_to
+from tests.support.outbox import feed, pushes_to
+from tests.visits.data import at, make_lead, make_project
 from triggers.notifications import handle_lead, handle_task, handle_visit
 from visits import service as visits
 from visits.models import VisitCreate, VisitUpdate

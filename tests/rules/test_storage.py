@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.rules
+pytestmark = pytest.mark.unit
 
 
 DENY_ALL = (

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 INDEXES_FILE = Path(__file__).resolve().parents[2] / "firestore.indexes.json"
 EQUALITY = {"EQUAL": "eq", "IN": "eq", "ARRAY_CONTAINS": "contains", "ARRAY_CONTAINS_ANY": "contains"}
 INEQUALITY = {"LESS_THAN", "LESS_THAN_OR_EQUAL", "GREATER_THAN", "GREATER_THAN_OR_EQUAL", "NOT_EQUAL", "NOT_IN"}
@@ -144,3 +146,12 @@ def recording() -> Iterator[Recorder]:
         yield recorder
     finally:
         base_query.BaseQuery._to_protobuf = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def queries_have_indexes() -> Iterator[None]:
+    """Record the test's queries; fail it when one has no declared index (autouse where a conftest imports it)."""
+    with recording() as recorder:
+        yield
+    unserved = missing(recorder.shapes)
+    assert not unserved, "queries without a composite index in firestore.indexes.json:\n" + "\n".join(unserved)

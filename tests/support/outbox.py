@@ -20,3 +20,28 @@ def latest_code(address: str) -> str:
         if found:
             return found.group(1)
     raise AssertionError(f"no login code was emailed to {address}")
+
+
+def feed(uid: str) -> list[dict[str, Any]]:
+    """A user's in-app feed, newest first."""
+    from google.cloud.firestore import Query
+
+    from core import clients
+
+    query = (
+        clients.db()
+        .collection("users")
+        .document(uid)
+        .collection("notifications")
+        .order_by("createdAt", direction=Query.DESCENDING)
+    )
+    return [s.to_dict() or {} for s in query.stream()]
+
+
+def pushes_to(uid: str) -> list[dict[str, Any]]:
+    """Pushes the outbox holds for a user, newest first (sorted here: the outbox is emulator-only, unindexed)."""
+    from core import clients
+
+    query = clients.db().collection("outbox").where(filter=clients.where("to", "==", uid))
+    found = [s.to_dict() or {} for s in query.stream()]
+    return sorted((m for m in found if m.get("channel") == "push"), key=lambda m: m["createdAt"], reverse=True)

@@ -1,4 +1,5 @@
-"""A Cloud Storage emulator (gcp-storage-emulator) on a free port: fixtures `storage_emulator` and `bucket`."""
+"""The one Cloud Storage emulator of the tests (gcp-storage-emulator on a free port, in its own process group):
+fixtures `storage_emulator` and `bucket`, offered to every tier by tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -74,16 +74,6 @@ def test_stage_assignee_and_field_changes_make_one_entry_each_with_masked_phones
     assert len(entries()) == 3
 
 
-def test_writes_that_change_nothing_shown_and_merged_or_deleted_leads_write_nothing(db: Any) -> None:
-    before = lead()
-    after = lead(version=2, searchTokens=["x"], updatedAt=datetime(2026, 11, 26, tzinfo=UTC))
-    assert activity.lead_entries(before, after) == []
-    assert activity.lead_entries(before, lead(mergedInto="l2", archived=True)) == []
-    assert activity.lead_entries(before, None) == []
-    assert [e["type"] for e in activity.lead_entries(before, lead(archived=True))] == ["archived"]
-    assert [e["type"] for e in activity.lead_entries(lead(archived=True), lead(archived=False))] == ["restored"]
-
-
 def test_notes_and_tasks_add_entries_to_their_lead(db: Any) -> None:
     note = {"text": "called", "authorId": "a1", "createdAt": AT, "leadId": "l1"}
     assert activity.on_note_created(org_id="org1", lead_id="l1", note_id="n1", event_id="ev-3", note=note) == 1

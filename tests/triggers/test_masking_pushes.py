@@ -3,32 +3,21 @@ updated" for its agent; a new number still is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import tenancy
 from core.caller import SYSTEM
 from leads import phones
-from reminders import queue
 from tests.support.factory import add_person, make_org
-from tests.visits.data import feed
-from triggers.notifications import handle_lead, lead_pushes
+from tests.support.outbox import feed
+from triggers.notifications import handle_lead
 
 pytestmark = pytest.mark.service
 
 indian_mobiles = st.from_regex(r"9[6-9][0-9]{8}", fullmatch=True)
-
-
-@pytest.fixture
-def tasks_queue() -> Iterator[queue.MemoryQueue]:
-    memory = queue.MemoryQueue()
-    queue.install(memory)
-    yield memory
-    queue.install(None)
 
 
 def _lead(primary: str, alternate: str | None, *, masked: bool) -> dict[str, Any]:
@@ -45,29 +34,6 @@ def _lead(primary: str, alternate: str | None, *, masked: bool) -> dict[str, Any
         "primaryPhone": stored(primary),
         "alternatePhone": stored(alternate) if alternate else None,
     }
-
-
-@settings(max_examples=60, deadline=None)
-@given(indian_mobiles, st.one_of(st.none(), indian_mobiles), st.booleans())
-def test_a_masking_rewrite_of_any_number_pushes_nothing(primary: str, alternate: str | None, to_masked: bool) -> None:
-    before = _lead(primary, alternate, masked=not to_masked)
-    after = _lead(primary, alternate, masked=to_masked)
-    assert before != after
-    assert lead_pushes("org1", "lead1", before, after) == []
-
-
-@settings(max_examples=40, deadline=None)
-@given(indian_mobiles, indian_mobiles, st.booleans(), st.booleans())
-def test_a_new_number_is_still_news(old: str, new: str, was_masked: bool, is_masked: bool) -> None:
-    before = _lead(old, None, masked=was_masked)
-    after = _lead(new, None, masked=is_masked)
-    shown_before, shown_after = before["primaryPhone"]["masked"], after["primaryPhone"]["masked"]
-    pushes = lead_pushes("org1", "lead1", before, after)
-    if old == new or (shown_before == shown_after and (was_masked or is_masked)):
-        assert pushes == []  # the same number, or one the agent cannot tell apart from it
-    else:
-        (push,) = pushes
-        assert push.kind == "lead-updated" and push.data["fields"] == "primaryPhone"
 
 
 def test_toggling_the_real_masking_rewrite_sends_no_update_push(db: Any, tasks_queue: Any) -> None:

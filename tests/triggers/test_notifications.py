@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from core import outbox
-from reminders import queue
-from tests.visits.data import feed
-from triggers.notifications import handle_lead, handle_task, lead_pushes
+from tests.support.outbox import feed
+from triggers.notifications import handle_lead, handle_task
 
 pytestmark = pytest.mark.service
-
-
-@pytest.fixture
-def tasks_queue() -> Iterator[queue.MemoryQueue]:
-    memory = queue.MemoryQueue()
-    queue.install(memory)
-    yield memory
-    queue.install(None)
 
 
 LEAD = {"name": "Ravi Buyer", "stage": "new", "assigneeId": "agent-a", "teamId": "north", "version": 1}
@@ -60,12 +50,6 @@ def test_your_lead_changed_by_someone_else_is_pushed_with_the_fields(db: Any, ta
     assert handle_lead("ev4", "org1", "lead1", after, own) == 0  # your own change
     quiet = own | {"updatedBy": "manager", "version": 4, "searchTokens": ["r"]}
     assert handle_lead("ev5", "org1", "lead1", own, quiet) == 0  # nothing that matters changed
-
-
-def test_archived_or_unassigned_leads_push_nothing() -> None:
-    assert lead_pushes("org1", "l", None, LEAD | {"assigneeId": None}) == []
-    assert lead_pushes("org1", "l", LEAD, LEAD | {"archived": True, "updatedBy": "m", "stage": "lost"}) == []
-    assert lead_pushes("org1", "l", LEAD, None) == []
 
 
 def test_a_task_assigned_to_you_is_pushed_once_and_not_when_you_made_it(db: Any, tasks_queue: Any) -> None:

@@ -1,16 +1,12 @@
-"""Leads, projects and capturing ports for the visit and reminder tests (documents as docs/architecture.md)."""
+"""Leads and projects written straight to Firestore for the visit and reminder tests (documents as
+docs/architecture.md); the capturing ports are in tests/support/ports.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from email import message_from_bytes
 from typing import Any
 
-import pytest
-
-from core import clock, mail, tenancy
+from core import clock, tenancy
 
 
 def make_lead(
@@ -60,77 +56,6 @@ def make_project(org_id: str, project_id: str = "p1", *, lat: float = 12.9716, l
     )
 
 
-@dataclass
-class CapturingMailer:
-    """A Mailer that renders each email to MIME as SMTP would send it, and keeps it."""
-
-    sent: list[mail.Email] = field(default_factory=list)
-    mime: list[bytes] = field(default_factory=list)
-
-    def send(self, email: mail.Email) -> None:
-        """Render and keep."""
-        self.sent.append(email)
-        self.mime.append(bytes(mail.build_message(email, "Justo <no-reply@example.com>")))
-
-    def calendars(self) -> list[Any]:
-        """The iCalendar attachments of every email, parsed from the MIME."""
-        import icalendar
-
-        found = []
-        for raw in self.mime:
-            for part in message_from_bytes(raw).walk():
-                if part.get_content_type() == "text/calendar":
-                    payload = part.get_payload(decode=True)
-                    assert isinstance(payload, bytes)
-                    found.append(icalendar.Calendar.from_ical(payload))
-        return found
-
-
-@pytest.fixture
-def mailer() -> Iterator[CapturingMailer]:
-    """Emails captured as rendered MIME."""
-    capturing = CapturingMailer()
-    mail.install(capturing)
-    yield capturing
-    mail.install(None)
-
-
-@pytest.fixture
-def tasks_queue() -> Iterator[Any]:
-    """An in-memory Cloud Tasks queue."""
-    from reminders import queue
-
-    memory = queue.MemoryQueue()
-    queue.install(memory)
-    yield memory
-    queue.install(None)
-
-
-def feed(uid: str) -> list[dict[str, Any]]:
-    """A user's in-app feed, newest first."""
-    from google.cloud.firestore import Query
-
-    from core import clients
-
-    query = (
-        clients.db()
-        .collection("users")
-        .document(uid)
-        .collection("notifications")
-        .order_by("createdAt", direction=Query.DESCENDING)
-    )
-    return [s.to_dict() or {} for s in query.stream()]
-
-
 def at(text: str) -> datetime:
     """An aware datetime from RFC 3339."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def pushes_to(uid: str) -> list[dict[str, Any]]:
-    """Pushes the outbox holds for a user, newest first (sorted here: the outbox is emulator-only, unindexed)."""
-    from core import clients
-
-    query = clients.db().collection("outbox").where(filter=clients.where("to", "==", uid))
-    found = [s.to_dict() or {} for s in query.stream()]
-    return sorted((m for m in found if m.get("channel") == "push"), key=lambda m: m["createdAt"], reverse=True)

@@ -12,7 +12,8 @@ from core import tenancy
 from devtools.inproc import call
 from reminders.service import records
 from tests.support.factory import Person, add_person, make_org
-from tests.visits.data import CapturingMailer, at, make_lead, make_project
+from tests.support.ports import CapturingMailer
+from tests.visits.data import at, make_lead, make_project
 
 pytestmark = pytest.mark.http
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from core import tenancy
-from tests.visits.data import CapturingMailer
+from tests.support.ports import CapturingMailer
 
 pytestmark = pytest.mark.service
 

@@ -10,9 +10,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from xml.sax.saxutils import quoteattr
@@ -20,16 +17,12 @@ from xml.sax.saxutils import quoteattr
 from comms import config as comms_config
 from core import outbox
 
-USER_AGENT = "JustoLead/1.0"
-
-
-class ProviderError(Exception):
-    """A send the provider refused or that never got through; reason is safe to store and show."""
-
-    def __init__(self, reason: str, *, retryable: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
+# re-exported: comms callers and tests name them as providers.ProviderError, providers.scrub, ...
+from core.provider_calls import USER_AGENT as USER_AGENT
+from core.provider_calls import ProviderError as ProviderError
+from core.provider_calls import reason
+from core.provider_calls import scrub as scrub
+from core.provider_calls import with_retries as with_retries
 
 
 @dataclass(frozen=True)
@@ -75,20 +68,6 @@ class WhatsAppSender(Protocol):
         ...
 
 
-def with_retries(
-    attempt: Callable[[], Any], *, attempts: int, backoff_sec: float, sleep: Callable[[float], None] = time.sleep
-) -> Any:
-    """Run attempt until it succeeds or fails for good; retryable failures wait backoff * 2^n between tries."""
-    for number in range(attempts):
-        try:
-            return attempt()
-        except ProviderError as error:
-            if not error.retryable or number == attempts - 1:
-                raise
-        sleep(backoff_sec * (2**number))
-    raise ProviderError("no attempt was made")  # pragma: no cover - attempts >= 1
-
-
 def _post(url: str, *, headers: dict[str, str], body: dict[str, Any], timeout: float) -> dict[str, Any]:
     """POST JSON once; 2xx -> parsed body, 5xx/timeout -> retryable ProviderError, other -> final."""
     import httpx
@@ -106,25 +85,8 @@ def _post(url: str, *, headers: dict[str, str], body: dict[str, Any], timeout: f
     except ValueError:
         payload = {}
     if response.status_code >= 300:
-        raise ProviderError(_reason(response.status_code, payload))
+        raise ProviderError(reason(response.status_code, payload))
     return payload if isinstance(payload, dict) else {}
-
-
-def _reason(status: int, payload: Any) -> str:
-    """A short reason from a provider's error body (Plivo `error`, Graph `error.message`)."""
-    detail = ""
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict):
-            detail = str(error.get("message") or error.get("code") or "")
-        elif error:
-            detail = str(error)
-    return f"provider refused ({status}){': ' + scrub(detail)[:200] if detail else ''}"
-
-
-def scrub(text: str) -> str:
-    """A provider's text without phone numbers (reasons are stored and shown to agents)."""
-    return re.sub(r"\+?\d[\d -]{6,}\d", "[number]", text)
 
 
 class PlivoSmsSender:

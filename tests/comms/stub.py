@@ -26,11 +26,13 @@ class Recorded:
 
 @dataclass
 class Scripted:
-    """One reply: status, JSON body, and an optional delay before answering (to cause timeouts)."""
+    """One reply: status, body (JSON, or text sent as it is: XML providers), and an optional delay before
+    answering (to cause timeouts)."""
 
     status: int
     body: Any = None
     delay: float = 0.0
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -53,18 +55,26 @@ def start() -> tuple[Stub, ThreadingHTTPServer]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer("GET", b"")
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
+            self._answer("POST", self.rfile.read(length))
+
+        def _answer(self, method: str, body: bytes) -> None:
             with lock:
-                stub.requests.append(Recorded("POST", self.path, {k: v for k, v in self.headers.items()}, body))
+                stub.requests.append(Recorded(method, self.path, {k: v for k, v in self.headers.items()}, body))
                 scripted = stub.replies.pop(0) if stub.replies else stub.default
             if scripted.delay:
                 time.sleep(scripted.delay)
-            payload = json.dumps(scripted.body if scripted.body is not None else {}).encode()
+            if isinstance(scripted.body, str | bytes):
+                payload = scripted.body.encode() if isinstance(scripted.body, str) else scripted.body
+            else:
+                payload = json.dumps(scripted.body if scripted.body is not None else {}).encode()
             try:
                 self.send_response(scripted.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", scripted.content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

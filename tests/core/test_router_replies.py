@@ -5,6 +5,9 @@ model is our bug: logged (without the values) and answered 500 with the request 
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -375,3 +378,30 @@ def test_every_json_route_declares_the_model_the_router_serializes() -> None:
         and ref.function not in UNDECLARED
     ]
     assert missing == []
+
+
+def _hand_validations(module: Any, declared: set[str]) -> list[str]:
+    """`json_body()` calls, and `Model.model_validate(...)` of a declared reply model, in a module's source."""
+    found = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = node.func.value
+            if node.func.attr == "json_body" or (
+                node.func.attr == "model_validate" and isinstance(target, ast.Name) and target.id in declared
+            ):
+                found.append(f"{module.__name__}:{node.lineno}")
+    return found
+
+
+def test_no_handler_validates_its_reply_by_hand() -> None:
+    """The router is the one place replies are validated: a handler doing it again is dead weight that drifts
+    (and once turned a broken reply into a client's 400)."""
+    modules: dict[str, set[str]] = {}
+    for ref in routes():
+        models = {model.__name__ for model in (ref.route.doc.response, ref.route.doc.items) if model is not None}
+        modules.setdefault(ref.route.handler.__module__, set()).update(models)
+    assert len(modules) >= 10
+    found = [
+        hit for name, declared in modules.items() for hit in _hand_validations(importlib.import_module(name), declared)
+    ]
+    assert found == []

@@ -44,6 +44,9 @@ VOICE_AUTH_TOKEN = Secret(
     "VOICE_AUTH_TOKEN", "local-voice-token", "Plivo voice auth token: SDK access tokens, signs voice callbacks"
 )
 EMAIL_WEBHOOK_SECRET = Secret("EMAIL_WEBHOOK_SECRET", "local-email-secret", "HMAC key of the email provider's webhook")
+CAPTURE_KEY_PEPPER = Secret(
+    "CAPTURE_KEY_PEPPER", "local-capture-pepper", "key of the HMAC that capture sources' webhook keys are stored under"
+)
 TURN_SECRET = Secret("TURN_SECRET", "local-turn-secret", "coturn use-auth-secret: TURN REST credentials for VoIP")
 
 ALL: tuple[Secret, ...] = (
@@ -57,6 +60,7 @@ ALL: tuple[Secret, ...] = (
     VOICE_AUTH_TOKEN,
     EMAIL_WEBHOOK_SECRET,
     TURN_SECRET,
+    CAPTURE_KEY_PEPPER,
 )
 
 # What a function that sends email (login codes, visit invitations, emails to leads) must declare.

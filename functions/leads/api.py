@@ -12,6 +12,15 @@ from core.errors import ApiError, invalid
 from core.http import Call, Page, Reply, Router, created, no_content
 from core.pagination import PageQuery
 from leads import service, store
+from leads.capture import pipeline, sources
+from leads.capture.models import (
+    Capture,
+    CaptureListQuery,
+    CaptureSource,
+    CaptureSourceCreate,
+    CaptureSourceCreated,
+    CaptureSourceUpdate,
+)
 from leads.models import (
     Activity,
     AssignBody,
@@ -85,6 +94,53 @@ def bulk_assign(call: Call) -> BulkAssignResult:
     return BulkAssignResult(moved=moved)
 
 
+# ---- lead capture: sources and captures (before the /{lead_id} routes: the router matches in order) ----------
+
+
+@router.get("/sources", query=PageQuery, items=CaptureSource)
+def list_sources(call: Call) -> Reply:
+    """The organization's capture sources, newest first (admin)."""
+    items, cursor = sources.list_sources(caller=call.caller, page=call.query(PageQuery))
+    return Reply({"items": [CaptureSource.model_validate(s).json_body() for s in items], "nextCursor": cursor})
+
+
+@router.post("/sources", idempotent=True, body=CaptureSourceCreate, response=CaptureSourceCreated, status=201)
+def create_source(call: Call) -> Reply:
+    """A new capture source (admin); the answer carries its key, shown this once."""
+    source = sources.create_source(caller=call.caller, data=call.body(CaptureSourceCreate))
+    return created(CaptureSourceCreated.model_validate(source).json_body())
+
+
+@router.patch("/sources/{source_id}", body=CaptureSourceUpdate, response=CaptureSource)
+def update_source(call: Call) -> Reply:
+    """Change a capture source (admin; If-Match: its version)."""
+    data = call.body(CaptureSourceUpdate)
+    source = sources.update_source(
+        caller=call.caller, source_id=call.params["source_id"], data=data, if_match=call.if_match()
+    )
+    return Reply(CaptureSource.model_validate(source).json_body())
+
+
+@router.post("/sources/{source_id}/rotate-key", fresh=True, response=CaptureSourceCreated)
+def rotate_source_key(call: Call) -> Reply:
+    """A new key for the source (admin), shown this once; the old key is refused from now on."""
+    source = sources.rotate_key(caller=call.caller, source_id=call.params["source_id"])
+    return Reply(CaptureSourceCreated.model_validate(source).json_body())
+
+
+@router.get("/captures", query=CaptureListQuery, items=Capture)
+def list_captures(call: Call) -> Reply:
+    """Every payload received, newest first (admin; manager: its team's, numbers masked where the org masks)."""
+    items, cursor = pipeline.list_captures(caller=call.caller, query=call.query(CaptureListQuery))
+    return Reply({"items": [c.json_body() for c in items], "nextCursor": cursor})
+
+
+@router.post("/captures/{capture_id}/retry", response=Capture)
+def retry_capture(call: Call) -> Reply:
+    """Replay a rejected capture with its source's field map as it is now (admin)."""
+    return Reply(pipeline.retry(caller=call.caller, capture_id=call.params["capture_id"]).json_body())
+
+
 @router.get("/{lead_id}", response=Lead)
 def get_lead(call: Call) -> dict[str, Any]:
     """One lead."""
@@ -150,7 +206,11 @@ def list_activity(call: Call) -> Page:
     return Page(items, cursor)
 
 
-@https_fn.on_request(**https_options(secrets=secrets.names(secrets.SEARCH_KEY), memory_mb=512, timeout_sec=300))
+@https_fn.on_request(
+    **https_options(
+        secrets=secrets.names(secrets.SEARCH_KEY, secrets.CAPTURE_KEY_PEPPER), memory_mb=512, timeout_sec=300
+    )
+)
 def leads(req: https_fn.Request) -> https_fn.Response:
     """HTTPS function `leads`."""
     return router(req)

@@ -143,6 +143,25 @@ class BudgetOut(ApiOut):
     currency: str = Field("INR", description="ISO 4217 code")
 
 
+class Campaign(ApiOut):
+    """The ad campaign a captured lead came from."""
+
+    id: str | None = Field(None, description="Campaign id at the provider")
+    name: str | None = Field(None, description="Campaign name")
+    ad_id: str | None = Field(None, description="Ad (or ad group) id")
+    form_id: str | None = Field(None, description="Lead form id")
+
+
+class Enquiry(ApiOut):
+    """A repeat enquiry captured for an existing lead."""
+
+    capture_id: str = Field(description="The capture that brought it")
+    source_id: str | None = Field(None, description="The capture source")
+    source: str | None = Field(None, description="The lead source it stamps")
+    campaign: Campaign | None = Field(None, description="The campaign, where the provider names one")
+    at: datetime = Field(description="When it was received")
+
+
 class Lead(ApiOut):
     """A lead as stored."""
 
@@ -166,6 +185,11 @@ class Lead(ApiOut):
     purpose: str | None = Field(None, description="Why the details were given")
     next_follow_up_at: datetime | None = Field(None, description="Next promised follow-up")
     channel_partner_id: str | None = Field(None, description="Broker who brought the lead")
+    source_id: str | None = Field(None, description="The capture source that created it (lead capture)")
+    campaign: Campaign | None = Field(None, description="The campaign that brought it, where known")
+    first_source: str | None = Field(None, description="The source of its first enquiry")
+    enquiries: list[Enquiry] = Field(default_factory=list, description="Repeat enquiries captured since, oldest first")
+    last_enquired_at: datetime | None = Field(None, description="When the last repeat enquiry arrived")
     archived: bool = Field(False, description="true once deleted (restorable by an admin for 30 days)")
     archived_at: datetime | None = Field(None, description="When it was archived")
     created_at: datetime = Field(description="When created")
@@ -230,7 +254,7 @@ class Note(ApiOut):
     id: str = Field(description="Note id")
     lead_id: DocId = Field(description="The lead")
     text: str = Field(description="The note")
-    author_id: str = Field(description="Author uid")
+    author_id: str | None = Field(None, description="Author uid; null for the system (a captured message)")
     created_at: datetime = Field(description="When written")
 
 

@@ -11,6 +11,7 @@ shapes, the contact keys and the masking rules):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, 
 from leads.store import Contact, LeadRecord
 
 RESTORE_DAYS = 30
+ATTRIBUTION_FIELDS = ("sourceId", "campaign", "firstSource")
 CONTENDED_ATTEMPTS = 20
 
 
@@ -141,8 +143,17 @@ def assignment_plan(actor: Actor, requested: str | None) -> tuple[str | None, st
     return None, actor.team_id if actor.role == "manager" else None
 
 
-def create_lead(*, org_id: str, actor: Actor, data: LeadCreate, lead_id: str | None = None) -> LeadRecord:
+def create_lead(
+    *,
+    org_id: str,
+    actor: Actor,
+    data: LeadCreate,
+    lead_id: str | None = None,
+    attribution: Mapping[str, Any] | None = None,
+) -> LeadRecord:
     """Create a lead (actor SYSTEM: a system-created lead, e.g. an inbound WhatsApp from an unknown number).
+
+    `attribution` ({sourceId, campaign, firstSource}) is stored as given: the capture pipeline's stamp.
 
     One transaction claims the contact keys (409 `duplicateOf` when any is taken), picks the assignee
     (round-robin to the next active agent when none is given) and writes the lead and its private contact.
@@ -157,6 +168,7 @@ def create_lead(*, org_id: str, actor: Actor, data: LeadCreate, lead_id: str | N
     # leadmaskguard (this write triggers it and it reads the flag then), as any flip during a write is.
     masked = store.masks_now(org_id)
     lead, contact = new_lead_document(org_id=org_id, actor=actor, data=data, conf=conf, masked=masked, now=now)
+    lead.update({key: attribution.get(key) for key in ATTRIBUTION_FIELDS} if attribution else {})
     check_project(org_id, lead["projectId"])
     assignee_id, rotation_team = assignment_plan(actor, data.assignee_id)
     lead_id = lead_id or new_id("l_")

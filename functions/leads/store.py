@@ -280,6 +280,11 @@ class LeadRecord:
     archived_at: datetime | None = None
     merged_into: str | None = None
     merged_from: tuple[str, ...] = ()
+    source_id: str | None = None
+    campaign: Mapping[str, Any] | None = None
+    first_source: str | None = None
+    enquiries: tuple[Mapping[str, Any], ...] = ()
+    last_enquired_at: datetime | None = None
     created_by: str | None = None
     updated_by: str | None = None
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -354,7 +359,16 @@ class LeadRecord:
         return any(item.get("channel") == channel for item in self.opt_ins)
 
 
-_TUPLES = {"emails", "search_tokens", "configurations", "tags", "do_not_contact", "opt_ins", "merged_from"}
+_TUPLES = {
+    "emails",
+    "search_tokens",
+    "configurations",
+    "tags",
+    "do_not_contact",
+    "opt_ins",
+    "merged_from",
+    "enquiries",
+}
 _STORED = {
     field.name: "".join(word.capitalize() if i else word for i, word in enumerate(field.name.split("_")))
     for field in dataclasses.fields(LeadRecord)

@@ -113,6 +113,92 @@ def voice_recording(call: Call) -> Reply:
     return Reply({"applied": inbound.voice_recording(str(call.request.args.get("callId", "")), params)})
 
 
+# ---- lead capture -------------------------------------------------------------------------------------------
+
+CAPTURE_MAX_BYTES = 256 * 1024
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _capture_source(source_id: str, key: str | None, kinds: frozenset[str]) -> tuple[str, dict[str, Any]]:
+    """(orgId, source with its id) when key is the source's: 401 for an unknown source or a wrong key alike
+    (nobody learns which sources exist), 409 when it is switched off or of another kind."""
+    from leads.capture import sources
+
+    found = sources.by_id(source_id)
+    if found is None or not sources.key_matches(found[1], key):
+        raise _forged("capture")
+    org_id, source = found
+    if source.get("kind") not in kinds:
+        raise ApiError("FAILED_PRECONDITION", "This capture source does not take payloads at this endpoint")
+    if source.get("active") is False:
+        raise ApiError("FAILED_PRECONDITION", "This capture source is switched off")
+    return org_id, {"id": source_id, **source}
+
+
+def _bounded(call: Call) -> None:
+    length = call.request.content_length
+    if length is not None and length > CAPTURE_MAX_BYTES:
+        raise ApiError("PAYLOAD_TOO_LARGE", f"A capture payload is at most {CAPTURE_MAX_BYTES} bytes")
+    if len(call.raw_body()) > CAPTURE_MAX_BYTES:
+        raise ApiError("PAYLOAD_TOO_LARGE", f"A capture payload is at most {CAPTURE_MAX_BYTES} bytes")
+
+
+def _push_payload(call: Call) -> dict[str, Any]:
+    """A push body: form-encoded fields (repeated ones as lists) or a JSON object."""
+    content_type = (call.header("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type in FORM_TYPES:
+        form = call.request.form
+        return {key: values[0] if len(values) == 1 else values for key, values in form.lists()}
+    return _json_object(call)
+
+
+def _outcome(capture: Any) -> Reply:
+    from leads.capture.models import CaptureOutcome
+
+    body = CaptureOutcome(capture_id=capture.id, outcome=capture.outcome, lead_id=capture.lead_id)
+    return Reply(body.json_body())
+
+
+@router.post("/capture/{source_id}", public=True)
+def capture_push(call: Call) -> Reply:
+    """Push capture (website, generic, portals, missed calls): JSON or form-encoded, X-Justo-Key or ?key=."""
+    from leads.capture import pipeline, sources
+
+    key = call.header("X-Justo-Key") or str(call.request.args.get("key", "")) or None
+    org_id, source = _capture_source(call.params["source_id"], key, sources.PUSH_KINDS)
+    _bounded(call)
+    payload = _push_payload(call)
+    return _outcome(pipeline.receive(org_id, source, provider_key=None, payload=payload))
+
+
+@router.post("/google/{source_id}", public=True)
+def capture_google(call: Call) -> Reply:
+    """Google Ads lead form webhook: google_key checked against the source's key; is_test leads tagged test."""
+    from leads.capture import pipeline
+
+    _bounded(call)
+    payload = _json_object(call)
+    key = payload.pop("google_key", None)
+    org_id, source = _capture_source(
+        call.params["source_id"], key if isinstance(key, str) else None, frozenset({"google"})
+    )
+    lead_id = payload.get("lead_id")
+    campaign = {
+        "id": payload.get("campaign_id"),
+        "adId": payload.get("adgroup_id"),
+        "formId": payload.get("form_id"),
+    }
+    capture = pipeline.receive(
+        org_id,
+        source,
+        provider_key=str(lead_id) if isinstance(lead_id, str | int) and not isinstance(lead_id, bool) else None,
+        payload=payload,
+        campaign={k: str(v) for k, v in campaign.items() if isinstance(v, str | int) and not isinstance(v, bool)},
+        test=payload.get("is_test") is True,
+    )
+    return _outcome(capture)
+
+
 # Every provider's webhook secret; SEARCH_KEY because an inbound WhatsApp message from a new number creates a lead.
 SECRETS = secrets.names(
     secrets.WHATSAPP_APP_SECRET,
@@ -121,6 +207,7 @@ SECRETS = secrets.names(
     secrets.VOICE_AUTH_TOKEN,
     secrets.EMAIL_WEBHOOK_SECRET,
     secrets.SEARCH_KEY,
+    secrets.CAPTURE_KEY_PEPPER,
 )
 
 

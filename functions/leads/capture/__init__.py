@@ -1,1 +1,1 @@
-"""Lead capture: sources, capture records, the pipeline, and the provider clients that feed it."""
+"""Lead capture: the organization's capture sources, the captures they receive and the one pipeline."""

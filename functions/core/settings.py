@@ -47,6 +47,10 @@ PLAIN: tuple[PlainSetting, ...] = (
     PlainSetting("SMS_SENDER_ID", "JUSTOL", "DLT-registered SMS header"),
     PlainSetting("DLT_ENTITY_ID", "", "DLT principal entity id", "sms"),
     PlainSetting("WHATSAPP_PHONE_NUMBER_ID", "", "WhatsApp Cloud API phone number id", "whatsapp"),
+    PlainSetting(
+        "META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0", "Graph API that Lead Ads leads are read from"
+    ),
+    PlainSetting("ACRES99_API_URL", "", "99acres' lead pull URL (default: its public getmy99Response interface)"),
     PlainSetting("TURN_URLS", "turn:turn.justo.example.com:3478", "TURN servers handed to the VoIP SDK"),
 )
 

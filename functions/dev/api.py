@@ -78,9 +78,10 @@ def _graph_error(status: int, message: str, code: int) -> Reply:
 
 @router.get("/meta/graph/{version}/{leadgen_id}", public=True)
 def graph_lead(call: Call) -> Reply:
-    """The Graph API stub: a registered lead, as `GET /{leadgen_id}?access_token=` answers it."""
+    """The Graph API stub: a registered lead, as `GET /{leadgen_id}` with a token (bearer or query) answers it."""
     _emulator_only()
-    if not call.request.args.get("access_token"):
+    bearer = (call.header("Authorization") or "").removeprefix("Bearer ").strip()
+    if not (bearer or call.request.args.get("access_token")):
         return _graph_error(400, "An access token is required to request this resource.", 104)
     leadgen_id = call.params["leadgen_id"]
     snapshot = clients.db().collection(META_LEADS).document(leadgen_id).get() if valid_doc_id(leadgen_id) else None

@@ -43,9 +43,9 @@ def _plivo_params(call: Call, auth_token: str, provider: str) -> dict[str, str]:
     return params
 
 
-@router.get("/whatsapp", public=True)
-def whatsapp_verify(call: Call) -> Reply:
-    """Meta's verification handshake: echo hub.challenge when hub.verify_token matches."""
+def _hub_handshake(call: Call) -> Reply:
+    """Meta's verification handshake: echo hub.challenge when hub.verify_token matches (WhatsApp and Lead Ads
+    are one Meta app, with one verify token)."""
     args = call.request.args
     token = str(args.get("hub.verify_token", ""))
     if args.get("hub.mode") != "subscribe" or not same(token, secrets.value(secrets.WHATSAPP_VERIFY_TOKEN)):
@@ -53,16 +53,48 @@ def whatsapp_verify(call: Call) -> Reply:
     return Reply(str(args.get("hub.challenge", "")), content_type="text/plain")
 
 
-@router.post("/whatsapp", public=True)
-def whatsapp_event(call: Call) -> Reply:
-    """WhatsApp statuses and inbound messages, X-Hub-Signature-256 checked first."""
+def _hub_signed(call: Call, provider: str) -> dict[str, Any]:
+    """The body of a Meta delivery whose X-Hub-Signature-256 checks out under the app secret, or 401."""
     body = call.raw_body()
     if not signatures.valid_hub_signature(
         secrets.value(secrets.WHATSAPP_APP_SECRET), body, call.header("X-Hub-Signature-256")
     ):
-        raise _forged("whatsapp")
-    payload = _json_object(call)
+        raise _forged(provider)
+    return _json_object(call)
+
+
+@router.get("/whatsapp", public=True)
+def whatsapp_verify(call: Call) -> Reply:
+    """Meta's verification handshake of the WhatsApp webhook."""
+    return _hub_handshake(call)
+
+
+@router.post("/whatsapp", public=True)
+def whatsapp_event(call: Call) -> Reply:
+    """WhatsApp statuses and inbound messages, X-Hub-Signature-256 checked first."""
+    payload = _hub_signed(call, "whatsapp")
     return Reply({"received": inbound.whatsapp_event(payload)})
+
+
+@router.get("/meta", public=True)
+def meta_verify(call: Call) -> Reply:
+    """Meta's verification handshake of the Lead Ads (page `leadgen`) webhook."""
+    return _hub_handshake(call)
+
+
+@router.post("/meta", public=True)
+def meta_leadgen(call: Call) -> Reply:
+    """Lead Ads `leadgen` changes, X-Hub-Signature-256 checked first; each lead read from the Graph API and
+    captured once. A lead the Graph API cannot give now answers 503 (the others captured): Meta delivers again."""
+    from core.provider_calls import ProviderError
+    from leads.capture import meta
+
+    payload = _hub_signed(call, "meta")
+    try:
+        counts = meta.receive_delivery(payload)
+    except ProviderError as error:
+        raise ApiError("UNAVAILABLE", "A lead could not be read from the Graph API; deliver again") from error
+    return Reply({"received": counts})
 
 
 def _json_object(call: Call) -> dict[str, Any]:
@@ -155,8 +187,7 @@ def _push_payload(call: Call) -> dict[str, Any]:
 def _outcome(capture: Any) -> Reply:
     from leads.capture.models import CaptureOutcome
 
-    body = CaptureOutcome(capture_id=capture.id, outcome=capture.outcome, lead_id=capture.lead_id)
-    return Reply(body.json_body())
+    return Reply(CaptureOutcome(capture_id=capture.id, outcome=capture.outcome, lead_id=capture.lead_id))
 
 
 @router.post("/capture/{source_id}", public=True)

@@ -24,7 +24,7 @@ LEAD = {
 def test_a_registered_lead_is_served_as_the_graph_api_answers_it(db: Any) -> None:
     registered = call("POST", "/dev/meta/leads", json_body={**LEAD, "form_id": "444", "ad_id": "555"})
     assert registered.status == 201, registered.text
-    served = call("GET", "/dev/meta/graph/v21.0/9001?access_token=page-token&fields=id,field_data")
+    served = call("GET", "/dev/meta/graph/v21.0/9001?fields=id,field_data", headers={"Authorization": "Bearer t"})
     assert served.status == 200, served.text
     lead = providers.parse_meta_lead(served.body)
     assert (lead.id, lead.form_id, lead.ad_id) == ("9001", "444", "555")

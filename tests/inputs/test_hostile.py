@@ -652,6 +652,19 @@ HOSTILE_DELIVERIES: list[Any] = [
     {"messageId": "m", "event": "failed", "reason": None, "timestamp": -(2**63)},
     [],
     "text",
+    # Meta Lead Ads (page leadgen) deliveries of every wrong shape: skipped or read, never a 500
+    {"object": "page", "entry": [{"id": ["p"], "changes": [{"field": "leadgen", "value": {"leadgen_id": {"a": 1}}}]}]},
+    {
+        "object": "page",
+        "entry": [{"changes": [{"field": "leadgen", "value": {"leadgen_id": "x" * 2000, "page_id": "p"}}]}],
+    },
+    {
+        "object": "page",
+        "entry": [{"changes": [{"field": "leadgen", "value": {"leadgen_id": "__x__", "page_id": ".."}}]}],
+    },
+    {"object": "page", "entry": [{"changes": [{"field": "leadgen", "value": {"leadgen_id": 1e300, "page_id": -1}}]}]},
+    {"object": "page", "entry": [{"changes": [{"field": "leadgen", "value": {"leadgen_id": "L", "page_id": "²"}}]}]},
+    {"object": "page", "entry": [None, 7, {"changes": "c"}, {"changes": [None, {"field": ["leadgen"]}]}]},
 ]
 HOSTILE_FORMS: list[dict[str, str]] = [
     {"DialStatus": "completed", "DialBLegDuration": "inf"},
@@ -669,7 +682,7 @@ def _signed(path: str, query: str, body: bytes, form: dict[str, str] | None) -> 
     from comms import config as comms_config
     from webhooks import signatures
 
-    if path == "/whatsapp":
+    if path in ("/whatsapp", "/meta"):  # one Meta app signs both
         return {"X-Hub-Signature-256": signatures.hub_signature(WHATSAPP_SECRET, body)}
     if path == "/email":
         return {"X-Justo-Signature": signatures.email_signature(EMAIL_SECRET, body)}
@@ -683,7 +696,7 @@ def _signed(path: str, query: str, body: bytes, form: dict[str, str] | None) -> 
 
 
 SIGNED: dict[str, Callable[..., dict[str, str]]] = {
-    path: _signed for path in ("/whatsapp", "/email", "/sms", "/voice", "/voice/status", "/voice/recording")
+    path: _signed for path in ("/whatsapp", "/meta", "/email", "/sms", "/voice", "/voice/status", "/voice/recording")
 }
 
 
@@ -699,7 +712,7 @@ def test_signed_webhooks_read_any_payload_without_failing(seeded: Seeded) -> Non
     assert {ref.route.path for ref in webhooks} <= set(SIGNED), "a new webhook: add its signer to SIGNED"
     for ref in webhooks:
         path = ref.route.path
-        plivo = path not in ("/whatsapp", "/email")
+        plivo = path not in ("/whatsapp", "/meta", "/email")
         for query in ("", "callId=a%2Fb", "callId=" + "x" * 300, "callId=__x__"):
             url = f"/webhooks{path}" + (f"?{query}" if query else "")
             if plivo:

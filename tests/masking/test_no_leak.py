@@ -627,6 +627,8 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/auth/otp/verify"): "signed out: the member's own profile",
     ("GET", "/webhooks/whatsapp"): "Meta's handshake: echoes the challenge",
     ("POST", "/webhooks/whatsapp"): "answers Meta with counts; what it stores is walked above (statuses, inbound)",
+    ("GET", "/webhooks/meta"): "Meta's handshake: echoes the challenge",
+    ("POST", "/webhooks/meta"): "answers Meta with counts; the leads it captures are leads as any other (walked above)",
     ("POST", "/webhooks/sms"): "answers Plivo with a flag; stores a status",
     ("POST", "/webhooks/email"): "answers the email provider with a flag; stores a status",
     ("POST", "/webhooks/voice"): "walked: the XML ringing the agent (ring_xml) and dialling the lead (dial_xml)",

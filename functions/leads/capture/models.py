@@ -26,6 +26,9 @@ class SourceConfig(ApiModel):
         None, max_length=200, description="99acres: the pull interface's password (write-only)"
     )
     number: str | None = Field(None, max_length=30, description="missedcall: the number buyers call")
+    page_access_token: str | None = Field(
+        None, min_length=1, max_length=1000, description="Meta: the page access token leads are read with (write-only)"
+    )
 
 
 class CaptureSourceCreate(ApiModel):
@@ -67,7 +70,17 @@ class SourceConfigOut(ApiOut):
     form_ids: list[str] = Field(default_factory=list, description="Meta lead forms")
     username: str | None = Field(None, description="99acres user name")
     password_set: bool = Field(False, description="true when a 99acres password is stored")
+    page_access_token_set: bool = Field(False, description="true when a Meta page access token is stored")
     number: str | None = Field(None, description="The missed-call number")
+
+
+class PullStatus(ApiOut):
+    """A pulled source's last pull (99acres)."""
+
+    cursor: datetime | None = Field(None, description="Enquiries up to this time are pulled")
+    last_pulled_at: datetime | None = Field(None, description="When the last successful pull ran")
+    last_error: str | None = Field(None, description="Why the last pull failed (the next one pulls the same window)")
+    last_error_at: datetime | None = Field(None, description="When the last pull failed")
 
 
 class CaptureSource(ApiOut):
@@ -83,6 +96,7 @@ class CaptureSource(ApiOut):
     config: SourceConfigOut | None = Field(None, description="Kind-specific settings")
     key_last4: str | None = Field(None, description="The last 4 characters of its key")
     endpoint_url: str | None = Field(None, description="Where the provider posts (none for meta and 99acres)")
+    pull: PullStatus | None = Field(None, description="99acres: the state of its scheduled pull")
     created_at: datetime = Field(description="When created")
     updated_at: datetime = Field(description="Last change")
     version: int = Field(description="Version, for If-Match")

@@ -124,7 +124,10 @@ def appsecret_proof(app_secret: str, access_token: str) -> str:
 
 
 class MetaGraphClient:
-    """Graph API `GET /{leadgen_id}?fields=...&access_token=...&appsecret_proof=...`."""
+    """Graph API `GET /{leadgen_id}?fields=...&appsecret_proof=...` with the page token as `Authorization: Bearer`.
+
+    The Graph API takes the token as the `access_token` query parameter or as a bearer header; the header keeps
+    it out of every logged URL (httpx logs each request's URL at INFO)."""
 
     def __init__(
         self, *, api_base: str, app_secret: str, attempts: int = 3, backoff_sec: float = 0.5, timeout_sec: float = 10
@@ -134,13 +137,10 @@ class MetaGraphClient:
 
     def request(self, leadgen_id: str, *, access_token: str) -> tuple[str, dict[str, str]]:
         """The exact URL (with its query) and headers of the read."""
-        query = {
-            "fields": LEAD_FIELDS,
-            "access_token": access_token,
-            "appsecret_proof": appsecret_proof(self.app_secret, access_token),
-        }
+        query = {"fields": LEAD_FIELDS, "appsecret_proof": appsecret_proof(self.app_secret, access_token)}
         url = f"{self.api_base}/{quote(leadgen_id, safe='')}?{urlencode(query)}"
-        return url, {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        return url, headers
 
     def lead(self, leadgen_id: str, *, access_token: str) -> MetaLead:
         """Read the lead with retries; ProviderError (the token is never part of its reason) when it fails."""

@@ -75,12 +75,13 @@ def present(source_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
     """A source as the API shows it: the field map in force, no key, no password."""
     config = dict(document.get("config") or {})
     password = config.pop("password", None)
+    page_token = config.pop("pageAccessToken", None)
     kind = str(document.get("kind") or "generic")
     return {
         **{k: v for k, v in document.items() if k not in ("keyHash", "config", "orgId")},
         "id": source_id,
         "fieldMap": document.get("fieldMap") or fieldmap.default_map(kind),
-        "config": {**config, "passwordSet": bool(password)},
+        "config": {**config, "passwordSet": bool(password), "pageAccessTokenSet": bool(page_token)},
         "endpointUrl": endpoint_url(source_id, kind),
     }
 
@@ -193,8 +194,9 @@ def update_source(*, caller: Caller, source_id: str, data: CaptureSourceUpdate, 
         updates = dict(changes)
         if "config" in updates:
             config = {k: v for k, v in (updates["config"] or {}).items() if v is not None}
-            if "password" not in config and (stored.get("config") or {}).get("password"):
-                config["password"] = stored["config"]["password"]  # write-only: absent keeps it
+            for secret in ("password", "pageAccessToken"):  # write-only: absent keeps it
+                if secret not in config and (stored.get("config") or {}).get(secret):
+                    config[secret] = stored["config"][secret]
             updates["config"] = config
             old_page, new_page = _page_id(stored), _page_id(updates)
             if stored.get("kind") == "meta" and new_page is None:

@@ -88,12 +88,14 @@ def stub() -> Iterator[Stub]:
 
 
 def test_the_graph_read_asks_for_the_lead_with_the_page_token_and_its_appsecret_proof() -> None:
+    """The token travels as a bearer header, never in the URL (URLs are logged)."""
     client = providers.MetaGraphClient(api_base="https://graph.facebook.com/v21.0/", app_secret="app-secret")
     url, headers = client.request("1234567890123456", access_token="page-token")
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "graph.facebook.com", "/v21.0/1234567890123456")
     query = parse_qs(parts.query)
-    assert query["access_token"] == ["page-token"]
+    assert set(query) == {"fields", "appsecret_proof"} and "page-token" not in url
+    assert headers["Authorization"] == "Bearer page-token"
     assert query["appsecret_proof"] == [providers.appsecret_proof("app-secret", "page-token")]
     assert set(query["fields"][0].split(",")) >= {"id", "created_time", "ad_id", "form_id", "field_data", "campaign_id"}
     assert headers["Accept"] == "application/json"
@@ -154,10 +156,11 @@ def test_the_stub_sees_the_exact_graph_request_and_the_lead_comes_back(stub: Stu
     [request] = stub.requests
     parts = urlsplit(request.path)
     assert (request.method, parts.path) == ("GET", "/v21.0/1234567890123456")
-    query = parse_qs(parts.query)
-    assert query["access_token"] == ["page-token"]
-    assert query["appsecret_proof"] == [providers.appsecret_proof("app-secret", "page-token")]
-    assert query["fields"] == [providers.LEAD_FIELDS]
+    assert request.headers["Authorization"] == "Bearer page-token"
+    assert parse_qs(parts.query) == {
+        "fields": [providers.LEAD_FIELDS],
+        "appsecret_proof": [providers.appsecret_proof("app-secret", "page-token")],
+    }
 
 
 def test_graph_5xx_is_retried_and_a_refusal_names_graphs_reason_without_the_token(stub: Stub) -> None:

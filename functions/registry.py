@@ -36,6 +36,7 @@ FUNCTIONS: dict[str, str] = {
     "privacy": "privacy.api",
     "audit": "audit.api",
     "retentiondaily": "triggers.retention",
+    "capturepull": "triggers.capture_pull",
 }
 
 # Emulator-only functions: never part of a deploy.
@@ -53,4 +54,5 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "retentiondaily": ("30 3 * * *", SCHEDULE_TIME_ZONE),
     "purgeleads": ("45 3 * * *", SCHEDULE_TIME_ZONE),
     "attachmentsweep": ("20 * * * *", "UTC"),
+    "capturepull": ("*/5 * * * *", SCHEDULE_TIME_ZONE),
 }

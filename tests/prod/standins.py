@@ -14,7 +14,8 @@ the service account) and records every request, so tests assert what was sent.
 - storage: the JSON API (object metadata, media download, list, delete, generation preconditions) and
   signed-URL uploads and downloads, whose v4 signature is checked against the service account's key and
   whose signed length range, create-only precondition and pinned generation are enforced
-- /plivo and /graph: the SMS and WhatsApp providers; SMTP with STARTTLS and AUTH on its own port
+- /plivo and /graph: the SMS and WhatsApp providers; /99acres/pull: 99acres' lead pull; SMTP with STARTTLS
+  and AUTH on its own port
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ class State:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     objects: dict[tuple[str, str], StoredObject] = field(default_factory=dict)
+    acres99: str = '<Xml ActionStatus="true"></Xml>'  # what the 99acres pull answers
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -515,6 +517,11 @@ def _provider(state: State, record: Recorded, path: str) -> _Reply:
         if not record.headers.get("Authorization", "").startswith("Bearer "):
             return _Reply(401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
         return _Reply(200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.{time.monotonic_ns()}"}]})
+    if path == "/99acres/pull" and record.method == "POST":
+        query = parse_qs(record.body.decode()).get("xml", [""])[0]
+        if "<user_name>" not in query or "<pswd>" not in query:
+            return _Reply(200, '<Xml ActionStatus="false"><ErrorDetail><Code>1</Code></ErrorDetail></Xml>')
+        return _Reply(200, state.acres99, {"Content-Type": "text/xml"})
     return _Reply(404, {"error": f"no stand-in at {path}"})
 
 

@@ -839,6 +839,43 @@ def drive_sendqueuedmessages(ctx: Ctx) -> None:
     ]
 
 
+def drive_capturepull(ctx: Ctx) -> None:
+    """An active 99acres source is pulled with its credentials; its enquiry becomes a capture and a lead."""
+    source_id = "src_" + uuid.uuid4().hex[:12]
+    query_id = "Q-" + uuid.uuid4().hex[:10]
+    number = unique_phone()
+    now = datetime.now(UTC)
+    org_doc(ctx.world, "captureSources", source_id).set(
+        {
+            "orgId": ctx.world.org_id,
+            "kind": "99acres",
+            "name": "99acres",
+            "source": "99acres",
+            "active": True,
+            "config": {"username": "prodtest-builder", "password": "prodtest-password"},
+            "createdAt": now,
+            "updatedAt": now,
+            "version": 1,
+        }
+    )
+    ctx.standins.state.acres99 = (
+        f'<Xml ActionStatus="true"><Resp><QryDtl ResType="ProjectResponse" QueryId="{query_id}">'
+        f"<QryInfo>Call me</QryInfo><RcvdOn>{now.strftime('%Y-%m-%d %H:%M:%S')}</RcvdOn></QryDtl>"
+        f"<CntctDtl><Name>Portal Buyer</Name><Phone>+91{number}</Phone></CntctDtl></Resp></Xml>"
+    )
+    ctx.schedule()
+    pulls = [r for r in ctx.standins.seen("127.0.0.1", "/99acres/pull") if b"prodtest-builder" in r.body]
+    assert pulls, "99acres was not pulled with the source's user name"
+    source = data_of(org_doc(ctx.world, "captureSources", source_id)) or {}
+    assert (source.get("pull") or {}).get("lastError") is None and (source.get("pull") or {}).get("cursor")
+    captures = [
+        s.to_dict() for s in org_doc(ctx.world).collection("captures").where("providerId", "==", query_id).stream()
+    ]
+    assert [c["outcome"] for c in captures] == ["created"], captures
+    lead = data_of(org_doc(ctx.world, "leads", captures[0]["leadId"])) or {}
+    assert lead.get("source") == "99acres" and lead.get("sourceId") == source_id
+
+
 def drive_remindersweep(ctx: Ctx) -> None:
     """A reminder that entered Cloud Tasks' 30-day window is enqueued by the daily sweep."""
     from reminders import queue as task_queue

@@ -112,6 +112,11 @@ BODIES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
         {"deviceId", "fcmToken", "platform"},
     ),
     ("POST", "/privacy/policy/accept"): (set(), set()),  # "the caller's acceptance": no body is needed
+    ("POST", "/leads/sources"): (
+        {"kind", "name", "projectId", "source", "fieldMap", "active", "config"},
+        {"kind", "name", "source"},
+    ),
+    ("PATCH", "/leads/sources/{source_id}"): ({"name", "projectId", "source", "fieldMap", "active", "config"}, set()),
 }
 # Routes API.md names without a body, and the extensions this backend adds (reviewed, not in API.md's table).
 NO_BODY_OR_EXTENSION = {
@@ -119,6 +124,10 @@ NO_BODY_OR_EXTENSION = {
     ("POST", "/leads/{lead_id}/restore"),
     ("POST", "/attachments/{attachment_id}/complete"),
     ("POST", "/privacy/account/deletion"),
+    ("POST", "/leads/sources/{source_id}/rotate-key"),
+    ("POST", "/leads/captures/{capture_id}/retry"),
+    ("POST", "/webhooks/capture/{source_id}"),  # the provider's own payload: any JSON object or form
+    ("POST", "/webhooks/google/{source_id}"),  # Google's payload, read tolerantly
 }
 # Query parameters API.md names for a list: (method, path) -> names (limit and cursor on every paged list).
 QUERIES: dict[tuple[str, str], set[str]] = {
@@ -131,6 +140,8 @@ QUERIES: dict[tuple[str, str], set[str]] = {
     ("GET", "/leads/{lead_id}/activity"): {"limit", "cursor"},
     ("GET", "/members"): {"limit", "cursor"},
     ("GET", "/audit"): {"limit", "cursor"},
+    ("GET", "/leads/sources"): {"limit", "cursor"},
+    ("GET", "/leads/captures"): {"sourceId", "outcome", "limit", "cursor"},
 }
 # Fields whose value API.md spells out: (method, path, field) -> the values it names.
 VALUES: dict[tuple[str, str, str], set[str]] = {
@@ -150,6 +161,16 @@ VALUES: dict[tuple[str, str, str], set[str]] = {
         "interested",
     },
     ("POST", "/members", "role"): {"admin", "manager", "agent", "rm"},
+    ("POST", "/leads/sources", "kind"): {
+        "meta",
+        "google",
+        "99acres",
+        "magicbricks",
+        "housing",
+        "website",
+        "missedcall",
+        "generic",
+    },
 }
 
 

@@ -146,6 +146,8 @@ class Seeded:
     ids: dict[str, str]
     failures: list[str] = field(default_factory=list)
     calls: int = 0
+    capture_keys: dict[str, str] = field(default_factory=dict)  # receiver path -> its seeded source's key
+    google_source: str = ""
 
     def token(self, role: str) -> str:
         """A fresh token of the role: issued after any logout the walk made (sessions revoked before now)."""
@@ -196,8 +198,17 @@ def seeded(world: World, storage_emulator: str, auth_emulator: str) -> Seeded:
     )
     device = {"deviceId": "dev-1", "fcmToken": "token-1", "platform": "android"}
     _created(call("POST", "/devices", token=agent, json_body=device), "device")
+    site = call("POST", "/leads/sources", token=admin, json_body={"kind": "website", "name": "S", "source": "website"})
+    google = call("POST", "/leads/sources", token=admin, json_body={"kind": "google", "name": "G", "source": "google"})
+    rejected = call(
+        "POST", f"/webhooks/capture/{site.body['id']}", json_body={}, headers={"X-Justo-Key": site.body["key"]}
+    )
+    assert rejected.status == 200, rejected.body
     ids = {
         # path parameters: destructive routes act on the victims, so the walk keeps its callers and resources
+        "source_id": _created(site, "capture source"),
+        "capture_id": str(rejected.body["captureId"]),
+        "sourceId": site.body["id"],
         "lead_id": lead,
         "id": victim_lead,
         "task_id": task,
@@ -223,7 +234,12 @@ def seeded(world: World, storage_emulator: str, auth_emulator: str) -> Seeded:
         "teamId": "north",
         "actorId": world.admin.uid,
     }
-    return Seeded(people, ids)
+    return Seeded(
+        people,
+        ids,
+        capture_keys={"/capture": site.body["key"], "/google": google.body["key"]},
+        google_source=google.body["id"],
+    )
 
 
 # ---- valid bodies from the models ------------------------------------------------------------------
@@ -707,10 +723,43 @@ def _judge_signed(seeded: Seeded, response: Response, where: str) -> None:
     judge(seeded, response, where, None, None)
 
 
+CAPTURE_RECEIVERS = ("/capture/{source_id}", "/google/{source_id}")
+
+
+def _capture_receivers(seeded: Seeded, ref: RouteRef) -> None:
+    """The capture receivers, with their source's key, under any JSON or form payload."""
+    receiver = ref.route.path.partition("/{")[0]
+    key = seeded.capture_keys[receiver]
+    source_id = seeded.ids["source_id"] if receiver == "/capture" else seeded.google_source
+    url = f"/webhooks{receiver}/{source_id}"
+    for payload in [*HOSTILE_DELIVERIES, *HOSTILE_FORMS]:
+        body = {**payload, "google_key": key} if isinstance(payload, dict) and receiver == "/google" else payload
+        response = call(
+            "POST", url, data=json.dumps(body).encode(), content_type="application/json", headers={"X-Justo-Key": key}
+        )
+        _judge_signed(seeded, response, f"{ref} {str(body)[:60]}")
+    for form in HOSTILE_FORMS if receiver == "/capture" else []:
+        response = call(
+            "POST",
+            url,
+            data=urlencode(form).encode(),
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Justo-Key": key},
+        )
+        _judge_signed(seeded, response, f"{ref} form {str(form)[:60]}")
+    for data, content_type in WHOLE_BODIES[:6]:
+        response = call("POST", url, data=data, content_type=content_type, headers={"X-Justo-Key": key})
+        judge(seeded, response, f"{ref} whole body {data[:40]!r}", None, None)
+
+
 def test_signed_webhooks_read_any_payload_without_failing(seeded: Seeded) -> None:
     webhooks = [ref for ref in routes() if ref.function == "webhooks" and ref.method == "POST"]
-    assert {ref.route.path for ref in webhooks} <= set(SIGNED), "a new webhook: add its signer to SIGNED"
+    known = set(SIGNED) | set(CAPTURE_RECEIVERS)
+    assert {ref.route.path for ref in webhooks} <= known, "a new webhook: add its signer to SIGNED"
     for ref in webhooks:
+        if ref.route.path in CAPTURE_RECEIVERS:
+            _capture_receivers(seeded, ref)
+            continue
         path = ref.route.path
         plivo = path not in ("/whatsapp", "/meta", "/email")
         for query in ("", "callId=a%2Fb", "callId=" + "x" * 300, "callId=__x__"):

@@ -46,6 +46,7 @@ class World:
     colleague: dict[str, str] = field(default_factory=dict)  # caller uid -> an agent of its own organization
     mine_task: dict[str, str] = field(default_factory=dict)  # caller uid -> a task of its own organization
     mine_visit: dict[str, str] = field(default_factory=dict)  # caller uid -> a visit of its own organization
+    capture_keys: dict[str, str] = field(default_factory=dict)  # capture source id -> its key
 
     def person(self, key: str) -> Person:
         """A person by attribute name."""
@@ -254,6 +255,31 @@ def seed_device(world: World) -> str:
     return str(_ok(call("POST", "/devices", token=world.agent.token(), json_body=body), "device")["deviceId"])
 
 
+def seed_capture_source(world: World) -> str:
+    """A website capture source of org1 (its key kept on the world for the captures below)."""
+    body = {"kind": "website", "name": "Site", "source": "website"}
+    created = _ok(call("POST", "/leads/sources", token=world.admin.token(), json_body=body), "capture source")
+    world.capture_keys[str(created["id"])] = str(created["key"])
+    return str(created["id"])
+
+
+def _capture(world: World, payload: dict[str, Any]) -> tuple[str, str]:
+    source_id = seed_capture_source(world)
+    headers = {"X-Justo-Key": world.capture_keys[source_id]}
+    reply = _ok(call("POST", f"/webhooks/capture/{source_id}", json_body=payload, headers=headers), "capture")
+    return source_id, str(reply["captureId"])
+
+
+def seed_rejected_capture(world: World) -> str:
+    """A capture of org1 rejected for want of a phone or email."""
+    return _capture(world, {"name": "Nobody"})[1]
+
+
+def seed_source_with_capture(world: World) -> str:
+    """A capture source whose capture made a lead (routed to a north agent, so the south manager sees none)."""
+    return _capture(world, {"name": "Captured", "phone": "9876500077"})[0]
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One endpoint that takes an id.
@@ -412,6 +438,26 @@ ENDPOINTS: list[Endpoint] = [
         unknown_status=400,
     ),
     Endpoint("GET", "/audit?actorId={id}", seed_audited_admin, denied="agent", unknown_status=200),
+    # lead capture: sources and captures (admin; a manager lists its team's captures)
+    Endpoint("PATCH", "/leads/sources/{id}", seed_capture_source, denied="manager", body={"name": "Renamed"}),
+    Endpoint("POST", "/leads/sources/{id}/rotate-key", seed_capture_source, denied="manager"),
+    Endpoint("POST", "/leads/captures/{id}/retry", seed_rejected_capture, denied="manager"),
+    Endpoint(
+        "GET",
+        "/leads/captures?sourceId={id}",
+        seed_source_with_capture,
+        denied="manager",
+        unknown_status=200,
+        denied_status=200,
+    ),
+    Endpoint(
+        "POST",
+        "/leads/sources",
+        seed_project,
+        denied=None,
+        body={"kind": "website", "name": "S", "source": "website", "projectId": "{id}"},
+        unknown_status=400,
+    ),
     # tasks
     Endpoint("GET", "/tasks/{id}", seed_task, denied="peer"),
     Endpoint("PATCH", "/tasks/{id}", seed_task, denied="peer", body={"title": "Renamed"}),
@@ -620,6 +666,7 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("PATCH", "/org/settings", "callerId"): "a phone number, not an id",
     ("POST", "/leads", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
     ("PATCH", "/leads/{lead_id}", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
+    ("PATCH", "/leads/sources/{source_id}", "projectId"): "the same project check as POST /leads/sources, above",
     ("POST", "/tasks", "teamId"): "only compared with the assignee's team (read from the member): nothing is looked up",
 }
 

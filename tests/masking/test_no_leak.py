@@ -54,6 +54,8 @@ SECRETS = {  # label -> a number no agent or rm ever typed (all 5-digit windows 
     "moved": "8163947205",
     "listed": "9182736450",
     "booked-later": "6291837465",
+    "captured": "8260181590",
+    "captured-google": "7016613186",
 }
 TYPED = {"own": "9753186420", "imported": "9081726354"}  # numbers the agent types itself
 SMS_TEMPLATE = "1107170000000000001"
@@ -277,9 +279,45 @@ def _after_masking(world: World, voice_number: str) -> None:
         "/projects",
         json_body={"name": "Skyline", "city": "Pune", "address": "Baner", "location": {"lat": 18.56, "lng": 73.78}},
     ).body["id"]
+    _captures(world)
     _agent_work(world, primary, project)
     _rm_work(world, primary)
     _providers(world, primary, voice_number)
+
+
+def _captures(world: World) -> None:
+    """Leads captured from the website and a Google form (routed to the agents), and a repeat enquiry of the
+    primary lead's buyer (pushed to the agent)."""
+    admin = world.admin
+    website = {"kind": "website", "name": "Site", "source": "website"}
+    site = world.api(admin, "POST", "/leads/sources", json_body=website).body
+    google = world.api(admin, "POST", "/leads/sources", json_body=website | {"kind": "google", "source": "google"}).body
+    for payload in (
+        {"name": "Buyer captured", "phone": SECRETS["captured"], "email": "captured.secret@example.com"},
+        {"name": "Asha again", "phone": "+91 " + SECRETS["primary"], "city": "Pune"},
+    ):
+        headers = {"X-Justo-Key": site["key"]}
+        reply = world.hook(
+            lambda path, body, headers=headers: call("POST", path, json_body=body, headers=headers),
+            f"/webhooks/capture/{site['id']}",
+            payload,
+        )
+        assert reply.status == 200, reply.body
+    assert reply.body["outcome"] == "enquired-again"
+    form = {
+        "lead_id": "mask-google-1",
+        "google_key": google["key"],
+        "user_column_data": [
+            {"column_id": "FULL_NAME", "string_value": "Buyer captured-google"},
+            {"column_id": "PHONE_NUMBER", "string_value": "+91" + SECRETS["captured-google"]},
+        ],
+    }
+    path = f"/webhooks/google/{google['id']}"
+    answer = world.hook(lambda path, body: call("POST", path, json_body=body), path, form)
+    assert answer.status == 200 and answer.body["outcome"] == "created", answer.body
+    captured = {lead["name"]: lead["id"] for lead in _stored("leads") if lead.get("sourceId")}
+    world.leads["captured"] = captured["Buyer captured"]
+    world.leads["captured-google"] = captured["Buyer captured-google"]
 
 
 def _agent_work(world: World, primary: str, project: str) -> None:
@@ -619,6 +657,10 @@ NOT_WALKED: dict[tuple[str, str], str] = {
     ("POST", "/leads/{lead_id}/restore"): "admin only",
     ("DELETE", "/privacy/leads/{id}"): "admin only (privacy.manage)",
     ("DELETE", "/privacy/members/{uid}"): "admin only (privacy.manage)",
+    ("POST", "/leads/sources"): "admin only; the world's admin calls it (_captures)",
+    ("PATCH", "/leads/sources/{source_id}"): "admin only",
+    ("POST", "/leads/sources/{source_id}/rotate-key"): "admin only",
+    ("POST", "/leads/captures/{capture_id}/retry"): "admin only",
     ("POST", "/attachments"): "file metadata only; needs Cloud Storage (tests/attachments)",
     ("POST", "/attachments/{attachment_id}/complete"): "file metadata only; needs Cloud Storage (tests/attachments)",
 }
@@ -633,6 +675,9 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/webhooks/email"): "answers the email provider with a flag; stores a status",
     ("POST", "/webhooks/voice"): "walked: the XML ringing the agent (ring_xml) and dialling the lead (dial_xml)",
     ("POST", "/webhooks/voice/status"): "answers Plivo with empty XML; the call log is walked above",
+    ("POST", "/webhooks/capture/{source_id}"): "answers the sender with ids and the outcome; the leads, pushes and "
+    "enquiries it makes are walked above (_captures)",
+    ("POST", "/webhooks/google/{source_id}"): "answers Google with ids and the outcome; its lead is walked above",
     ("POST", "/webhooks/voice/recording"): "answers Plivo with a flag; the call log is walked above",
 }
 

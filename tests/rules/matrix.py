@@ -315,6 +315,8 @@ for coll, doc in (
     ("audit", "{audit}"),
     ("auditHead", "head"),
     ("rotation", "north"),
+    ("captures", "cap1"),
+    ("captureSources", "src1"),
 ):
     get(coll, f"{ORG_DOC}/{coll}/{doc}", NONE)
     query(coll, ORG_DOC, coll, NONE)

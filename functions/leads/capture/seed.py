@@ -14,7 +14,13 @@ SOURCES: dict[str, list[tuple[str, str | None, dict[str, Any]]]] = {
         (
             "demo-meta",
             None,
-            {"kind": "meta", "name": "Facebook lead ads", "source": "facebook", "config": {"pageId": "local-page"}},
+            {
+                "kind": "meta",
+                "name": "Facebook lead ads",
+                "source": "facebook",
+                # the local Graph API stub (dev/api.py) takes any token; a meta source cannot read leads without one
+                "config": {"pageId": "local-page", "pageAccessToken": "local-page-token"},
+            },
         ),
     ],
 }

@@ -98,47 +98,46 @@ def bulk_assign(call: Call) -> BulkAssignResult:
 
 
 @router.get("/sources", query=PageQuery, items=CaptureSource)
-def list_sources(call: Call) -> Reply:
+def list_sources(call: Call) -> Page:
     """The organization's capture sources, newest first (admin)."""
     items, cursor = sources.list_sources(caller=call.caller, page=call.query(PageQuery))
-    return Reply({"items": [CaptureSource.model_validate(s).json_body() for s in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @router.post("/sources", idempotent=True, body=CaptureSourceCreate, response=CaptureSourceCreated, status=201)
 def create_source(call: Call) -> Reply:
     """A new capture source (admin); the answer carries its key, shown this once."""
     source = sources.create_source(caller=call.caller, data=call.body(CaptureSourceCreate))
-    return created(CaptureSourceCreated.model_validate(source).json_body())
+    return created(source)
 
 
 @router.patch("/sources/{source_id}", body=CaptureSourceUpdate, response=CaptureSource)
-def update_source(call: Call) -> Reply:
+def update_source(call: Call) -> dict[str, Any]:
     """Change a capture source (admin; If-Match: its version)."""
     data = call.body(CaptureSourceUpdate)
     source = sources.update_source(
         caller=call.caller, source_id=call.params["source_id"], data=data, if_match=call.if_match()
     )
-    return Reply(CaptureSource.model_validate(source).json_body())
+    return source
 
 
 @router.post("/sources/{source_id}/rotate-key", fresh=True, response=CaptureSourceCreated)
-def rotate_source_key(call: Call) -> Reply:
+def rotate_source_key(call: Call) -> dict[str, Any]:
     """A new key for the source (admin), shown this once; the old key is refused from now on."""
-    source = sources.rotate_key(caller=call.caller, source_id=call.params["source_id"])
-    return Reply(CaptureSourceCreated.model_validate(source).json_body())
+    return sources.rotate_key(caller=call.caller, source_id=call.params["source_id"])
 
 
 @router.get("/captures", query=CaptureListQuery, items=Capture)
-def list_captures(call: Call) -> Reply:
+def list_captures(call: Call) -> Page:
     """Every payload received, newest first (admin; manager: its team's, numbers masked where the org masks)."""
     items, cursor = pipeline.list_captures(caller=call.caller, query=call.query(CaptureListQuery))
-    return Reply({"items": [c.json_body() for c in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @router.post("/captures/{capture_id}/retry", response=Capture)
-def retry_capture(call: Call) -> Reply:
+def retry_capture(call: Call) -> Capture:
     """Replay a rejected capture with its source's field map as it is now (admin)."""
-    return Reply(pipeline.retry(caller=call.caller, capture_id=call.params["capture_id"]).json_body())
+    return pipeline.retry(caller=call.caller, capture_id=call.params["capture_id"])
 
 
 @router.get("/{lead_id}", response=Lead)

@@ -112,20 +112,19 @@ def create_source(call: Call) -> Reply:
 
 
 @router.patch("/sources/{source_id}", body=CaptureSourceUpdate, response=CaptureSource)
-def update_source(call: Call) -> Reply:
+def update_source(call: Call) -> dict[str, Any]:
     """Change a capture source (admin; If-Match: its version)."""
     data = call.body(CaptureSourceUpdate)
     source = sources.update_source(
         caller=call.caller, source_id=call.params["source_id"], data=data, if_match=call.if_match()
     )
-    return Reply(source)
+    return source
 
 
 @router.post("/sources/{source_id}/rotate-key", fresh=True, response=CaptureSourceCreated)
-def rotate_source_key(call: Call) -> Reply:
+def rotate_source_key(call: Call) -> dict[str, Any]:
     """A new key for the source (admin), shown this once; the old key is refused from now on."""
-    source = sources.rotate_key(caller=call.caller, source_id=call.params["source_id"])
-    return Reply(source)
+    return sources.rotate_key(caller=call.caller, source_id=call.params["source_id"])
 
 
 @router.get("/captures", query=CaptureListQuery, items=Capture)
@@ -136,9 +135,9 @@ def list_captures(call: Call) -> Page:
 
 
 @router.post("/captures/{capture_id}/retry", response=Capture)
-def retry_capture(call: Call) -> Reply:
+def retry_capture(call: Call) -> Capture:
     """Replay a rejected capture with its source's field map as it is now (admin)."""
-    return Reply(pipeline.retry(caller=call.caller, capture_id=call.params["capture_id"]))
+    return pipeline.retry(caller=call.caller, capture_id=call.params["capture_id"])
 
 
 @router.get("/{lead_id}", response=Lead)

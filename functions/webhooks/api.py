@@ -14,6 +14,7 @@ from core.deploy import https_options
 from core.errors import ApiError, invalid
 from core.http import Call, Reply, Router
 from core.ids import same
+from leads.capture.models import CaptureOutcome
 from webhooks import signatures
 
 log = logging.getLogger("justo.webhooks")
@@ -184,14 +185,13 @@ def _push_payload(call: Call) -> dict[str, Any]:
     return _json_object(call)
 
 
-def _outcome(capture: Any) -> Reply:
-    from leads.capture.models import CaptureOutcome
+def _outcome(capture: Any) -> dict[str, Any]:
+    """What a capture receiver answers: {captureId, outcome, leadId}."""
+    return {"captureId": capture.id, "outcome": capture.outcome, "leadId": capture.lead_id}
 
-    return Reply(CaptureOutcome(capture_id=capture.id, outcome=capture.outcome, lead_id=capture.lead_id))
 
-
-@router.post("/capture/{source_id}", public=True)
-def capture_push(call: Call) -> Reply:
+@router.post("/capture/{source_id}", public=True, response=CaptureOutcome)
+def capture_push(call: Call) -> dict[str, Any]:
     """Push capture (website, generic, portals, missed calls): JSON or form-encoded, X-Justo-Key or ?key=."""
     from leads.capture import pipeline, sources
 
@@ -202,8 +202,8 @@ def capture_push(call: Call) -> Reply:
     return _outcome(pipeline.receive(org_id, source, provider_key=None, payload=payload))
 
 
-@router.post("/google/{source_id}", public=True)
-def capture_google(call: Call) -> Reply:
+@router.post("/google/{source_id}", public=True, response=CaptureOutcome)
+def capture_google(call: Call) -> dict[str, Any]:
     """Google Ads lead form webhook: google_key checked against the source's key; is_test leads tagged test."""
     from leads.capture import pipeline
 

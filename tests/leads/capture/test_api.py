@@ -453,3 +453,15 @@ def test_managers_list_their_teams_captures_with_numbers_masked_where_the_org_ma
         assert capture["raw"]["phone"] == "09XXXXXXX01" and "98XXXXXX01" in capture["raw"]["message"]
     filtered = call("GET", f"/leads/captures?sourceId={created['id']}&outcome=created", token=team.admin.token())
     assert [c["id"] for c in filtered.body["items"]] == [response.body["captureId"]]
+
+
+def test_erasing_a_lead_erases_the_captures_that_made_it_and_enquired_on_it(db: Any, bucket: Any) -> None:
+    team = make_team()
+    created = website(team)
+    portal = website(team, kind="housing", source="housing")
+    lead_id = push(created, BUYER).body["leadId"]
+    assert push(portal, {"name": "Asha", "phone": BUYER["phone"]}).body["outcome"] == "enquired-again"
+    kept = push(created, {"name": "Someone else", "phone": "98450 22999"}).body["leadId"]
+    erased = call("DELETE", f"/privacy/leads/{lead_id}", token=team.admin.token())
+    assert erased.status in (200, 204), erased.body
+    assert [c["leadId"] for c in captures()] == [kept]

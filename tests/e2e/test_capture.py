@@ -17,9 +17,11 @@ pytestmark = pytest.mark.e2e
 
 
 def _leads_named(name: str) -> list[dict[str, Any]]:
+    from core import clients
     from leads import store
 
-    return [s.to_dict() or {} for s in store.collection("demo").where("name", "==", name).stream()]
+    query = store.collection("demo").where(filter=clients.where("name", "==", name))
+    return [s.to_dict() or {} for s in query.stream()]
 
 
 def test_a_website_enquiry_becomes_a_lead(suite: str) -> None:

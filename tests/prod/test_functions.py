@@ -841,6 +841,8 @@ def drive_sendqueuedmessages(ctx: Ctx) -> None:
 
 def drive_capturepull(ctx: Ctx) -> None:
     """An active 99acres source is pulled with its credentials; its enquiry becomes a capture and a lead."""
+    from core import clients
+
     source_id = "src_" + uuid.uuid4().hex[:12]
     query_id = "Q-" + uuid.uuid4().hex[:10]
     number = unique_phone()
@@ -869,7 +871,11 @@ def drive_capturepull(ctx: Ctx) -> None:
     source = data_of(org_doc(ctx.world, "captureSources", source_id)) or {}
     assert (source.get("pull") or {}).get("lastError") is None and (source.get("pull") or {}).get("cursor")
     captures = [
-        s.to_dict() for s in org_doc(ctx.world).collection("captures").where("providerId", "==", query_id).stream()
+        s.to_dict()
+        for s in org_doc(ctx.world)
+        .collection("captures")
+        .where(filter=clients.where("providerId", "==", query_id))
+        .stream()
     ]
     assert [c["outcome"] for c in captures] == ["created"], captures
     lead = data_of(org_doc(ctx.world, "leads", captures[0]["leadId"])) or {}

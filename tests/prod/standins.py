@@ -180,6 +180,7 @@ class State:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     objects: dict[tuple[str, str], StoredObject] = field(default_factory=dict)
     acres99: str = '<Xml ActionStatus="true"></Xml>'  # what the 99acres pull answers
+    meta_leads: dict[str, dict[str, Any]] = field(default_factory=dict)  # leadgen id -> what the Graph API answers
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -517,6 +518,14 @@ def _provider(state: State, record: Recorded, path: str) -> _Reply:
         if not record.headers.get("Authorization", "").startswith("Bearer "):
             return _Reply(401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
         return _Reply(200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.{time.monotonic_ns()}"}]})
+    lead = re.fullmatch(r"/graph/(?:v[\d.]+/)?([^/]+)", path)
+    if lead and record.method == "GET":  # a Lead Ads lead, read with the page's token
+        if not record.headers.get("Authorization", "").startswith("Bearer "):
+            return _Reply(400, {"error": {"message": "An access token is required", "code": 104}})
+        found = state.meta_leads.get(lead.group(1))
+        return (
+            _Reply(200, found) if found else _Reply(400, {"error": {"message": "Unsupported get request", "code": 100}})
+        )
     if path == "/99acres/pull" and record.method == "POST":
         query = parse_qs(record.body.decode()).get("xml", [""])[0]
         if "<user_name>" not in query or "<pswd>" not in query:

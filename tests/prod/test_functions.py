@@ -434,7 +434,7 @@ def _plivo_headers(secret: str, url: str, params: dict[str, str]) -> dict[str, s
 
 def drive_webhooks(ctx: Ctx) -> None:
     """Meta's handshake; signed WhatsApp, SMS and email status callbacks move messages forward (forgeries 401);
-    Plivo's signed answer request dials the lead of an app-placed call."""
+    Plivo's signed answer request dials the lead of an app-placed call; a signed Lead Ads lead is captured."""
     from webhooks.signatures import email_signature, hub_signature
 
     challenge = ctx.call(
@@ -491,6 +491,58 @@ def drive_webhooks(ctx: Ctx) -> None:
         200,
     )
     assert (data_of(org_doc(ctx.world, "messages", email_id)) or {})["status"] == "delivered"
+
+    _drive_meta_leadgen(ctx)
+
+
+def _drive_meta_leadgen(ctx: Ctx) -> None:
+    """A signed Lead Ads delivery for a connected page: the lead is read from the Graph API with the page's token
+    and captured as a lead of the page's source."""
+    from core import clients
+    from leads.capture import sources
+    from webhooks.signatures import hub_signature
+
+    page_id, source_id = "page-" + uuid.uuid4().hex[:10], "src_" + uuid.uuid4().hex[:12]
+    now = datetime.now(UTC)
+    org_doc(ctx.world, "captureSources", source_id).set(
+        {
+            "orgId": ctx.world.org_id,
+            "kind": "meta",
+            "name": "Facebook",
+            "source": "facebook",
+            "active": True,
+            "config": {"pageId": page_id, "pageAccessToken": "prodtest-page-token"},
+            "createdAt": now,
+            "updatedAt": now,
+            "version": 1,
+        }
+    )
+    sources.route_ref("metaPage", page_id).set({"orgId": ctx.world.org_id, "sourceId": source_id, "pageId": page_id})
+    leadgen_id = str(uuid.uuid4().int % 10**15)
+    ctx.standins.state.meta_leads[leadgen_id] = {
+        "id": leadgen_id,
+        "created_time": now.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "field_data": [
+            {"name": "full_name", "values": ["Meta Buyer"]},
+            {"name": "phone_number", "values": ["+91" + unique_phone()]},
+        ],
+    }
+    value = {"leadgen_id": leadgen_id, "page_id": page_id, "form_id": "1", "created_time": int(now.timestamp())}
+    raw = json.dumps({"object": "page", "entry": [{"id": page_id, "changes": [{"field": "leadgen", "value": value}]}]})
+    body = raw.encode()
+    signed = {"X-Hub-Signature-256": hub_signature(ctx.fn.secret("WHATSAPP_APP_SECRET"), body)}
+    answer = ctx.call("POST", "/meta", content=body, headers={**signed, "Content-Type": "application/json"})
+    assert expect(answer, 200)["received"] == {"captured": 1, "ignored": 0}
+    reads = ctx.standins.seen("127.0.0.1", f"/graph/v21.0/{leadgen_id}", "GET")
+    assert [r.headers.get("Authorization") for r in reads] == ["Bearer prodtest-page-token"]
+    captures = [
+        s.to_dict()
+        for s in org_doc(ctx.world)
+        .collection("captures")
+        .where(filter=clients.where("providerId", "==", leadgen_id))
+        .stream()
+    ]
+    assert [c["outcome"] for c in captures] == ["created"], captures
 
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"%%EOF\n"

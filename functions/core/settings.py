@@ -51,6 +51,8 @@ PLAIN: tuple[PlainSetting, ...] = (
         "META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0", "Graph API that Lead Ads leads are read from"
     ),
     PlainSetting("ACRES99_API_URL", "", "99acres' lead pull URL (default: its public getmy99Response interface)"),
+    PlainSetting("CAPTURE_RETRY_ATTEMPTS", "3", "tries of a Graph API lead read or a 99acres pull (5xx, timeouts)"),
+    PlainSetting("CAPTURE_TIMEOUT_SEC", "10", "timeout of one capture provider call"),
     PlainSetting("TURN_URLS", "turn:turn.justo.example.com:3478", "TURN servers handed to the VoIP SDK"),
 )
 

@@ -465,3 +465,49 @@ def test_erasing_a_lead_erases_the_captures_that_made_it_and_enquired_on_it(db: 
     erased = call("DELETE", f"/privacy/leads/{lead_id}", token=team.admin.token())
     assert erased.status in (200, 204), erased.body
     assert [c["leadId"] for c in captures()] == [kept]
+
+
+def test_no_document_holds_a_source_key_in_clear(db: Any) -> None:
+    from core import clients
+
+    team = make_team()
+    created = call(
+        "POST",
+        "/leads/sources",
+        token=team.admin.token(),
+        json_body={"kind": "website", "name": "Site", "source": "website"},
+        headers={"Idempotency-Key": "create-site-1"},
+    ).body
+    rotated = call("POST", f"/leads/sources/{created['id']}/rotate-key", token=team.admin.token()).body
+
+    def walk(collection: Any) -> list[str]:
+        found = []
+        for ref in collection.list_documents():
+            snapshot = ref.get()
+            text = str(snapshot.to_dict()) if snapshot.exists else ""
+            found += [ref.path for key in (created["key"], rotated["key"]) if key in text]
+            for sub in ref.collections():
+                found += walk(sub)
+        return found
+
+    assert [path for top in clients.db().collections() for path in walk(top)] == []
+
+
+def test_a_redelivery_racing_the_first_delivery_is_one_capture_and_one_lead(db: Any) -> None:
+    team = make_team()
+    created = website(team)
+    barrier = threading.Barrier(2)
+    answers: list[Response] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        answers.append(push(created, BUYER))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status for a in answers] == [200, 200], [a.body for a in answers]
+    assert {a.body["outcome"] for a in answers} == {"created"} and len({a.body["leadId"] for a in answers}) == 1
+    assert len(captures()) == 1 and len(leads()) == 1

@@ -104,7 +104,9 @@ def list_sources(call: Call) -> Page:
     return Page(items, cursor)
 
 
-@router.post("/sources", idempotent=True, body=CaptureSourceCreate, response=CaptureSourceCreated, status=201)
+# Not idempotent=True: the idempotency record would keep the reply, and so the key in clear, for 24 hours; the
+# key is stored only as its HMAC (a retried create makes a second source, which an admin can switch off).
+@router.post("/sources", body=CaptureSourceCreate, response=CaptureSourceCreated, status=201)
 def create_source(call: Call) -> Reply:
     """A new capture source (admin); the answer carries its key, shown this once."""
     source = sources.create_source(caller=call.caller, data=call.body(CaptureSourceCreate))

@@ -314,6 +314,10 @@ def drive_leads(ctx: Ctx) -> None:
     )
     duplicate = ctx.call("POST", "/", member=ctx.world.agent, json_body=body)
     assert expect(duplicate, 409)["error"]["duplicateOf"] == created["id"]
+    source = {"kind": "website", "name": "Site", "source": "website"}
+    made = expect(ctx.call("POST", "/sources", member=ctx.world.admin, json_body=source), 201)
+    assert made["keyLast4"] == made["key"][-4:]  # hashed under the function's own CAPTURE_KEY_PEPPER
+    expect(ctx.call("GET", "/captures", member=ctx.world.admin), 200)
 
 
 def drive_projects(ctx: Ctx) -> None:
@@ -491,6 +495,35 @@ def drive_webhooks(ctx: Ctx) -> None:
         200,
     )
     assert (data_of(org_doc(ctx.world, "messages", email_id)) or {})["status"] == "delivered"
+    _drive_capture(ctx)
+
+
+def _drive_capture(ctx: Ctx) -> None:
+    """A website source's push with its key (hashed under the function's CAPTURE_KEY_PEPPER) makes a lead; a
+    wrong key is 401."""
+    from core.ids import keyed_hash, sha256_hex
+
+    key, source_id = f"prodtest-key-{uuid.uuid4().hex}", f"src_{uuid.uuid4().hex[:12]}"
+    now = datetime.now(UTC)
+    org_doc(ctx.world, "captureSources", source_id).set(
+        {
+            "kind": "website",
+            "name": "Site",
+            "source": "website",
+            "active": True,
+            "keyHash": keyed_hash(ctx.fn.secret("CAPTURE_KEY_PEPPER"), key),
+            "keyLast4": key[-4:],
+            "createdAt": now,
+            "updatedAt": now,
+            "version": 1,
+        }
+    )
+    route = sha256_hex("capture-route", "source", source_id)[:40]
+    db().collection("captureRoutes").document(route).set({"orgId": ctx.world.org_id, "sourceId": source_id})
+    buyer = {"name": "Prod Buyer", "phone": unique_phone()}
+    expect(ctx.call("POST", f"/capture/{source_id}", json_body=buyer, headers={"X-Justo-Key": "wrong"}), 401)
+    reply = expect(ctx.call("POST", f"/capture/{source_id}", json_body=buyer, headers={"X-Justo-Key": key}), 200)
+    assert reply["outcome"] == "created" and (data_of(org_doc(ctx.world, "leads", reply["leadId"])) or {})
 
     _drive_meta_leadgen(ctx)
 

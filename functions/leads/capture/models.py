@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from core.models import ApiModel, ApiOut, ApiPatch, DocId, Label
 from core.pagination import PageQuery
 
 Kind = Literal["meta", "google", "99acres", "magicbricks", "housing", "website", "missedcall", "generic"]
 Outcome = Literal["created", "enquired-again", "rejected", "pending"]
-FieldMap = dict[str, str]
+
+
+def _storable_name(value: str) -> str:
+    """A payload field name Firestore can keep as a map key: not `__x__`, no control characters."""
+    if value.startswith("__") and value.endswith("__"):
+        raise ValueError("names of the form __x__ are reserved")
+    if any(ord(ch) < 32 for ch in value):
+        raise ValueError("no control characters")
+    return value
+
+
+PayloadField = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable_name)]
+LeadTarget = Annotated[str, Field(min_length=1, max_length=40)]
+FieldMap = dict[PayloadField, LeadTarget]
 
 
 class SourceConfig(ApiModel):
     """Kind-specific settings: pageId and formIds for meta, username and password for the 99acres pull,
     the number for missedcall."""
 
-    page_id: str | None = Field(None, max_length=64, pattern=r"^[0-9A-Za-z_-]+$", description="Meta: the page id")
-    form_ids: list[Label] = Field(default_factory=list, max_length=50, description="Meta: only these lead forms")
+    page_id: DocId | None = Field(None, max_length=64, pattern=r"^[0-9A-Za-z_-]+$", description="Meta: the page id")
+    form_ids: list[DocId] = Field(default_factory=list, max_length=50, description="Meta: only these lead forms")
     username: str | None = Field(None, max_length=120, description="99acres: the pull interface's user name")
     password: str | None = Field(
         None, max_length=200, description="99acres: the pull interface's password (write-only)"
@@ -38,7 +51,7 @@ class CaptureSourceCreate(ApiModel):
     name: str = Field(min_length=1, max_length=120, description="Shown to the organization's admins")
     source: Label = Field(description="The lead `source` it stamps, one of the organization's sources")
     project_id: DocId | None = Field(None, description="The project its leads are about")
-    field_map: dict[str, str] | None = Field(
+    field_map: FieldMap | None = Field(
         None,
         max_length=50,
         description="payload field (dotted for nested) -> lead field (name, firstName, lastName, primaryPhone, "
@@ -58,7 +71,7 @@ class CaptureSourceUpdate(ApiPatch):
     name: str | None = Field(None, min_length=1, max_length=120, description="Name")
     source: Label | None = Field(None, description="The lead source it stamps")
     project_id: DocId | None = Field(None, description="Project; null clears")
-    field_map: dict[str, str] | None = Field(None, max_length=50, description="Field map; null: the kind's defaults")
+    field_map: FieldMap | None = Field(None, max_length=50, description="Field map; null: the kind's defaults")
     active: bool | None = Field(None, description="Switch it on or off")
     config: SourceConfig | None = Field(None, description="Kind-specific settings (replaces them)")
 
@@ -91,7 +104,10 @@ class CaptureSource(ApiOut):
     name: str = Field(description="Name")
     source: str = Field(description="The lead source it stamps")
     project_id: str | None = Field(None, description="Project")
-    field_map: dict[str, str] = Field(default_factory=dict, description="The field map in force")
+    field_map: dict[str, str] | None = Field(None, description="The field map set; null: the kind's defaults")
+    field_map_in_force: dict[str, str] = Field(
+        default_factory=dict, description="The field map payloads are read with (the kind's defaults when none is set)"
+    )
     active: bool = Field(description="Whether payloads are accepted")
     config: SourceConfigOut | None = Field(None, description="Kind-specific settings")
     key_last4: str | None = Field(None, description="The last 4 characters of its key")

@@ -80,7 +80,8 @@ def present(source_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **{k: v for k, v in document.items() if k not in ("keyHash", "config", "orgId")},
         "id": source_id,
-        "fieldMap": document.get("fieldMap") or fieldmap.default_map(kind),
+        "fieldMap": document.get("fieldMap"),
+        "fieldMapInForce": document.get("fieldMap") or fieldmap.default_map(kind),
         "config": {**config, "passwordSet": bool(password), "pageAccessTokenSet": bool(page_token)},
         "endpointUrl": endpoint_url(source_id, kind),
     }

@@ -71,7 +71,7 @@ def test_source_key_is_shown_once_stored_hashed_and_rotation_refuses_the_old_key
     key = created["key"]
     assert created["keyLast4"] == key[-4:] and len(key) >= 24
     assert created["endpointUrl"].endswith(f"/webhooks/capture/{created['id']}")
-    assert created["fieldMap"] == {
+    assert created["fieldMap"] is None and created["fieldMapInForce"] == {
         "name": "name",
         "phone": "primaryPhone",
         "email": "email",
@@ -465,3 +465,64 @@ def test_erasing_a_lead_erases_the_captures_that_made_it_and_enquired_on_it(db: 
     erased = call("DELETE", f"/privacy/leads/{lead_id}", token=team.admin.token())
     assert erased.status in (200, 204), erased.body
     assert [c["leadId"] for c in captures()] == [kept]
+
+
+def test_no_document_holds_a_source_key_in_clear(db: Any) -> None:
+    from core import clients
+
+    team = make_team()
+    created = call(
+        "POST",
+        "/leads/sources",
+        token=team.admin.token(),
+        json_body={"kind": "website", "name": "Site", "source": "website"},
+        headers={"Idempotency-Key": "create-site-1"},
+    ).body
+    rotated = call("POST", f"/leads/sources/{created['id']}/rotate-key", token=team.admin.token()).body
+
+    def walk(collection: Any) -> list[str]:
+        found = []
+        for ref in collection.list_documents():
+            snapshot = ref.get()
+            text = str(snapshot.to_dict()) if snapshot.exists else ""
+            found += [ref.path for key in (created["key"], rotated["key"]) if key in text]
+            for sub in ref.collections():
+                found += walk(sub)
+        return found
+
+    assert [path for top in clients.db().collections() for path in walk(top)] == []
+
+
+def test_a_redelivery_racing_the_first_delivery_is_one_capture_and_one_lead(db: Any) -> None:
+    team = make_team()
+    created = website(team)
+    barrier = threading.Barrier(2)
+    answers: list[Response] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        answers.append(push(created, BUYER))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status for a in answers] == [200, 200], [a.body for a in answers]
+    assert {a.body["outcome"] for a in answers} == {"created"} and len({a.body["leadId"] for a in answers}) == 1
+    assert len(captures()) == 1 and len(leads()) == 1
+
+
+@pytest.mark.parametrize("payload_field", ["", "__name__", "a.b", "`x`", "a" * 201, "é.ü", "x/y"])
+def test_any_payload_field_name_in_a_field_map_is_stored_and_read_back_or_refused_by_name(
+    db: Any, payload_field: str
+) -> None:
+    team = make_team()
+    response = new_source(team.admin, fieldMap={payload_field: "name", "phone": "primaryPhone"})
+    assert response.status in (201, 400), response.body
+    if response.status == 400:
+        assert any(key.startswith("fieldMap") for key in response.error["fields"]), response.error
+        return
+    listed = call("GET", "/leads/sources", token=team.admin.token())
+    assert listed.status == 200 and listed.body["items"][0]["fieldMap"][payload_field] == "name"
+    assert push(response.body, {payload_field: "Odd Name", "phone": "9845022001"}).body["outcome"] == "created"

@@ -54,11 +54,18 @@ def documents(draw: Any) -> dict[str, Any]:
         "archived": draw(st.booleans()),
         "archivedAt": draw(st.none() | moments),
         "mergedFrom": draw(st.lists(labels, max_size=2)),
+        "sourceId": draw(st.none() | labels),
+        "campaign": draw(st.none() | st.fixed_dictionaries({"id": labels, "formId": labels})),
+        "firstSource": draw(st.none() | labels),
+        "enquiries": draw(st.lists(st.fixed_dictionaries({"captureId": labels, "at": moments}), max_size=2)),
+        "lastEnquiredAt": draw(st.none() | moments),
         "createdAt": draw(moments),
         "updatedAt": draw(moments),
         "version": draw(st.integers(1, 10_000)),
     }
-    document.update(draw(st.dictionaries(st.sampled_from(["enquiries", "firstContactAt", "futureField"]), labels)))
+    document.update(
+        draw(st.dictionaries(st.sampled_from(["assignmentHistory", "firstContactAt", "futureField"]), labels))
+    )
     return document
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.caller import SYSTEM
-from tests.comms import stub as stub_module
+from tests.comms.stub import stub  # noqa: F401 - the shared provider stub fixture
 from tests.support.factory import Person, add_person, make_org
 from tests.support.leads import set_settings as set_org_settings  # the comms tests' name for it
 
@@ -67,15 +67,6 @@ def world(db: Any) -> World:
     seed("org1", None)
     set_org_settings("org1", callerId="+918045678900")
     return World(admin, manager, agent, other, make_lead("org1", assignee=agent.uid))
-
-
-@pytest.fixture
-def stub() -> Iterator[stub_module.Stub]:
-    """A provider stub on a free port."""
-    running, server = stub_module.start()
-    yield running
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(autouse=True)

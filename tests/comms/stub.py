@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 
 @dataclass
@@ -89,3 +92,12 @@ def start() -> tuple[Stub, ThreadingHTTPServer]:
     stub.base = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return stub, server
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    """A provider stub on a free port."""
+    running, server = start()
+    yield running
+    server.shutdown()
+    server.server_close()

@@ -34,6 +34,7 @@ SERVER_ONLY = (
     "providerMessages",
     "voipCalls",
     "voiceNumbers",
+    "devMetaLeads",
     "captureRoutes",
 )
 

@@ -4,7 +4,6 @@ public integrations receive it), each checked against a local stub server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,8 +14,10 @@ from hypothesis import strategies as st
 
 from core.provider_calls import ProviderError
 from leads.capture import providers
-from tests.comms import stub as stub_module
-from tests.comms.stub import Scripted, Stub
+from tests.comms.stub import (
+    Scripted,
+    Stub,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -73,15 +74,6 @@ ACRES99_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 ACRES99_REFUSED = """<?xml version="1.0"?><Xml ActionStatus="false"><ErrorDetail><Code>101</Code>
 <Message>Incorrect Username/Password</Message></ErrorDetail></Xml>"""
-
-
-@pytest.fixture
-def stub() -> Iterator[Stub]:
-    """A provider stub on a free port."""
-    running, server = stub_module.start()
-    yield running
-    server.shutdown()
-    server.server_close()
 
 
 # ---- Meta Graph API ----------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def test_a_key_claimed_between_the_check_and_the_write_fails_only_its_row(db: An
 
     team = make_team()
     # as if a concurrent create claimed the number after the import looked: the batch meets the key
-    monkeypatch.setattr(transfer, "_drop_existing", lambda org_id, valid, duplicates: None)
+    monkeypatch.setattr(transfer, "_drop_existing", lambda org_id, valid, duplicates: [])
     racer = create(team.agent1, "9000000002").body["id"]
     text = "Name,Mobile\nA One,9000000001\nB Two,9000000002\nC Three,9000000003\n"
     response = call("POST", "/leads/import", token=team.admin.token(), data=text, content_type="text/csv")

@@ -494,3 +494,47 @@ def deliver(payload: dict[str, Any]) -> str:
     if not (valid_doc_id(org_id) and valid_doc_id(import_id)):
         return "skipped"
     return run(org_id, import_id)
+
+
+def import_file(
+    *, org_id: str, admin_uid: str, path: str, dry_run: bool = False, columns: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The admin command-line import: the file goes to Storage as an import and the same runner takes it in
+    process, batch by batch, with the progress the app's bar shows (rowsDone of rowsTotal) on stderr."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from leads.seed import member_caller
+
+    caller = member_caller(org_id, admin_uid)
+    if not caller.is_admin:
+        raise forbidden("Run the command-line import as an admin of the organization")
+    local = Path(path)
+    if local.stat().st_size > MAX_BYTES:
+        raise ApiError("PAYLOAD_TOO_LARGE", "Imports are at most 50 MB", fields={"file": "at most 50 MB"})
+    content_type = XLSX_TYPE if local.suffix.lower() == ".xlsx" else "text/csv"
+    ticket = create(caller=caller, file_name=local.name, content_type=content_type)
+    import_id = ticket["id"]
+    record = _ref(org_id, import_id).get().to_dict() or {}
+    storage.bucket().blob(record["objectPath"]).upload_from_filename(
+        str(local), content_type=content_type, if_generation_match=0
+    )
+    tasks = MemoryQueue()
+    previous = _queue
+    install(tasks)
+    try:
+        start(caller=caller, import_id=import_id, columns=columns, dry_run=dry_run)
+        with tqdm(unit="row", desc="importing") as bar:
+
+            def progress(_batch: int) -> None:
+                shown = _ref(org_id, import_id).get().to_dict() or {}
+                bar.total = shown.get("rowsTotal")
+                bar.update(int(shown.get("rowsDone", 0)) - bar.n)
+
+            while tasks.tasks:
+                _name, payload = tasks.tasks.pop(0)
+                run(payload["orgId"], payload["importId"], after_batch=progress)
+    finally:
+        install(previous)
+    return present(_ref(org_id, import_id).get().to_dict() or {})

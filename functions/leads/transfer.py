@@ -544,25 +544,3 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
             audit.record(caller.org_id, "leads.exported", actor=caller.uid, count=count)
 
     return lines()
-
-
-def import_file(*, org_id: str, admin_uid: str, path: str) -> dict[str, Any]:
-    """The admin command-line import: the same rules as POST /leads/import, with a progress bar on stderr."""
-    from pathlib import Path
-
-    from tqdm import tqdm
-
-    from core.errors import forbidden
-    from leads.seed import member_caller
-
-    caller = member_caller(org_id, admin_uid)
-    if not caller.is_admin:
-        raise forbidden("Run the command-line import as an admin of the organization")
-    text = Path(path).read_text(encoding="utf-8-sig")
-    with tqdm(unit="lead", desc="importing") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        return import_csv(caller=caller, text=text, progress=progress)

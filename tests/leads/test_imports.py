@@ -262,3 +262,23 @@ def test_a_file_that_is_not_what_it_claims_fails_the_import(db: Any, storage_emu
     call("POST", f"/leads/imports/{no_phone}/start", token=team.admin.token(), json_body={})
     assert drain(tasks) == ["failed"]
     assert "Phone" in status(team.admin, no_phone).body["reason"]
+
+
+def test_the_command_line_import_runs_the_same_runner_with_progress(
+    db: Any, storage_emulator: str, tmp_path: Any, capsys: Any
+) -> None:
+    import json
+
+    from ops.cli import main as cli
+
+    team = make_team()
+    path = tmp_path / "leads.csv"
+    path.write_bytes(big_csv(1200) + b"Bad,1,Pune\n")
+    assert cli(["leads-import", "--org", "org1", "--admin-uid", team.admin.uid, "--file", str(path)]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert (result["status"], result["rowsTotal"], result["created"], result["errors"]) == ("done", 1201, 1200, 1)
+    assert "1201/1201" in err  # the bar reached the total
+    assert len(leads_of()) == 1200 and result["errorsUrl"]
+    agent = cli(["leads-import", "--org", "org1", "--admin-uid", team.agent1.uid, "--file", str(path)])
+    assert agent == 2 and len(leads_of()) == 1200

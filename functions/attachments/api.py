@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from firebase_functions import https_fn
 
 from attachments import service
@@ -16,24 +18,19 @@ router = Router("attachments")
 def create_attachment(call: Call) -> Reply:
     """A signed URL to PUT an image or PDF of at most 20 MB."""
     ticket = service.create(caller=call.caller, data=call.body(AttachmentCreate))
-    return created(UploadTicket.model_validate(ticket).json_body())
+    return created(ticket)
 
 
 @router.post("/{attachment_id}/complete", response=Attachment)
-def complete_attachment(call: Call) -> Reply:
+def complete_attachment(call: Call) -> dict[str, Any]:
     """Check the uploaded object: ready, or rejected and deleted (409)."""
-    return Reply(
-        Attachment.model_validate(
-            service.complete(caller=call.caller, attachment_id=call.params["attachment_id"])
-        ).json_body()
-    )
+    return service.complete(caller=call.caller, attachment_id=call.params["attachment_id"])
 
 
 @router.get("/{attachment_id}", response=Attachment)
-def get_attachment(call: Call) -> Reply:
+def get_attachment(call: Call) -> dict[str, Any]:
     """Metadata and a short-lived downloadUrl."""
-    record = service.get(caller=call.caller, attachment_id=call.params["attachment_id"])
-    return Reply(Attachment.model_validate(record).json_body())
+    return service.get(caller=call.caller, attachment_id=call.params["attachment_id"])
 
 
 @https_fn.on_request(**https_options())

@@ -7,17 +7,17 @@ from firebase_functions import https_fn
 from audit import service
 from audit.models import AuditEntry, AuditQuery
 from core.deploy import https_options
-from core.http import Call, Reply, Router
+from core.http import Call, Page, Router
 
 router = Router("audit")
 
 
 @router.get("/", fresh=True, query=AuditQuery, items=AuditEntry)
-def list_entries(call: Call) -> Reply:
+def list_entries(call: Call) -> Page:
     """The trail, newest first, filtered by action, actor and time (admin)."""
     call.caller.require("audit.read")
     items, cursor = service.list_entries(caller=call.caller, query=call.query(AuditQuery))
-    return Reply({"items": [AuditEntry.model_validate(item).json_body() for item in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @https_fn.on_request(**https_options())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from firebase_functions import https_fn
 
 from auth import service
@@ -41,12 +43,11 @@ def request_code(call: Call) -> Reply:
 
 
 @router.post("/otp/verify", public=True, body=OtpVerify, response=OtpVerified)
-def verify_code(call: Call) -> OtpVerified:
+def verify_code(call: Call) -> dict[str, Any]:
     """Exchange a code for a custom token."""
     _check_app(call)
     body = call.body(OtpVerify)
-    result = service.verify_code(email=str(body.email), code=body.code, client=call.client_ip)
-    return OtpVerified.model_validate(result)
+    return service.verify_code(email=str(body.email), code=body.code, client=call.client_ip)
 
 
 @router.post("/logout", status=204)

@@ -25,7 +25,7 @@ from core import secrets
 from core.caller import Caller
 from core.deploy import https_options
 from core.http import Call as HttpCall
-from core.http import Reply, Router, created
+from core.http import Page, Reply, Router, created
 from leads import phones
 
 router = Router("comms")
@@ -33,7 +33,7 @@ router = Router("comms")
 
 def _messages(messages: list[dict[str, Any]], caller: Caller) -> list[dict[str, Any]]:
     """Messages as this caller may see them: numbers masked for agents and rms of a masking organization
-    (numbers stored before masking was turned on included)."""
+    (numbers stored before masking was turned on included); the router validates them as `Message`."""
     hidden = contact.hides_numbers(caller, messages)
     shown = []
     for message in messages:
@@ -41,7 +41,7 @@ def _messages(messages: list[dict[str, Any]], caller: Caller) -> list[dict[str, 
         for field in ("to", "sender"):
             if hidden and contact.is_raw_number(out.get(field)):
                 out[field] = phones.mask(str(out[field]))
-        shown.append(Message.model_validate(out).json_body())
+        shown.append(out)
     return shown
 
 
@@ -51,24 +51,24 @@ def _message(message: dict[str, Any], caller: Caller) -> dict[str, Any]:
 
 
 @router.get("/calls", query=CallListQuery, items=Call)
-def list_calls(call: HttpCall) -> Reply:
+def list_calls(call: HttpCall) -> Page:
     """A page of call logs, newest first (a lead's with ?leadId=)."""
     items, cursor = service.list_calls(caller=call.caller, query=call.query(CallListQuery))
-    return Reply({"items": [Call.model_validate(c).json_body() for c in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @router.post("/calls", idempotent=True, body=CallCreate, response=Call, status=201)
 def log_call(call: HttpCall) -> Reply:
     """Log a call made or taken on the agent's phone."""
     record = service.log_call(caller=call.caller, data=call.body(CallCreate))
-    return created(Call.model_validate(record).json_body())
+    return created(record)
 
 
 @router.post("/voip/session", idempotent=True, body=VoipSessionCreate, response=VoipSession, status=201)
 def start_voip(call: HttpCall) -> Reply:
     """Start a VoIP call to a lead: the provider token, the call id and TURN credentials."""
     session = service.start_voip(caller=call.caller, lead_id=call.body(VoipSessionCreate).lead_id)
-    return created(VoipSession.model_validate(session).json_body())
+    return created(session)
 
 
 @router.post("/email", idempotent=True, body=EmailCreate, response=Message, status=201)
@@ -78,10 +78,9 @@ def send_email(call: HttpCall) -> Reply:
 
 
 @router.get("/templates", items=Template)
-def list_templates(call: HttpCall) -> Reply:
+def list_templates(call: HttpCall) -> Page:
     """The organization's registered SMS and WhatsApp templates."""
-    items = service.list_templates(caller=call.caller)
-    return Reply({"items": [Template.model_validate(t).json_body() for t in items], "nextCursor": None})
+    return Page(service.list_templates(caller=call.caller))
 
 
 @router.post("/sms", idempotent=True, body=SmsCreate, response=Message, status=201)
@@ -97,17 +96,17 @@ def send_whatsapp(call: HttpCall) -> Reply:
 
 
 @router.get("/messages", query=MessageListQuery, items=Message)
-def list_messages(call: HttpCall) -> Reply:
+def list_messages(call: HttpCall) -> Page:
     """A page of messages with their status history, newest first (a lead's with ?leadId=)."""
     items, cursor = service.list_messages(caller=call.caller, query=call.query(MessageListQuery))
-    return Reply({"items": _messages(items, call.caller), "nextCursor": cursor})
+    return Page(_messages(items, call.caller), cursor)
 
 
 @router.get("/messages/{message_id}", response=Message)
-def get_message(call: HttpCall) -> Reply:
+def get_message(call: HttpCall) -> dict[str, Any]:
     """One message with its status history."""
     message = service.get_message(caller=call.caller, message_id=call.params["message_id"])
-    return Reply(_message(message, call.caller))
+    return _message(message, call.caller)
 
 
 # The senders' credentials (SMS, WhatsApp, email), the voice token for SDK tokens, TURN for app-to-app calls.

@@ -6,8 +6,8 @@ import ipaddress
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -18,7 +18,8 @@ from core.caller import Caller, authenticate
 from core.errors import ApiError, invalid
 from core.jsonutil import parse_client_json, to_json
 from core.models import valid_doc_id
-from core.reply import Reply as Reply  # handlers build it from here, with created() and no_content()
+from core.reply import Page as Page  # handlers build both from here, with created() and no_content()
+from core.reply import Reply as Reply
 
 log = logging.getLogger("justo")
 
@@ -287,8 +288,9 @@ class Router:
     def _run(self, route: Route, call: Call) -> Reply:
         """The handler wrapped in the router's middlewares, then the route's own."""
 
+        # Serialized inside the chain, so the idempotency step stores (and replays) the body as first answered.
         def proceed() -> Reply:
-            return _as_reply(route.handler(call))
+            return _serialize(route.doc, route.handler(call))
 
         chain = proceed
         for step in reversed((*self.middlewares, *route.middlewares)):
@@ -338,9 +340,56 @@ def unavailable_or_none(error: Exception) -> ApiError | None:
     return None
 
 
-def _as_reply(result: Any) -> Reply:
-    if isinstance(result, Reply):
-        return result
-    if isinstance(result, BaseModel):
-        return Reply(result.model_dump(by_alias=True, mode="json"))
-    return Reply(result)
+class ReplyInvalid(Exception):
+    """A handler's reply that does not match its route's declared model: our bug, answered 500 like any other."""
+
+
+def _serialize(doc: RouteDoc, result: Any) -> Reply:
+    """The handler's result as a Reply whose body is API JSON: validated against the declared `response=` or
+    `items=` model (by alias, JSON mode, extra stored fields dropped); 204s, streams and raw text untouched."""
+    reply = result if isinstance(result, Reply) else Reply(result)
+    if reply.stream is not None or reply.status == 204:
+        return reply
+    if doc.response is not None:
+        return replace(reply, body=_validated(doc.response, reply.body, "body"))
+    if doc.items is not None:
+        return replace(reply, body=_page(doc.items, reply.body))
+    if isinstance(reply.body, BaseModel):
+        return replace(reply, body=reply.body.model_dump(by_alias=True, mode="json"))
+    if isinstance(reply.body, Page):
+        items = [
+            item.model_dump(by_alias=True, mode="json") if isinstance(item, BaseModel) else item
+            for item in reply.body.items
+        ]
+        return replace(reply, body={"items": items, "nextCursor": reply.body.next_cursor})
+    return reply
+
+
+def _validated(model: type[BaseModel], value: Any, where: str) -> dict[str, Any]:
+    """value (a mapping or a model instance) as model's API JSON, or ReplyInvalid naming where it failed."""
+    try:
+        return model.model_validate(value).model_dump(by_alias=True, mode="json")
+    except ValidationError as error:
+        # Only locations and error types: the values are stored data (personal data must not reach the logs).
+        problems = ", ".join(
+            f"{'.'.join(str(part) for part in (where, *item['loc']))} ({item['type']})" for item in error.errors()
+        )
+        raise ReplyInvalid(f"reply does not match {model.__name__}: {problems}") from None
+
+
+def _page(model: type[BaseModel], value: Any) -> dict[str, Any]:
+    """A Page, or a mapping `{items, nextCursor}`, as `{items: [model JSON], nextCursor}`."""
+    if isinstance(value, Page):
+        items, cursor = value.items, value.next_cursor
+    elif isinstance(value, Mapping) and "items" in value:
+        items, cursor = value["items"], value.get("nextCursor")
+    else:
+        raise ReplyInvalid(f"reply of a list of {model.__name__} is not a page: {type(value).__name__}")
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+        raise ReplyInvalid(f"items of a list of {model.__name__} are not a list: {type(items).__name__}")
+    if cursor is not None and not isinstance(cursor, str):
+        raise ReplyInvalid(f"nextCursor of a list of {model.__name__} is not a string: {type(cursor).__name__}")
+    return {
+        "items": [_validated(model, item, f"items.{index}") for index, item in enumerate(items)],
+        "nextCursor": cursor,
+    }

@@ -67,10 +67,6 @@ class ApiOut(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
 
-    def json_body(self) -> dict[str, Any]:
-        """The model as API JSON."""
-        return self.model_dump(by_alias=True, mode="json")
-
 
 def valid_doc_id(value: str) -> bool:
     """True for a string Firestore accepts as a document id (no "/", not "." or "..", not __x__)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,3 +16,12 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     stream: Iterable[str] | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list (API.md's `{items, nextCursor}`): the router validates each item against the
+    route's declared `items=` model."""
+
+    items: Sequence[Any]
+    next_cursor: str | None = None

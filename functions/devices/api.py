@@ -17,7 +17,7 @@ router = Router("devices")
 def register(call: Call) -> Reply:
     """Register or refresh the caller's device (201; a repeat updates the same device)."""
     device = service.register(caller=call.caller, data=call.body(DeviceRegister))
-    return created(Device.model_validate(device).json_body())
+    return created(device)
 
 
 @router.delete("/{device_id}", status=204)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from firebase_functions import https_fn
 
 from core import secrets
 from core.deploy import https_options
 from core.errors import ApiError, invalid
-from core.http import Call, Reply, Router, created, no_content
+from core.http import Call, Page, Reply, Router, created, no_content
 from core.pagination import PageQuery
 from leads import service, store
 from leads.import_models import ImportCreate, ImportStart, ImportTicket, LeadImport
@@ -27,34 +29,29 @@ from leads.models import (
     NoteCreate,
     Stats,
 )
-from leads.store import LeadRecord
 
 router = Router("leads")
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"}
 
 
-def _lead(lead: LeadRecord) -> dict[str, object]:
-    return Lead.model_validate(lead.reply()).json_body()
-
-
 @router.get("/", query=LeadListQuery, items=Lead)
-def list_leads(call: Call) -> Reply:
+def list_leads(call: Call) -> Page:
     """A page of visible leads, newest first; filters stage, source, assigneeId, projectId, q."""
     items, cursor = service.list_leads(caller=call.caller, query=call.query(LeadListQuery))
-    return Reply({"items": [_lead(lead) for lead in items], "nextCursor": cursor})
+    return Page([lead.reply() for lead in items], cursor)
 
 
 @router.post("/", idempotent=True, body=LeadCreate, response=Lead, status=201)
 def create_lead(call: Call) -> Reply:
     """Create a lead; 409 with duplicateOf when its phone or email belongs to another lead."""
     lead = service.create_lead(org_id=call.caller.org_id, actor=call.caller, data=call.body(LeadCreate))
-    return created(_lead(store.present(lead, call.caller)))
+    return created(store.present(lead, call.caller).reply())
 
 
 @router.get("/stats", response=Stats)
-def lead_stats(call: Call) -> Stats:
+def lead_stats(call: Call) -> dict[str, Any]:
     """Counts by stage and by source over the caller's visible leads (aggregation queries)."""
-    return Stats.model_validate(service.stats(caller=call.caller))
+    return service.stats(caller=call.caller)
 
 
 @router.get("/export", fresh=True, content_type="text/csv")
@@ -68,7 +65,7 @@ def export_leads(call: Call) -> Reply:
 
 
 @router.post("/import", idempotent=True, body=CsvFile, body_content_type="text/csv", response=ImportResult)
-def import_leads(call: Call) -> ImportResult:
+def import_leads(call: Call) -> dict[str, Any]:
     """Import a CSV file: creates the valid rows; duplicates and per-row errors numbered as a spreadsheet shows."""
     from leads import transfer
 
@@ -79,7 +76,7 @@ def import_leads(call: Call) -> ImportResult:
         text = call.raw_body().decode("utf-8")
     except UnicodeDecodeError as error:
         raise invalid("body", "not UTF-8 text") from error
-    return ImportResult.model_validate(transfer.import_csv(caller=call.caller, text=text))
+    return transfer.import_csv(caller=call.caller, text=text)
 
 
 @router.post("/imports", idempotent=True, body=ImportCreate, response=ImportTicket, status=201)
@@ -117,17 +114,18 @@ def bulk_assign(call: Call) -> BulkAssignResult:
 
 
 @router.get("/{lead_id}", response=Lead)
-def get_lead(call: Call) -> Reply:
+def get_lead(call: Call) -> dict[str, Any]:
     """One lead."""
-    return Reply(_lead(service.get_lead(caller=call.caller, lead_id=call.params["lead_id"])))
+    return service.get_lead(caller=call.caller, lead_id=call.params["lead_id"]).reply()
 
 
 @router.patch("/{lead_id}", body=LeadUpdate, response=Lead)
-def update_lead(call: Call) -> Reply:
+def update_lead(call: Call) -> dict[str, Any]:
     """Change a lead (If-Match: its version)."""
     data = call.body(LeadUpdate)
-    lead = service.update_lead(caller=call.caller, lead_id=call.params["lead_id"], data=data, if_match=call.if_match())
-    return Reply(_lead(lead))
+    return service.update_lead(
+        caller=call.caller, lead_id=call.params["lead_id"], data=data, if_match=call.if_match()
+    ).reply()
 
 
 @router.delete("/{lead_id}", status=204)
@@ -138,48 +136,46 @@ def delete_lead(call: Call) -> Reply:
 
 
 @router.post("/{lead_id}/restore", response=Lead)
-def restore_lead(call: Call) -> Reply:
+def restore_lead(call: Call) -> dict[str, Any]:
     """Restore an archived lead (admin, within 30 days)."""
-    return Reply(_lead(service.restore_lead(caller=call.caller, lead_id=call.params["lead_id"])))
+    return service.restore_lead(caller=call.caller, lead_id=call.params["lead_id"]).reply()
 
 
 @router.post("/{lead_id}/assign", body=AssignBody, response=Lead)
-def assign_lead(call: Call) -> Reply:
+def assign_lead(call: Call) -> dict[str, Any]:
     """Reassign a lead (admin; manager within its team)."""
-    lead = service.assign_lead(caller=call.caller, lead_id=call.params["lead_id"], body=call.body(AssignBody))
-    return Reply(_lead(lead))
+    return service.assign_lead(caller=call.caller, lead_id=call.params["lead_id"], body=call.body(AssignBody)).reply()
 
 
 @router.post("/{lead_id}/merge", body=MergeBody, response=Lead)
-def merge_lead(call: Call) -> Reply:
+def merge_lead(call: Call) -> dict[str, Any]:
     """Fold a duplicate into this lead: notes, tasks, calls, messages, visits and activity move over."""
     from leads import merge
 
     body = call.body(MergeBody)
-    lead = merge.merge_leads(caller=call.caller, lead_id=call.params["lead_id"], duplicate_id=body.duplicate_id)
-    return Reply(_lead(lead))
+    return merge.merge_leads(caller=call.caller, lead_id=call.params["lead_id"], duplicate_id=body.duplicate_id).reply()
 
 
 @router.get("/{lead_id}/notes", query=PageQuery, items=Note)
-def list_notes(call: Call) -> Reply:
+def list_notes(call: Call) -> Page:
     """A page of the lead's notes, newest first."""
     items, cursor = service.list_notes(caller=call.caller, lead_id=call.params["lead_id"], page=call.query(PageQuery))
-    return Reply({"items": [Note.model_validate(n).json_body() for n in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @router.post("/{lead_id}/notes", idempotent=True, body=NoteCreate, response=Note, status=201)
 def add_note(call: Call) -> Reply:
     """Add a note to the lead."""
     note = service.add_note(caller=call.caller, lead_id=call.params["lead_id"], data=call.body(NoteCreate))
-    return created(Note.model_validate(note).json_body())
+    return created(note)
 
 
 @router.get("/{lead_id}/activity", query=PageQuery, items=Activity)
-def list_activity(call: Call) -> Reply:
+def list_activity(call: Call) -> Page:
     """A page of the lead's automatic history, newest first."""
     page = call.query(PageQuery)
     items, cursor = service.list_activity(caller=call.caller, lead_id=call.params["lead_id"], page=page)
-    return Reply({"items": [Activity.model_validate(a).json_body() for a in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @https_fn.on_request(**https_options(secrets=secrets.names(secrets.SEARCH_KEY), memory_mb=512, timeout_sec=300))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from firebase_functions import https_fn
 
 from core.deploy import https_options
-from core.http import Call, Reply, Router, created
+from core.http import Call, Page, Reply, Router, created
 from org import service
 from org.models import OrgSettings, OrgSettingsUpdate, Team, TeamCreate, TeamUpdate
 
@@ -13,24 +15,23 @@ router = Router("org")
 
 
 @router.get("/settings", response=OrgSettings)
-def get_settings(call: Call) -> OrgSettings:
+def get_settings(call: Call) -> dict[str, Any]:
     """The organization's settings (every member reads them: stages, sources, ...)."""
-    return OrgSettings.model_validate(service.get_settings(caller=call.caller))
+    return service.get_settings(caller=call.caller)
 
 
 @router.patch("/settings", fresh=True, body=OrgSettingsUpdate, response=OrgSettings)
-def update_settings(call: Call) -> OrgSettings:
+def update_settings(call: Call) -> dict[str, Any]:
     """Change settings (admin)."""
     call.caller.require("settings.manage")
     data = call.body(OrgSettingsUpdate)
-    return OrgSettings.model_validate(service.update_settings(caller=call.caller, data=data, if_match=call.if_match()))
+    return service.update_settings(caller=call.caller, data=data, if_match=call.if_match())
 
 
 @router.get("/teams", items=Team)
-def list_teams(call: Call) -> Reply:
+def list_teams(call: Call) -> Page:
     """The organization's teams."""
-    teams = [Team.model_validate(team).json_body() for team in service.list_teams(caller=call.caller)]
-    return Reply({"items": teams, "nextCursor": None})
+    return Page(service.list_teams(caller=call.caller))
 
 
 @router.post("/teams", fresh=True, idempotent=True, body=TeamCreate, response=Team, status=201)
@@ -38,16 +39,16 @@ def create_team(call: Call) -> Reply:
     """Create a team (admin)."""
     call.caller.require("teams.manage")
     team = service.create_team(caller=call.caller, data=call.body(TeamCreate))
-    return created(Team.model_validate(team).json_body())
+    return created(team)
 
 
 @router.patch("/teams/{team_id}", fresh=True, body=TeamUpdate, response=Team)
-def update_team(call: Call) -> Team:
+def update_team(call: Call) -> dict[str, Any]:
     """Change a team (admin)."""
     call.caller.require("teams.manage")
     data = call.body(TeamUpdate)
     team = service.update_team(caller=call.caller, team_id=call.params["team_id"], data=data, if_match=call.if_match())
-    return Team.model_validate(team)
+    return team
 
 
 @https_fn.on_request(**https_options())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from firebase_functions import https_fn
 
 from core.deploy import https_options
-from core.http import Call, Reply, Router, no_content
+from core.http import Call, Page, Reply, Router, no_content
 from privacy import account, leads, policy
 from privacy.models import (
     AccountExport,
@@ -20,20 +22,16 @@ router = Router("privacy")
 
 
 @router.get("/export", response=AccountExport)
-def export_self(call: Call) -> Reply:
+def export_self(call: Call) -> dict[str, Any]:
     """The caller's own data, machine-readable."""
-    return Reply(AccountExport.model_validate(account.export_self(caller=call.caller)).json_body())
+    return account.export_self(caller=call.caller)
 
 
 @router.get("/leads/{id}/export", fresh=True, response=LeadExport)
-def export_lead(call: Call) -> Reply:
+def export_lead(call: Call) -> dict[str, Any]:
     """A lead's full record for portability (admin)."""
     call.caller.require("privacy.manage")
-    return Reply(
-        LeadExport.model_validate(
-            leads.export(org_id=call.caller.org_id, lead_id=call.params["id"], actor=call.caller.uid)
-        ).json_body()
-    )
+    return leads.export(org_id=call.caller.org_id, lead_id=call.params["id"], actor=call.caller.uid)
 
 
 @router.delete("/leads/{id}", fresh=True, status=204)
@@ -48,16 +46,16 @@ def erase_lead(call: Call) -> Reply:
 def request_deletion(call: Call) -> Reply:
     """Ask for the caller's account to be deleted; an admin completes it."""
     result = account.request_deletion(caller=call.caller)
-    return Reply(DeletionRequest.model_validate(result).json_body(), 202)
+    return Reply(result, 202)
 
 
 @router.get("/account/deletions", query=DeletionListQuery, items=DeletionRequest)
-def list_deletions(call: Call) -> Reply:
+def list_deletions(call: Call) -> Page:
     """Pending account deletion requests, oldest first (admin)."""
     call.caller.require("privacy.manage")
     query = call.query(DeletionListQuery)
     items, cursor = account.pending_deletions(caller=call.caller, limit=query.limit, cursor=query.cursor)
-    return Reply({"items": [DeletionRequest.model_validate(i).json_body() for i in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @router.delete("/members/{uid}", fresh=True, status=204)
@@ -69,16 +67,16 @@ def complete_deletion(call: Call) -> Reply:
 
 
 @router.get("/policy", response=PolicyStatus)
-def get_policy(call: Call) -> PolicyStatus:
+def get_policy(call: Call) -> dict[str, Any]:
     """The current privacy policy version and the caller's acceptance."""
-    return PolicyStatus.model_validate(policy.status(caller=call.caller))
+    return policy.status(caller=call.caller)
 
 
 @router.post("/policy/accept", body=PolicyAccept, response=PolicyStatus)
-def accept_policy(call: Call) -> PolicyStatus:
+def accept_policy(call: Call) -> dict[str, Any]:
     """Accept the current privacy policy version."""
     body = call.body(PolicyAccept)
-    return PolicyStatus.model_validate(policy.accept(caller=call.caller, version=body.version))
+    return policy.accept(caller=call.caller, version=body.version)
 
 
 @https_fn.on_request(**https_options(timeout_sec=300, memory_mb=512))

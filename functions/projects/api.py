@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from firebase_functions import https_fn
 
 from core.deploy import https_options
-from core.http import Call, Reply, Router, created
+from core.http import Call, Page, Reply, Router, created
 from projects import service
 from projects.models import Project, ProjectCreate, ProjectListQuery, ProjectUpdate
 
@@ -13,10 +15,10 @@ router = Router("projects")
 
 
 @router.get("/", query=ProjectListQuery, items=Project)
-def list_projects(call: Call) -> Reply:
+def list_projects(call: Call) -> Page:
     """A page of the organization's projects, newest first (every member)."""
     items, cursor = service.list_projects(caller=call.caller, query=call.query(ProjectListQuery))
-    return Reply({"items": [Project.model_validate(p).json_body() for p in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @router.post("/", idempotent=True, body=ProjectCreate, response=Project, status=201)
@@ -25,24 +27,24 @@ def create_project(call: Call) -> Reply:
     call.caller.require("projects.manage")
     data = call.body(ProjectCreate)
     project = service.create_project(org_id=call.caller.org_id, actor=call.caller.uid, data=data)
-    return created(Project.model_validate(project).json_body())
+    return created(project)
 
 
 @router.get("/{project_id}", response=Project)
-def get_project(call: Call) -> Project:
+def get_project(call: Call) -> dict[str, Any]:
     """One project."""
-    return Project.model_validate(service.get_project(caller=call.caller, project_id=call.params["project_id"]))
+    return service.get_project(caller=call.caller, project_id=call.params["project_id"])
 
 
 @router.patch("/{project_id}", body=ProjectUpdate, response=Project)
-def update_project(call: Call) -> Project:
+def update_project(call: Call) -> dict[str, Any]:
     """Change a project (admin; If-Match: its version)."""
     call.caller.require("projects.manage")
     data = call.body(ProjectUpdate)
     project = service.update_project(
         caller=call.caller, project_id=call.params["project_id"], data=data, if_match=call.if_match()
     )
-    return Project.model_validate(project)
+    return project
 
 
 @https_fn.on_request(**https_options())

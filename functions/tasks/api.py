@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from firebase_functions import https_fn
 
 from core.deploy import https_options
-from core.http import Call, Reply, Router, created
+from core.http import Call, Page, Reply, Router, created
 from tasks import service
 from tasks.models import Task, TaskCreate, TaskListQuery, TaskUpdate
 
@@ -13,31 +15,31 @@ router = Router("tasks")
 
 
 @router.get("/", query=TaskListQuery, items=Task)
-def list_tasks(call: Call) -> Reply:
+def list_tasks(call: Call) -> Page:
     """A page of visible tasks, newest due first."""
     items, cursor = service.list_tasks(caller=call.caller, query=call.query(TaskListQuery))
-    return Reply({"items": [Task.model_validate(t).json_body() for t in items], "nextCursor": cursor})
+    return Page(items, cursor)
 
 
 @router.post("/", idempotent=True, body=TaskCreate, response=Task, status=201)
 def create_task(call: Call) -> Reply:
     """Create a task for yourself or someone you may assign to."""
     task = service.create_task(caller=call.caller, data=call.body(TaskCreate))
-    return created(Task.model_validate(task).json_body())
+    return created(task)
 
 
 @router.get("/{task_id}", response=Task)
-def get_task(call: Call) -> Task:
+def get_task(call: Call) -> dict[str, Any]:
     """One task."""
-    return Task.model_validate(service.get_task(caller=call.caller, task_id=call.params["task_id"]))
+    return service.get_task(caller=call.caller, task_id=call.params["task_id"])
 
 
 @router.patch("/{task_id}", body=TaskUpdate, response=Task)
-def update_task(call: Call) -> Task:
+def update_task(call: Call) -> dict[str, Any]:
     """Change a task (If-Match: its version); status done completes it."""
     data = call.body(TaskUpdate)
     task = service.update_task(caller=call.caller, task_id=call.params["task_id"], data=data, if_match=call.if_match())
-    return Task.model_validate(task)
+    return task
 
 
 @https_fn.on_request(**https_options())

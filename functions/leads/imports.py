@@ -447,7 +447,11 @@ def _batches(
     after_batch: Callable[[int], None] | None,
 ) -> str:
     """Take batches from the recorded offset until the file ends (`done`), time is up (`continued`) or another
-    run recorded a batch first (`skipped`)."""
+    run recorded a batch first (`skipped`). Batch k is written and recorded on a second thread while batch k+1
+    is read and checked (CPU here, Firestore there); batches are recorded strictly in order, and a checked
+    batch left unrecorded when the run stops is simply taken again by the next run."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     import_id, org_id = record["id"], caller.org_id
     ref = _ref(org_id, import_id)
     offset, number = int(record.get("rowOffset", 0)), int(record.get("batches", 0))
@@ -458,19 +462,10 @@ def _batches(
     rows = data_rows(record)
     for _ in range(offset):  # rows consumed by recorded batches
         next(rows, None)
-    while True:
-        batch = [item for _, item in zip(range(batch_rows), rows, strict=False)]
-        if not batch:
-            return "done"
-        mapped = [(row, cells) for _, row, cells in batch if cells is not None]
-        prepared = transfer.prepare_rows(
-            caller,
-            mapped,
-            seen=seen,
-            projects=projects,
-            lead_id=lambda row: lead_id_for(import_id, row),
-            assign=not dry,
-        )
+
+    def commit(
+        mapped: list[tuple[int, dict[str, str]]], prepared: transfer.Prepared, at: int, taken: int, index: int
+    ) -> bool:
         created = len(prepared.valid) + len(prepared.written) if dry else transfer.write_rows(caller, prepared)
         counts = {
             "rows": len(mapped),
@@ -479,13 +474,34 @@ def _batches(
             "errors": len(prepared.errors),
         }
         failed = _error_cells(prepared.errors, dict(mapped))
-        if not _record_batch(ref, offset=offset, consumed=len(batch), counts=counts, failed=failed, number=number):
-            return "skipped"
-        offset, number = offset + len(batch), number + 1
-        if after_batch is not None:
-            after_batch(number)
-        if time.monotonic() > deadline:
-            return "continued"
+        return _record_batch(ref, offset=at, consumed=taken, counts=counts, failed=failed, number=index)
+
+    pending: Future[bool] | None = None
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        while True:
+            batch = [item for _, item in zip(range(batch_rows), rows, strict=False)]
+            prepared, mapped = None, [(row, cells) for _, row, cells in batch if cells is not None]
+            if batch:
+                prepared = transfer.prepare_rows(
+                    caller,
+                    mapped,
+                    seen=seen,
+                    projects=projects,
+                    lead_id=lambda row: lead_id_for(import_id, row),
+                    assign=not dry,
+                )
+            if pending is not None:
+                if not pending.result():
+                    return "skipped"
+                number += 1
+                if after_batch is not None:
+                    after_batch(number)
+                if time.monotonic() > deadline and batch:
+                    return "continued"
+            if prepared is None:
+                return "done"
+            pending = writer.submit(commit, mapped, prepared, offset, len(batch), number)
+            offset += len(batch)
 
 
 def deliver(payload: dict[str, Any]) -> str:

@@ -199,7 +199,7 @@ def test_a_run_past_its_time_queues_the_rest(db: Any, storage_emulator: str, tas
     team = make_team()
     import_id = upload(team.admin, big_csv(12))
     call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
-    assert drain(tasks, batch_rows=5, seconds=0) == ["continued"] * 3 + ["done"]  # one batch per slice
+    assert drain(tasks, batch_rows=5, seconds=0) == ["continued", "continued", "done"]  # one batch per slice
     assert status(team.admin, import_id).body["created"] == 12 and len(leads_of()) == 12
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from core.models import ApiModel, ApiOut
 
@@ -18,6 +18,10 @@ ImportContentType = Literal[
 ]
 
 
+Header = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Target = Annotated[str, StringConstraints(max_length=40)]
+
+
 class ImportCreate(ApiModel):
     """A CSV or .xlsx file about to be uploaded for import."""
 
@@ -28,7 +32,7 @@ class ImportCreate(ApiModel):
 class ImportStart(ApiModel):
     """How to run an uploaded import."""
 
-    column_map: dict[str, str] | None = Field(
+    column_map: dict[Header, Target] | None = Field(
         None,
         max_length=200,
         description="File header -> lead field (name, primaryPhone, countryCode, alternatePhone, emails, city, "
@@ -58,7 +62,7 @@ class LeadImport(ApiOut):
         description="pending (awaiting the upload), uploaded (queued), running, done or failed"
     )
     dry_run: bool = Field(description="A validation-only run")
-    column_map: dict[str, str] | None = Field(None, description="The column map the run uses")
+    column_map: dict[Header, Target] | None = Field(None, description="The column map the run uses")
     rows_total: int | None = Field(None, description="Non-empty data rows in the file (once counted)")
     rows_done: int = Field(description="Rows processed so far")
     created: int = Field(description="Leads created (a dry run: leads that would be created)")

@@ -37,7 +37,9 @@ TASK_SECONDS = 420  # a run stops taking batches after this and re-enqueues itse
 QUEUE_FUNCTION = "leadimport"  # the task-queue function's name is the queue id: no underscores
 CSV_TYPES = frozenset({"text/csv", "application/csv", "application/vnd.ms-excel", "text/plain"})
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_CELL = 500  # characters of a cell kept in the errors CSV
+# Characters of a cell kept for the errors CSV: a batch's failed rows share one document (at most 1 MiB), so
+# 500 rows of every known column stay well under it.
+MAX_CELL = 60
 
 
 def _ref(org_id: str, import_id: str) -> Any:
@@ -149,7 +151,7 @@ def start(*, caller: Caller, import_id: str, columns: dict[str, str] | None, dry
 
     record = load_visible(caller, import_id)
     if record["status"] != "pending":
-        return present(record)
+        return present(_queued(caller, import_id))
     mapping = column_map(columns)
     stored = storage.stat(record["objectPath"])
     if stored is None:
@@ -160,10 +162,10 @@ def start(*, caller: Caller, import_id: str, columns: dict[str, str] | None, dry
     ref = _ref(caller.org_id, import_id)
 
     @firestore.transactional
-    def begin(transaction: Any) -> bool:
+    def begin(transaction: Any) -> None:
         current = ref.get(transaction=transaction).to_dict() or {}
         if current.get("status") != "pending":
-            return False
+            return
         transaction.update(
             ref,
             {
@@ -174,11 +176,18 @@ def start(*, caller: Caller, import_id: str, columns: dict[str, str] | None, dry
                 "updatedAt": clock.now(),
             },
         )
-        return True
 
-    if begin(clients.db().transaction()):
+    begin(clients.db().transaction())
+    return present(_queued(caller, import_id))
+
+
+def _queued(caller: Caller, import_id: str) -> dict[str, Any]:
+    """The import, its first task queued while it is `uploaded` (the task name makes a repeat a no-op, so a
+    start whose enqueue failed is completed by the app's retry)."""
+    record = load_visible(caller, import_id)
+    if record["status"] == "uploaded":
         queue().enqueue(f"{import_id}-0", {"orgId": caller.org_id, "importId": import_id})
-    return present(load_visible(caller, import_id))
+    return record
 
 
 # ---- the task queue -----------------------------------------------------------------------------------------

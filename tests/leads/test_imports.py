@@ -282,3 +282,30 @@ def test_the_command_line_import_runs_the_same_runner_with_progress(
     assert len(leads_of()) == 1200 and result["errorsUrl"]
     agent = cli(["leads-import", "--org", "org1", "--admin-uid", team.agent1.uid, "--file", str(path)])
     assert agent == 2 and len(leads_of()) == 1200
+
+
+def test_a_start_whose_enqueue_failed_is_completed_by_its_retry(db: Any, storage_emulator: str, tasks: Any) -> None:
+    team = make_team()
+    import_id = upload(team.admin, big_csv(3))
+
+    class Down(imports.MemoryQueue):
+        def enqueue(self, task_id: str, payload: dict[str, Any]) -> None:
+            raise RuntimeError("Cloud Tasks is down")
+
+    imports.install(Down())
+    failed = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
+    assert failed.status == 500 and status(team.admin, import_id).body["status"] == "uploaded"
+    imports.install(tasks)
+    retried = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
+    assert retried.status == 200 and [name for name, _ in tasks.tasks] == [f"{import_id}-0"]
+    assert drain(tasks) == ["done"] and status(team.admin, import_id).body["created"] == 3
+
+
+def test_hostile_column_maps_are_400s_naming_the_field(db: Any, storage_emulator: str, tasks: Any) -> None:
+    team = make_team()
+    import_id = upload(team.admin, big_csv(1))
+    for column_map in ({"": "name"}, {"x" * 201: "name"}, {"Mobile": "n" * 41}, {"Mobile": 7}, ["name"]):
+        body = {"columnMap": column_map}
+        response = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body=body)
+        assert response.status == 400 and any(key.startswith("columnMap") for key in response.error["fields"]), body
+    assert tasks.tasks == []

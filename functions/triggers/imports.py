@@ -7,6 +7,7 @@ from typing import Any
 
 from firebase_functions import options, tasks_fn
 
+from core import secrets
 from core.settings import REGION
 
 log = logging.getLogger("justo")
@@ -18,6 +19,7 @@ log = logging.getLogger("justo")
     rate_limits=options.RateLimits(max_concurrent_dispatches=4),
     timeout_sec=540,
     memory=options.MemoryOption.GB_1,
+    secrets=list(secrets.names(secrets.SEARCH_KEY)),  # new leads carry keyed search tokens
 )
 def leadimport(req: tasks_fn.CallableRequest[Any]) -> None:
     """Task queue `leadimport`: run the import from its recorded offset (a redelivery resumes, never repeats)."""

@@ -112,6 +112,8 @@ BODIES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
         {"deviceId", "fcmToken", "platform"},
     ),
     ("POST", "/privacy/policy/accept"): (set(), set()),  # "the caller's acceptance": no body is needed
+    ("POST", "/leads/imports"): ({"fileName", "contentType"}, {"fileName", "contentType"}),
+    ("POST", "/leads/imports/{import_id}/start"): ({"columnMap", "dryRun"}, set()),
 }
 # Routes API.md names without a body, and the extensions this backend adds (reviewed, not in API.md's table).
 NO_BODY_OR_EXTENSION = {

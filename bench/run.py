@@ -218,6 +218,18 @@ def table(results: dict[str, Any]) -> str:
                 None,
             )
         )
+    storage = results.get("storageImport")
+    if storage:
+        rows.append(
+            _row(
+                "storage import",
+                f"{storage['rows']} rows, {storage['writesPerRow']} writes/row",
+                f"{storage['rowsPerSecond']:.0f} rows/s",
+                f"BulkWriter {storage['bulkWriterRowsPerSecond']:.0f} rows/s, {storage['bulkWriterWritesPerRow']}/row",
+                storage["ratio"],
+                None,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -238,11 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="cold starts and imports per function (best of)")
     parser.add_argument("--iterations", type=int, default=60, help="requests per endpoint")
     parser.add_argument("--rows", type=int, default=10_000, help="CSV import rows")
+    parser.add_argument("--storage-rows", type=int, default=100_000, help="rows of the Storage import")
     parser.add_argument("--quick", action="store_true", help="small counts, for development")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.iterations, args.rows = 2, 15, 500
+        args.rounds, args.iterations, args.rows, args.storage_rows = 2, 15, 500, 2_000
     started = time.monotonic()
     functions = https_functions()
     results: dict[str, Any] = {
@@ -251,7 +264,12 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "loadAverageAtStart": round(os.getloadavg()[0], 2),
         },
-        "settings": {"rounds": args.rounds, "iterations": args.iterations, "rows": args.rows},
+        "settings": {
+            "rounds": args.rounds,
+            "iterations": args.iterations,
+            "rows": args.rows,
+            "storageRows": args.storage_rows,
+        },
     }
     print(f"bench: imports ({args.rounds} runs each)...", file=sys.stderr, flush=True)
     results["imports"] = bench_imports(functions, args.rounds)
@@ -262,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
         results["endpoints"] = bench_endpoints(args.iterations)
         print("bench: CSV import...", file=sys.stderr, flush=True)
         results["importThroughput"] = bench_import_throughput(args.rows)
+        from bench import imports_bench
+
+        print(f"bench: Storage import ({args.storage_rows} rows)...", file=sys.stderr, flush=True)
+        with imports_bench.storage_emulator():
+            results["storageImport"] = imports_bench.storage_import_throughput(args.storage_rows)
     results["machine"]["loadAverageAtEnd"] = round(os.getloadavg()[0], 2)
     results["machine"]["seconds"] = round(time.monotonic() - started, 1)
     print(table(results))

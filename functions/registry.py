@@ -28,6 +28,7 @@ FUNCTIONS: dict[str, str] = {
     "sendqueuedmessages": "triggers.comms_queue",
     "visits": "visits.api",
     "remind": "triggers.reminders",
+    "leadimport": "triggers.imports",
     "remindersweep": "triggers.reminders",
     "dailydigest": "triggers.reminders",
     "notifyonlead": "triggers.notifications",

@@ -117,6 +117,8 @@ BODIES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
         {"kind", "name", "source"},
     ),
     ("PATCH", "/leads/sources/{source_id}"): ({"name", "projectId", "source", "fieldMap", "active", "config"}, set()),
+    ("POST", "/leads/imports"): ({"fileName", "contentType"}, {"fileName", "contentType"}),
+    ("POST", "/leads/imports/{import_id}/start"): ({"columnMap", "dryRun"}, set()),
 }
 # Routes API.md names without a body, and the extensions this backend adds (reviewed, not in API.md's table).
 NO_BODY_OR_EXTENSION = {

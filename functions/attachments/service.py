@@ -7,9 +7,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from attachments import content, storage
+from attachments import content
 from attachments.models import MAX_BYTES, AttachmentCreate
-from core import clients, clock, tenancy
+from core import clients, clock, storage, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, not_found, precondition
 from core.ids import new_id

@@ -21,6 +21,7 @@ from leads.capture.models import (
     CaptureSourceCreated,
     CaptureSourceUpdate,
 )
+from leads.import_models import ImportCreate, ImportStart, ImportTicket, LeadImport
 from leads.models import (
     Activity,
     AssignBody,
@@ -85,6 +86,33 @@ def import_leads(call: Call) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise invalid("body", "not UTF-8 text") from error
     return transfer.import_csv(caller=call.caller, text=text)
+
+
+@router.post("/imports", idempotent=True, body=ImportCreate, response=ImportTicket, status=201)
+def create_import(call: Call) -> Reply:
+    """A large CSV or .xlsx import: answers a signed upload URL (admin, or leads.import)."""
+    from leads import imports
+
+    data = call.body(ImportCreate)
+    return created(imports.create(caller=call.caller, file_name=data.file_name, content_type=data.content_type))
+
+
+@router.post("/imports/{import_id}/start", body=ImportStart, response=LeadImport)
+def start_import(call: Call) -> dict[str, object]:
+    """Queue the uploaded file's run in the background (a second start answers the import as it is)."""
+    from leads import imports
+
+    data = call.body(ImportStart)
+    import_id = call.params["import_id"]
+    return imports.start(caller=call.caller, import_id=import_id, columns=data.column_map, dry_run=data.dry_run)
+
+
+@router.get("/imports/{import_id}", response=LeadImport)
+def get_import(call: Call) -> dict[str, object]:
+    """An import's status and counts (its creator or an admin)."""
+    from leads import imports
+
+    return imports.present(imports.load_visible(call.caller, call.params["import_id"]))
 
 
 @router.post("/bulk-assign", body=BulkAssignBody, response=BulkAssignResult)

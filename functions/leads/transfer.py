@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -110,6 +111,13 @@ def _column_field(column: str) -> str:
     return {"number": "primaryPhone", "alternate": "alternatePhone", "email": "emails"}.get(column, column)
 
 
+def lead_column(name: str) -> str | None:
+    """The import column a column map target names (`primaryPhone` or `number`, `emails` or `email`...)."""
+    aliases = {"primaryPhone": "number", "alternatePhone": "alternate", "emails": "email"}
+    column = aliases.get(name, name)
+    return column if column in HEADERS else None
+
+
 def row_payload(row: dict[str, str]) -> dict[str, Any]:
     """A CSV row (mapped column -> text) as a LeadCreate payload; ValueError(field, message) on bad money."""
     payload: dict[str, Any] = {"name": row.get("name", ""), "primaryPhone": {"number": row.get("number", "")}}
@@ -149,36 +157,73 @@ def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     header = next(reader, None)
     if not header:
         raise invalid("body", "the CSV file is empty")
-    columns = [_LOOKUP.get(_normal(cell)) for cell in header]
+    columns = column_lookup(header)
+    for index, cells in enumerate(reader, start=2):
+        mapped = map_cells(columns, cells)
+        if mapped is not None:
+            yield index, mapped
+
+
+def column_lookup(header: list[str], column_map: dict[str, str] | None = None) -> list[str | None]:
+    """The lead column of each header cell: the column map (file header -> lead column) first, then the common
+    spellings; 400 when name or phone is missing."""
+    mapped = {_normal(source): target for source, target in (column_map or {}).items()}
+    columns: list[str | None] = []
+    for cell in header:
+        key = _normal(cell)
+        columns.append((mapped[key] or None) if key in mapped else _LOOKUP.get(key))
     for required, label in (("name", "Name"), ("number", "Phone/Mobile")):
         if required not in columns:
             raise invalid("body", f"no {label} column in the header row")
-    for index, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        mapped = {column: cell.strip() for column, cell in zip(columns, cells, strict=False) if column and cell.strip()}
-        yield index, mapped
+    return columns
 
 
-def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Import a CSV file as caller: {created, duplicates: [{row, duplicateOf}], errors: [{row, field, message}]};
-    progress(rows written, rows to write) after each batch."""
-    caller.require("leads.import")
+def map_cells(columns: list[str | None], cells: list[str]) -> dict[str, str] | None:
+    """One data row as mapped column -> text; None for an empty row."""
+    if not any(cell.strip() for cell in cells):
+        return None
+    return {column: cell.strip() for column, cell in zip(columns, cells, strict=False) if column and cell.strip()}
+
+
+@dataclass
+class Prepared:
+    """Rows checked and ready to write: valid ones (with their keys), duplicates and per-row errors."""
+
+    valid: list[dict[str, Any]] = field(default_factory=list)  # {row, id, lead, contact, keys, assigneeId}
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    written: list[dict[str, Any]] = field(default_factory=list)  # rows a replayed batch had written already
+
+
+def _row_error(number: int, error: Exception) -> dict[str, Any]:
+    """A row's validation failure as {row, field, message}."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return {"row": number, "field": ".".join(str(part) for part in first["loc"]) or "row", "message": first["msg"]}
+    if isinstance(error, ApiError):
+        field_name, message = next(iter((error.fields or {"row": error.message}).items()))
+        return {"row": number, "field": field_name, "message": message}
+    field_name, message = error.args if len(error.args) == 2 else ("row", str(error))
+    return {"row": number, "field": field_name, "message": message}
+
+
+def prepare_rows(
+    caller: Caller,
+    rows: Iterable[tuple[int, dict[str, str]]],
+    *,
+    seen: dict[str, str],
+    projects: dict[str, bool],
+    lead_id: Callable[[int], str] = lambda _row: new_id("l_"),
+    assign: bool = True,
+) -> Prepared:
+    """Validate rows as a create would, drop duplicates within the file (`seen`: key -> lead id, shared across
+    batches) and against the organization, and assign (a dry run does not, so the rotation stays): what is
+    left is ready for write_rows."""
     # The masking flag as it is now, not as this instance cached it (rows written after a change of the flag
     # mid-import are corrected by the masking triggers).
     org_id, conf, now = caller.org_id, caller.settings, clock.now()
     masked = store.masks_now(org_id)
-    errors: list[dict[str, Any]] = []
-    duplicates: list[dict[str, Any]] = []
-    valid: list[dict[str, Any]] = []  # {row, id, lead, contact, keys, assigneeId}
-    seen: dict[str, str] = {}
-    projects: dict[str, bool] = {}
-    try:
-        rows = list(read_rows(text))
-    except csv.Error as error:
-        raise invalid("body", f"not readable as CSV: {error}") from error
-    if len(rows) > MAX_ROWS:
-        raise invalid("body", f"at most {MAX_ROWS} rows per file")
+    out = Prepared()
     for number, row in rows:
         try:
             payload = row_payload(row)
@@ -189,48 +234,60 @@ def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None
                 org_id=org_id, actor=caller, data=data, conf=conf, masked=masked, now=now
             )
             assignee, _ = service.assignment_plan(caller, data.assignee_id)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"]) or "row"
-            errors.append({"row": number, "field": field, "message": first["msg"]})
-            continue
-        except ApiError as error:
-            field, message = next(iter((error.fields or {"row": error.message}).items()))
-            errors.append({"row": number, "field": field, "message": message})
-            continue
-        except ValueError as error:
-            field, message = error.args if len(error.args) == 2 else ("row", str(error))
-            errors.append({"row": number, "field": field, "message": message})
+        except (ValidationError, ApiError, ValueError) as error:
+            out.errors.append(_row_error(number, error))
             continue
         project = lead.get("projectId")
         if project is not None:
             if project not in projects:
                 projects[project] = tenancy.org_ref(org_id).collection("projects").document(project).get().exists
             if not projects[project]:
-                errors.append({"row": number, "field": "projectId", "message": "no such project"})
+                out.errors.append({"row": number, "field": "projectId", "message": "no such project"})
                 continue
         keys = contact.keys()
-        earlier = next((seen[key] for key in keys if key in seen), None)
-        lead_id = new_id("l_")
+        identity = lead_id(number)
+        earlier = next((seen[key] for key in keys if key in seen and seen[key] != identity), None)
         if earlier is not None:
-            duplicates.append({"row": number, "duplicateOf": earlier})
+            out.duplicates.append({"row": number, "duplicateOf": earlier})
             continue
         for key in keys:
-            seen[key] = lead_id
-        valid.append(
-            {"row": number, "id": lead_id, "lead": lead, "contact": contact, "keys": keys, "assigneeId": assignee}
+            seen[key] = identity
+        out.valid.append(
+            {"row": number, "id": identity, "lead": lead, "contact": contact, "keys": keys, "assigneeId": assignee}
         )
-    _drop_existing(org_id, valid, duplicates)
-    _assign(caller, valid, errors)
-    created = _write(caller, valid, duplicates, errors, progress)
-    audit.record(org_id, "leads.imported", actor=caller.uid, count=created)
-    duplicates.sort(key=lambda item: item["row"])
-    errors.sort(key=lambda item: item["row"])
-    return {"created": created, "duplicates": duplicates, "errors": errors}
+    out.written = _drop_existing(org_id, out.valid, out.duplicates)
+    if assign:
+        _assign(caller, out.valid, out.errors)
+    return out
 
 
-def _drop_existing(org_id: str, valid: list[dict[str, Any]], duplicates: list[dict[str, Any]]) -> None:
-    """Move rows whose phone or email already belongs to a lead of the organization to duplicates."""
+def write_rows(caller: Caller, prepared: Prepared, progress: Callable[[int, int], None] | None = None) -> int:
+    """Write the prepared rows (duplicates met at write time join prepared.duplicates): how many leads exist
+    for them now, counting those a replayed batch had written already."""
+    return _write(caller, prepared.valid, prepared.duplicates, prepared.errors, progress) + len(prepared.written)
+
+
+def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Import a CSV file as caller: {created, duplicates: [{row, duplicateOf}], errors: [{row, field, message}]};
+    progress(rows written, rows to write) after each batch."""
+    caller.require("leads.import")
+    try:
+        rows = list(read_rows(text))
+    except csv.Error as error:
+        raise invalid("body", f"not readable as CSV: {error}") from error
+    if len(rows) > MAX_ROWS:
+        raise invalid("body", f"at most {MAX_ROWS} rows per file")
+    prepared = prepare_rows(caller, rows, seen={}, projects={})
+    created = write_rows(caller, prepared, progress)
+    audit.record(caller.org_id, "leads.imported", actor=caller.uid, count=created)
+    prepared.duplicates.sort(key=lambda item: item["row"])
+    prepared.errors.sort(key=lambda item: item["row"])
+    return {"created": created, "duplicates": prepared.duplicates, "errors": prepared.errors}
+
+
+def _drop_existing(org_id: str, valid: list[dict[str, Any]], duplicates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Move rows whose phone or email already belongs to a lead of the organization to duplicates; a row whose
+    key names the row's own lead id was written by an earlier run of its batch and is returned, not rewritten."""
     db = clients.db()
     owner: dict[str, str] = {}
     all_keys = [key for item in valid for key in item["keys"]]
@@ -239,10 +296,12 @@ def _drop_existing(org_id: str, valid: list[dict[str, Any]], duplicates: list[di
         for snapshot in db.get_all(refs):
             if snapshot.exists:
                 owner[snapshot.id] = str(snapshot.get("leadId"))
-    kept, replaced = [], {}
+    kept, replaced, written = [], {}, []
     for item in valid:
         existing = next((owner[key] for key in item["keys"] if key in owner), None)
-        if existing is None:
+        if existing == item["id"]:
+            written.append(item)
+        elif existing is None:
             kept.append(item)
         else:
             replaced[item["id"]] = existing
@@ -250,6 +309,7 @@ def _drop_existing(org_id: str, valid: list[dict[str, Any]], duplicates: list[di
     for duplicate in duplicates:  # a later row of the file names the existing lead, not the dropped row
         duplicate["duplicateOf"] = replaced.get(duplicate["duplicateOf"], duplicate["duplicateOf"])
     valid[:] = kept
+    return written
 
 
 def _assign(caller: Caller, valid: list[dict[str, Any]], errors: list[dict[str, Any]]) -> None:
@@ -340,7 +400,7 @@ def _commit(org_id: str, chunk: list[dict[str, Any]], now: Any) -> tuple[int, li
         created, skipped = 0, []
         for item in chunk:
             outcome = _write_one(org_id, item, now)
-            if outcome is None:
+            if outcome is None or outcome == item["id"]:  # the row's own lead: a replay already wrote it
                 created += 1
             else:
                 skipped.append({"row": item["row"], "duplicateOf": outcome})
@@ -484,25 +544,3 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
             audit.record(caller.org_id, "leads.exported", actor=caller.uid, count=count)
 
     return lines()
-
-
-def import_file(*, org_id: str, admin_uid: str, path: str) -> dict[str, Any]:
-    """The admin command-line import: the same rules as POST /leads/import, with a progress bar on stderr."""
-    from pathlib import Path
-
-    from tqdm import tqdm
-
-    from core.errors import forbidden
-    from leads.seed import member_caller
-
-    caller = member_caller(org_id, admin_uid)
-    if not caller.is_admin:
-        raise forbidden("Run the command-line import as an admin of the organization")
-    text = Path(path).read_text(encoding="utf-8-sig")
-    with tqdm(unit="lead", desc="importing") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        return import_csv(caller=caller, text=text, progress=progress)

@@ -41,11 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("--summary", required=True)
 
     lead_import = commands.add_parser(
-        "leads-import", help="import a CSV file of leads as an admin, with a progress bar"
+        "leads-import", help="import a CSV or .xlsx file of leads as an admin (through Storage), with a progress bar"
     )
     lead_import.add_argument("--org", required=True)
     lead_import.add_argument("--admin-uid", required=True, help="the admin the import is made as (assignment, audit)")
-    lead_import.add_argument("--file", required=True, help="UTF-8 CSV, header row first")
+    lead_import.add_argument("--file", required=True, help="UTF-8 CSV or .xlsx, header row first")
+    lead_import.add_argument("--dry-run", action="store_true", help="validate and count only: write no lead")
 
     args = parser.parse_args(argv)
     try:
@@ -77,9 +78,10 @@ def main(argv: list[str] | None = None) -> int:
 
             print(json.dumps(publish_policy(version=args.version, url=args.url, summary=args.summary)))
         elif args.command == "leads-import":
-            from leads.transfer import import_file
+            from leads.imports import import_file
 
-            print(json.dumps(import_file(org_id=args.org, admin_uid=args.admin_uid, path=args.file)))
+            result = import_file(org_id=args.org, admin_uid=args.admin_uid, path=args.file, dry_run=args.dry_run)
+            print(json.dumps(result, default=str))
     except ApiError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2

@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from attachments import storage
-from core import clients, tenancy
+from core import clients, storage, tenancy
 from core.errors import ApiError
 from devtools.inproc import call
 from tests.comms.conftest import World

@@ -163,6 +163,31 @@ def seed_attachment(world: World) -> str:
     return "att-1"
 
 
+def seed_import(world: World) -> str:
+    """A pending large import the admin created (stored directly: the upload needs Cloud Storage)."""
+    from core import clients
+
+    now = datetime.now(UTC)
+    clients.db().document(f"orgs/{OWNER}/imports/imp_1").set(
+        {
+            "id": "imp_1",
+            "orgId": OWNER,
+            "fileName": "leads.csv",
+            "contentType": "text/csv",
+            "kind": "csv",
+            "objectPath": f"orgs/{OWNER}/imports/imp_1/source.csv",
+            "status": "pending",
+            "dryRun": False,
+            "rowsDone": 0,
+            "created": 0,
+            "createdBy": world.admin.uid,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    )
+    return "imp_1"
+
+
 def seed_task_owner(world: World) -> str:
     """The agent, owner of a task."""
     seed_task(world)
@@ -515,6 +540,9 @@ ENDPOINTS: list[Endpoint] = [
         allowed=None,
         note=NEEDS_PROVIDER,
     ),
+    # large imports: the creator or an admin (a manager may import, but not see another member's import)
+    Endpoint("GET", "/leads/imports/{id}", seed_import, denied="manager"),
+    Endpoint("POST", "/leads/imports/{id}/start", seed_import, denied="manager", allowed=None, note=NEEDS_STORAGE),
     # attachments (controls need Cloud Storage: tests/attachments)
     Endpoint(
         "POST",

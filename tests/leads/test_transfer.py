@@ -14,7 +14,7 @@ from core import tenancy
 from devtools.inproc import call
 from leads import store
 from privacy import archived as purge
-from tests.support.leads import create, make_team, set_settings
+from tests.support.leads import create, leads_of, make_team, set_settings
 
 pytestmark = pytest.mark.http
 
@@ -30,10 +30,6 @@ Budget Upside Down,9876500007,,,90L,10L,,,
 Good Two,9876500008,,Mumbai,,,3BHK;2BHK,,
 Good Three,9876500009,,,,,,,
 """
-
-
-def leads_of(org_id: str = "org1") -> list[dict[str, Any]]:
-    return [{"id": s.id, **(s.to_dict() or {})} for s in tenancy.org_ref(org_id).collection("leads").stream()]
 
 
 def test_import_creates_exactly_the_good_rows_and_names_every_bad_one(db: Any) -> None:
@@ -152,7 +148,7 @@ def test_a_key_claimed_between_the_check_and_the_write_fails_only_its_row(db: An
 
     team = make_team()
     # as if a concurrent create claimed the number after the import looked: the batch meets the key
-    monkeypatch.setattr(transfer, "_drop_existing", lambda org_id, valid, duplicates: None)
+    monkeypatch.setattr(transfer, "_drop_existing", lambda org_id, valid, duplicates: [])
     racer = create(team.agent1, "9000000002").body["id"]
     text = "Name,Mobile\nA One,9000000001\nB Two,9000000002\nC Three,9000000003\n"
     response = call("POST", "/leads/import", token=team.admin.token(), data=text, content_type="text/csv")

@@ -662,6 +662,8 @@ NOT_WALKED: dict[tuple[str, str], str] = {
     ("POST", "/leads/sources/{source_id}/rotate-key"): "admin only",
     ("POST", "/leads/captures/{capture_id}/retry"): "admin only",
     ("POST", "/attachments"): "file metadata only; needs Cloud Storage (tests/attachments)",
+    ("POST", "/leads/imports"): "leads.import (admin, manager): agents and rms get 403; answers an upload URL",
+    ("POST", "/leads/imports/{import_id}/start"): "leads.import; counts only, and only of the caller's own file",
     ("POST", "/attachments/{attachment_id}/complete"): "file metadata only; needs Cloud Storage (tests/attachments)",
 }
 PUBLIC: dict[tuple[str, str], str] = {

@@ -1070,6 +1070,60 @@ def drive_remind(ctx: Ctx) -> None:
     ], "no reminder push reached FCM"
 
 
+def drive_leadimport(ctx: Ctx) -> None:
+    """An uploaded CSV import, delivered as Cloud Tasks delivers it, creates its leads and records progress."""
+    from tests.prod.standins import StoredObject
+
+    import_id = "imp_" + uuid.uuid4().hex[:12]
+    object_path = f"orgs/{ctx.world.org_id}/imports/{import_id}/source.csv"
+    number = f"97{uuid.uuid4().int % 10**8:08d}"
+    content = f"Name,Mobile\nTask Buyer,{number}\nNo Phone,\n".encode()
+    with ctx.standins.state.lock:
+        ctx.standins.state.objects[(harness.BUCKET, object_path)] = StoredObject(content, "text/csv", 1)
+    now = datetime.now(UTC)
+    ref = org_doc(ctx.world, "imports", import_id)
+    ref.set(
+        {
+            "id": import_id,
+            "orgId": ctx.world.org_id,
+            "fileName": "leads.csv",
+            "contentType": "text/csv",
+            "kind": "csv",
+            "objectPath": object_path,
+            "status": "uploaded",
+            "dryRun": False,
+            "columnMap": None,
+            "generation": 1,
+            "rowsTotal": None,
+            "rowsDone": 0,
+            "rowOffset": 0,
+            "batches": 0,
+            "created": 0,
+            "duplicates": 0,
+            "errors": 0,
+            "errorsPath": None,
+            "reason": None,
+            "createdBy": ctx.world.admin.uid,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    )
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": "Bearer " + "oidc.token.from-cloud-tasks",  # Cloud Run checks it before the function
+        "X-CloudTasks-QueueName": "leadimport",
+        "X-CloudTasks-TaskName": f"{import_id}-0",
+        "X-CloudTasks-TaskRetryCount": "0",
+        "X-CloudTasks-TaskExecutionCount": "0",
+        "User-Agent": "Google-Cloud-Tasks",
+    }
+    body = json.dumps({"data": {"orgId": ctx.world.org_id, "importId": import_id}}).encode()
+    expect(httpx.post(ctx.fn.url + "/", content=body, headers=headers, timeout=120), 200)
+    stored = data_of(ref) or {}
+    assert (stored.get("status"), stored.get("created"), stored.get("errors")) == ("done", 1, 1), stored
+    assert (harness.BUCKET, stored["errorsPath"]) in ctx.standins.state.objects, "no errors CSV in Storage"
+
+
 DRIVERS: dict[str, Callable[[Ctx], None]] = {
     name.removeprefix("drive_"): function for name, function in dict(globals()).items() if name.startswith("drive_")
 }

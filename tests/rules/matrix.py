@@ -302,6 +302,18 @@ for coll, owner, prefix, due in (("tasks", "assigneeId", "T", "dueAt"), ("visits
     query(coll, "", coll, NONE, where=((owner, EQ, "{me}"),), group=True)
     writes(coll, f"{ORG_DOC}/{coll}/{prefix}_agent", f"{ORG_DOC}/{coll}/new-{{me}}", {"status": "done", owner: "{me}"})
 
+# ---- large imports: a listener on one's own import (the progress bar) ----------------------------------
+IMP = "imports"
+get(IMP, ORG_DOC + "/imports/imp_manager", frozenset({"manager"}), "the manager's")
+get(IMP, ORG_DOC + "/imports/imp_admin", ADMIN, "the admin's")
+get(IMP, "orgs/{other}/imports/imp_manager", NONE, "org2's")
+query(IMP, ORG_DOC, IMP, NONE)
+query(IMP, ORG_DOC, IMP, MEMBERS, where=(("createdBy", EQ, "{me}"),))
+query(IMP, ORG_DOC, IMP, frozenset({"manager"}), where=(("createdBy", EQ, "{manager}"),))
+writes(IMP, ORG_DOC + "/imports/imp_manager", ORG_DOC + "/imports/new-{me}", {"status": "done", "createdBy": "{me}"})
+get("imports/errors", ORG_DOC + "/imports/imp_manager/errors/00000000", NONE, "failed rows: the errors CSV only")
+query("imports/errors", ORG_DOC + "/imports/imp_manager", "errors", NONE)
+
 # ---- through the API only ---------------------------------------------------------------------------
 for coll, doc in (("calls", "C_agent"), ("messages", "M_agent")):
     get(coll, f"{ORG_DOC}/{coll}/{doc}", NONE, "agent's")

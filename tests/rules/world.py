@@ -147,6 +147,10 @@ def seed(db: Any) -> World:
     put(f"orgs/{OTHER}/visits/V_x", {"leadId": "L_x", "agentId": uid["other_agent"], "teamId": "north"})
     put(f"{o}/templates/tpl1", {"channel": "whatsapp", "name": "site_visit_reminder", "category": "utility"})
     put(f"{o}/attachments/att1", {"leadId": "L_agent", "fileName": "a.pdf", "status": "ready", "objectPath": "x"})
+    for creator in ("manager", "admin"):
+        progress = {"createdBy": uid[creator], "status": "running", "rowsDone": 10, "rowsTotal": 100}
+        put(f"{o}/imports/imp_{creator}", progress)
+        put(f"{o}/imports/imp_{creator}/errors/00000000", {"rows": [{"row": 2, "field": "name"}]})
     for person in people.values():
         put(f"users/{person.uid}/notifications/n1", _notification())
         put(f"users/{person.uid}/devices/d1", {"fcmToken": "t", "platform": "android", "uid": person.uid})

@@ -50,3 +50,10 @@ def set_settings(org_id: str, **settings: Any) -> None:
 
     tenancy.org_ref(org_id).update({f"settings.{key}": value for key, value in settings.items()})
     tenancy.cache.clear()
+
+
+def leads_of(org_id: str = "org1") -> list[dict[str, Any]]:
+    """Every lead document of the organization as stored, with its id (read straight from Firestore)."""
+    from core import tenancy
+
+    return [{"id": s.id, **(s.to_dict() or {})} for s in tenancy.org_ref(org_id).collection("leads").stream()]

@@ -26,9 +26,9 @@ def _reset_storage_clients() -> None:
     settings.reset()
     storage.reset()
     with contextlib.suppress(ImportError):
-        from attachments import storage as attachment_storage
+        from core import storage as core_storage
 
-        attachment_storage.reset()
+        core_storage.reset()
 
 
 @pytest.fixture(scope="session")

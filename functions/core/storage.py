@@ -1,4 +1,4 @@
-"""Cloud Storage access for attachments: v4 signed URLs (IAM signBlob in production, a generated key locally)."""
+"""Cloud Storage access (attachments, lead imports): v4 signed URLs (IAM signBlob in production, a local key)."""
 
 from __future__ import annotations
 

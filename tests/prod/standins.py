@@ -394,6 +394,9 @@ def _storage(state: State, record: Recorded, path: str) -> _Reply:
     if "X-Goog-Signature" in record.query:
         return _signed_object(state, record, path)
     _bearer(record)
+    upload = re.fullmatch(r"/upload/storage/v1/b/([^/]+)/o", path)
+    if upload and record.method == "POST" and record.query.get("uploadType") == ["multipart"]:
+        return _multipart_upload(state, record, upload.group(1))
     found = re.fullmatch(r"/(download/)?storage/v1/b/([^/]+)/o(?:/(.+))?", path)
     if not found:
         return _google_error(404, "no such method", "NOT_FOUND")
@@ -422,6 +425,31 @@ def _storage(state: State, record: Recorded, path: str) -> _Reply:
         if download or record.query.get("alt") == ["media"]:
             return _media(stored, record)
         return _Reply(200, _object_json(bucket, name or "", stored))
+
+
+def _multipart_upload(state: State, record: Recorded, bucket: str) -> _Reply:
+    """The JSON API's one-request upload (`uploadType=multipart`): a metadata part, then the media part."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    head = f"Content-Type: {record.headers.get('Content-Type', '')}\r\n\r\n".encode()
+    parts = list(BytesParser(policy=HTTP).parsebytes(head + record.body).iter_parts())
+    if len(parts) != 2:
+        return _google_error(400, "a multipart upload has a metadata part and a media part", "INVALID_ARGUMENT")
+    metadata = json.loads(bytes(parts[0].get_payload(decode=True) or b"{}"))
+    name = str(metadata.get("name") or (record.query.get("name") or [""])[0])
+    data = bytes(parts[1].get_payload(decode=True) or b"")
+    content_type = str(metadata.get("contentType") or parts[1].get_content_type())
+    with state.lock:
+        previous = state.objects.get((bucket, name))
+        match = record.query.get("ifGenerationMatch")
+        if match and int(match[0]) != (previous.generation if previous else 0):
+            return _google_error(
+                412, "At least one of the pre-conditions you specified did not hold.", "FAILED_PRECONDITION"
+            )
+        stored = StoredObject(data, content_type, (previous.generation + 1) if previous else 1)
+        state.objects[(bucket, name)] = stored
+    return _Reply(200, _object_json(bucket, name, stored))
 
 
 def _media(stored: StoredObject, record: Recorded) -> _Reply:

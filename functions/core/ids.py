@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 
 
 def new_id(prefix: str = "") -> str:
@@ -24,6 +25,19 @@ def sha256_hex(*parts: str) -> str:
 def keyed_hash(key: str, value: str) -> str:
     """HMAC-SHA256 of value under key, hex: how secrets such as OTP codes are stored."""
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def keyed_hasher(key: str, prefix: str) -> Callable[[str], hmac.HMAC]:
+    """A factory of HMAC-SHA256 objects under key already fed prefix: `keyed_hasher(k, p)(v).hexdigest()` equals
+    `keyed_hash(k, p + v)`, the key schedule and the prefix hashed once instead of per value."""
+    base = hmac.new(key.encode(), prefix.encode(), hashlib.sha256)
+
+    def start(value: str) -> hmac.HMAC:
+        digest = base.copy()
+        digest.update(value.encode())
+        return digest
+
+    return start
 
 
 def same(a: str, b: str) -> bool:

@@ -14,19 +14,44 @@ Everyone in such an organization searches phones by the full number; names keep 
 
 from __future__ import annotations
 
+import hmac
 import re
 import unicodedata
+from collections.abc import Callable
 
 from core import secrets
-from core.ids import keyed_hash
+from core.ids import keyed_hasher
 from leads.phones import digits
 
 NAME_PREFIX_MAX = 20
 PHONE_PREFIX_MIN = 3
 
 
-def _token(kind: str, value: str) -> str:
-    return keyed_hash(secrets.value(secrets.SEARCH_KEY), f"lead-search:{kind}:{value}")[:20]
+TOKEN_LENGTH = 20
+
+# One HMAC state per search: the key is read and scheduled once, not for each of a lead's ~50 tokens.
+Hasher = Callable[[str], hmac.HMAC]
+
+
+def _hasher() -> Hasher:
+    return keyed_hasher(secrets.value(secrets.SEARCH_KEY), "lead-search:")
+
+
+def _token(hasher: Hasher, kind: str, value: str) -> str:
+    return hasher(f"{kind}:{value}").hexdigest()[:TOKEN_LENGTH]
+
+
+def _prefix_tokens(hasher: Hasher, kind: str, text: str, first: int, last: int) -> set[str]:
+    """Tokens of text[:first] .. text[:last], feeding one running HMAC a character at a time: the digest of
+    each prefix without rehashing the characters before it (UTF-8 of a concatenation is the concatenation)."""
+    if last < first:
+        return set()
+    running = hasher(f"{kind}:{text[:first]}")
+    tokens = {running.hexdigest()[:TOKEN_LENGTH]}
+    for char in text[first:last]:
+        running.update(char.encode())
+        tokens.add(running.hexdigest()[:TOKEN_LENGTH])
+    return tokens
 
 
 def _fold(text: str) -> str:
@@ -34,32 +59,32 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", " ", folded.lower()).strip()
 
 
-def name_tokens(name: str) -> set[str]:
+def name_tokens(name: str, *, hasher: Hasher | None = None) -> set[str]:
     """Prefixes of the whole name and of each word."""
+    hasher = hasher or _hasher()
     folded = _fold(name)
     tokens: set[str] = set()
     for part in [folded, *folded.split(" ")]:
-        for end in range(1, min(len(part), NAME_PREFIX_MAX) + 1):
-            tokens.add(_token("n", part[:end]))
+        tokens |= _prefix_tokens(hasher, "n", part, 1, min(len(part), NAME_PREFIX_MAX))
     return tokens
 
 
-def phone_tokens(e164: str, national: str, *, masked: bool = False) -> set[str]:
+def phone_tokens(e164: str, national: str, *, masked: bool = False, hasher: Hasher | None = None) -> set[str]:
     """Prefixes (3+ digits) of the national number and of the number with its country code; the two full
     numbers only where the organization masks numbers."""
+    hasher = hasher or _hasher()
     tokens: set[str] = set()
     for number in (digits(national), digits(e164)):
-        first = len(number) if masked else PHONE_PREFIX_MIN
-        for end in range(first, len(number) + 1):
-            tokens.add(_token("p", number[:end]))
+        tokens |= _prefix_tokens(hasher, "p", number, len(number) if masked else PHONE_PREFIX_MIN, len(number))
     return tokens
 
 
 def lead_tokens(name: str, phones: list[tuple[str, str]], *, masked: bool = False) -> list[str]:
     """All tokens of a lead: its name and its phones given as (e164, national), masked as phone_tokens."""
-    tokens = name_tokens(name)
+    hasher = _hasher()
+    tokens = name_tokens(name, hasher=hasher)
     for e164, national in phones:
-        tokens |= phone_tokens(e164, national, masked=masked)
+        tokens |= phone_tokens(e164, national, masked=masked, hasher=hasher)
     return sorted(tokens)
 
 
@@ -67,5 +92,5 @@ def query_token(q: str) -> str:
     """The one token a search string looks up: phone digits when it is a number, else a name prefix."""
     text = q.strip()
     if re.fullmatch(r"[\d\s()+-]+", text) and len(digits(text)) >= PHONE_PREFIX_MIN:
-        return _token("p", digits(text))
-    return _token("n", _fold(text)[:NAME_PREFIX_MAX])
+        return _token(_hasher(), "p", digits(text))
+    return _token(_hasher(), "n", _fold(text)[:NAME_PREFIX_MAX])

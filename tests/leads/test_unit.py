@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core import secrets
 from core.errors import ApiError
+from core.ids import keyed_hash
 from leads import phones, search
 from leads.store import LeadRecord
 from privacy import archived as purge
@@ -137,3 +141,85 @@ def test_tokens_never_hold_the_text_they_stand_for() -> None:
     tokens = search.lead_tokens("Ravi Kumar", [("+919876543210", "9876543210")])
     assert tokens == sorted(set(tokens)) and len(tokens) > 20
     assert not [t for t in tokens if "ravi" in t.lower() or "98765" in t or "kumar" in t.lower()]
+
+
+# Search tokens are stored on every lead and looked up by query: a change of a single byte would make every
+# stored lead unfindable. These values were computed by the implementation that hashed each token from scratch
+# (keyed_hash(SEARCH_KEY, "lead-search:{kind}:{value}")[:20]) under the development key.
+FIXED_TOKENS = [
+    (lambda: search.query_token("9812"), "531d4d49d5586b2b6042"),
+    (lambda: search.query_token("Ravi K"), "64b4d7ea517b283d71f4"),
+    (lambda: sorted(search.name_tokens("Ab")), ["2f8529001da9a4377a3b", "e841963e5191a245be55"]),
+    (
+        lambda: sorted(search.phone_tokens("+14155550100", "4155550100", masked=True)),
+        ["2f47da006ee5ea93f3ac", "5a524f54c0fa9b6a6c72"],
+    ),
+    (
+        lambda: search.lead_tokens("Zoë Ñandú  x", [("+919812345678", "98123 45678")], masked=True),
+        [
+            "0c1206e68accc2a2151f", "12ba0e4295ae5f00a923", "1dc31726f95ecff16bf3", "1ef4c6140bc5532c03de",
+            "2e0852b75b4e330d6c84", "309f0341c77a973a9ca7", "46ec0c378b3638befccb", "803b738891d2fd9cc47e",
+            "869e5c4b13b7047d6167", "98ab8d78eae00f5f06cf", "9e263f29c908c1720cb1", "b5571f656c09855b6c1b",
+            "c143b1d994780f41b8e8", "c61855c251ad1fa1c747", "ce1d17d9f904deed2114", "d2f7f6039713f843b333",
+            "e80a690c9be11594db51", "eea463ee47c9c03ba142", "eeca414f41caff79fcf0",
+        ],
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("compute", "expected"), FIXED_TOKENS)
+def test_search_tokens_are_byte_for_byte_those_already_stored(
+    compute: Callable[[], object], expected: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEARCH_KEY", raising=False)
+    assert compute() == expected
+
+
+def test_a_lead_has_the_tokens_it_had_before_under_the_development_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEARCH_KEY", raising=False)
+    tokens = search.lead_tokens("Ravi Kumar", [("+919812345678", "09812345678")])
+    assert len(tokens) == 34
+    assert tokens[:3] == ["04c72042beb8ee4867a4", "0c8f99d020253f8b97e7", "0e0158b79042e941ee9f"]
+    assert tokens[-3:] == ["ed3c849ca2bf1e609d8b", "fbf4ef1dab5fe610a846", "fe14fd5803882c1723c6"]
+
+
+def _reference_token(kind: str, value: str) -> str:
+    """The token as first defined: one keyed hash from scratch per token."""
+    return keyed_hash(secrets.value(secrets.SEARCH_KEY), f"lead-search:{kind}:{value}")[:20]
+
+
+def _reference_lead_tokens(name: str, phones_: list[tuple[str, str]], masked: bool) -> list[str]:
+    """lead_tokens as first written, token by token from its definition."""
+    folded = search._fold(name)
+    tokens = {
+        _reference_token("n", part[:end])
+        for part in [folded, *folded.split(" ")]
+        for end in range(1, min(len(part), search.NAME_PREFIX_MAX) + 1)
+    }
+    for e164, national in phones_:
+        for number in (phones.digits(national), phones.digits(e164)):
+            first = len(number) if masked else search.PHONE_PREFIX_MIN
+            tokens |= {_reference_token("p", number[:end]) for end in range(first, len(number) + 1)}
+    return sorted(tokens)
+
+
+_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
+_phone = st.tuples(st.text("0123456789 +-()", max_size=16), st.text("0123456789 +-()", max_size=16))
+
+
+@given(name=_text, phone_pairs=st.lists(_phone, max_size=3), masked=st.booleans(), key=st.sampled_from(["", "k2"]))
+def test_search_tokens_agree_with_the_reference_definition(
+    name: str, phone_pairs: list[tuple[str, str]], masked: bool, key: str
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEARCH_KEY", key)  # "" is the development key on the emulators
+        assert search.lead_tokens(name, phone_pairs, masked=masked) == _reference_lead_tokens(name, phone_pairs, masked)
+        query = name or "x"
+        text = query.strip()
+        digits_only = re.fullmatch(r"[\d\s()+-]+", text) and len(phones.digits(text)) >= search.PHONE_PREFIX_MIN
+        expected = (
+            _reference_token("p", phones.digits(text))
+            if digits_only
+            else _reference_token("n", search._fold(text)[: search.NAME_PREFIX_MAX])
+        )
+        assert search.query_token(query) == expected

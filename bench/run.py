@@ -2,7 +2,7 @@
 baseline measured in the same run on the same machine; one table, and JSON under bench/results/ compared
 with the previous run so regressions show.
 
-    python -m bench.run [--rounds N] [--iterations N] [--quick] [--no-save]
+    python -m bench.run [--rounds N] [--iterations N] [--captures N] [--quick] [--no-save]
 """
 
 from __future__ import annotations
@@ -108,6 +108,37 @@ def bench_endpoints(iterations: int) -> dict[str, Any]:
     return {case.name: endpoints.measure(case, iterations=iterations) for case in cases}
 
 
+def bench_capture_latency(iterations: int) -> dict[str, Any] | None:
+    """Capture latency (payload received to lead stored and push queued) beside the raw client, once the push
+    receiver exists."""
+    try:
+        from bench import capture_bench
+    except ImportError:
+        return None
+    if not env.has_function("webhooks"):
+        return None
+    return capture_bench.capture_latency(iterations)
+
+
+def latency_rows(section: str, figures: dict[str, Any]) -> list[list[str]]:
+    """Table rows of p50 and p95 latency per case, each beside its raw client and the ratio."""
+    rows = []
+    for name, figure in figures.items():
+        mine, raw = figure["latencyMs"], figure["rawLatencyMs"]
+        for pct in ("p50", "p95"):
+            rows.append(
+                _row(
+                    f"{section} {pct}",
+                    name,
+                    f"{mine[pct]:.1f} ms",
+                    f"raw client {raw[pct]:.1f} ms",
+                    figure[pct]["ratio"],
+                    LATENCY_GOAL,
+                )
+            )
+    return rows
+
+
 def bench_import_throughput(rows: int) -> dict[str, Any] | None:
     """CSV import rows/s beside a raw BulkWriter, once POST /leads/import exists."""
     try:
@@ -178,20 +209,9 @@ def table(results: dict[str, Any]) -> str:
                 COLD_START_GOAL,
             )
         )
-    for name, figure in results.get("endpoints", {}).items():
-        mine, raw = figure["latencyMs"], figure["rawLatencyMs"]
-        for pct in ("p50", "p95"):
-            rows.append(
-                _row(
-                    f"latency {pct}",
-                    name,
-                    f"{mine[pct]:.1f} ms",
-                    f"raw client {raw[pct]:.1f} ms",
-                    figure[pct]["ratio"],
-                    LATENCY_GOAL,
-                )
-            )
-    for name, figure in results.get("endpoints", {}).items():
+    rows += latency_rows("latency", results.get("endpoints", {}))
+    rows += latency_rows("capture", results.get("captureLatency") or {})
+    for name, figure in {**results.get("endpoints", {}), **(results.get("captureLatency") or {})}.items():
         ops, minimum = figure["ops"], figure["ops"]["minimum"]
         cold, warm = ops["cold"], ops["warm"]
         over = ops["cold"]["reads"] > minimum["reads"] or ops["cold"]["writes"] > minimum["writes"]
@@ -240,7 +260,7 @@ def compare(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[Re
     """Regressions since the previous run (ratios beyond 15 %, any added read or write)."""
     if previous is None:
         return []
-    keep = ("imports", "coldStart", "endpoints", "importThroughput")
+    keep = ("imports", "coldStart", "endpoints", "captureLatency", "importThroughput")
     return regressions({k: previous.get(k) or {} for k in keep}, {k: current.get(k) or {} for k in keep})
 
 
@@ -249,13 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.run")
     parser.add_argument("--rounds", type=int, default=5, help="cold starts and imports per function (best of)")
     parser.add_argument("--iterations", type=int, default=60, help="requests per endpoint")
+    parser.add_argument("--captures", type=int, default=60, help="captures per case (new lead, repeat enquiry)")
     parser.add_argument("--rows", type=int, default=10_000, help="CSV import rows")
     parser.add_argument("--storage-rows", type=int, default=100_000, help="rows of the Storage import")
     parser.add_argument("--quick", action="store_true", help="small counts, for development")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.iterations, args.rows, args.storage_rows = 2, 15, 500, 2_000
+        args.rounds, args.iterations, args.captures, args.rows, args.storage_rows = 2, 15, 15, 500, 2_000
     started = time.monotonic()
     functions = https_functions()
     results: dict[str, Any] = {
@@ -267,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "rounds": args.rounds,
             "iterations": args.iterations,
+            "captures": args.captures,
             "rows": args.rows,
             "storageRows": args.storage_rows,
         },
@@ -278,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         results["coldStart"] = bench_cold_starts(functions, host, args.rounds)
         print(f"bench: endpoints ({args.iterations} requests each)...", file=sys.stderr, flush=True)
         results["endpoints"] = bench_endpoints(args.iterations)
+        print(f"bench: capture latency ({args.captures} captures each)...", file=sys.stderr, flush=True)
+        results["captureLatency"] = bench_capture_latency(args.captures)
         print("bench: CSV import...", file=sys.stderr, flush=True)
         results["importThroughput"] = bench_import_throughput(args.rows)
         from bench import imports_bench

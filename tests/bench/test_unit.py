@@ -91,3 +91,45 @@ def test_op_counter_counts_reads_writes_and_written_documents() -> None:
     assert ops.as_dict() == {"reads": 3, "writes": 2, "roundTrips": 3}
     list(wrapped_get(None, {}))  # outside the block: not counted
     assert ops.reads == 3
+
+
+def _latency(mine: float, raw: float) -> dict[str, object]:
+    figure = {"p50": mine, "p95": mine * 2, "mean": mine, "n": 3}
+    baseline = {"p50": raw, "p95": raw * 2, "mean": raw, "n": 3}
+    minimum = {"reads": 1, "writes": 4}
+    ops = {"cold": {"reads": 2, "writes": 5}, "warm": {"reads": 2, "writes": 5}, "minimum": minimum}
+    return {"latencyMs": figure, "rawLatencyMs": baseline, "p50": {"ratio": ratio(mine, raw)},
+            "p95": {"ratio": ratio(mine * 2, raw * 2)}, "ops": ops}  # fmt: skip
+
+
+@pytest.mark.parametrize(("mine", "raw", "verdict"), [(12.0, 10.0, "ok"), (30.0, 10.0, "OVER"), (5.0, 10.0, "ok")])
+def test_capture_latency_rows_show_p50_and_p95_beside_the_raw_client_with_the_goal(
+    mine: float, raw: float, verdict: str
+) -> None:
+    from bench import run
+
+    cases = {
+        "POST /webhooks/capture/s (new lead)": _latency(mine, raw),
+        "POST /webhooks/capture/s (repeat)": _latency(raw, raw),
+    }
+    rows = run.latency_rows("capture", cases)
+    assert [row[:2] for row in rows] == [
+        ["capture p50", "POST /webhooks/capture/s (new lead)"],
+        ["capture p95", "POST /webhooks/capture/s (new lead)"],
+        ["capture p50", "POST /webhooks/capture/s (repeat)"],
+        ["capture p95", "POST /webhooks/capture/s (repeat)"],
+    ]
+    assert rows[0][2:] == [f"{mine:.1f} ms", f"raw client {raw:.1f} ms", f"{mine / raw:.2f}x", "<=1.2x", verdict]
+    assert rows[1][2] == f"{mine * 2:.1f} ms" and rows[1][6] == verdict
+    assert rows[2][4] == "1.00x" and rows[2][6] == "ok"
+    text = run.table({"captureLatency": cases})
+    assert text.count("capture p50") == 2 and text.count("ABOVE MIN") == 2  # 2r/5w against a minimum of 1r/4w
+
+
+def test_capture_latency_is_compared_with_the_previous_run() -> None:
+    from bench import run
+
+    before = {"captureLatency": {"new": _latency(10.0, 10.0)}}
+    after = {"captureLatency": {"new": _latency(20.0, 10.0)}}
+    keys = {regression.key for regression in run.compare(before, after)}
+    assert "captureLatency.new.p50.ratio" in keys

@@ -215,6 +215,8 @@ def _add_note(org_id: str, lead_id: str, capture_id: str, note: str | None, capt
 
     if not note:
         return
+    if store.masks_now(org_id):  # a number the buyer typed in the message is still a number agents may not see
+        note = str(fieldmap.mask_numbers(note))
     lead = store.get(org_id, lead_id)
     with contextlib.suppress(AlreadyExists):
         store.child(org_id, lead_id, "notes").document("capture-" + capture_id).create(

@@ -427,6 +427,24 @@ def test_a_source_posts_only_to_its_own_kinds_endpoint(db: Any) -> None:
     assert captures() == []
 
 
+@pytest.mark.parametrize("masks", [True, False])
+def test_a_number_the_buyer_types_in_the_message_reaches_the_lead_note_masked_where_the_org_masks(
+    db: Any, masks: bool
+) -> None:
+    team = make_team()
+    source = website(team)
+    set_settings("org1", phoneMasking=masks)
+    message = "Call me on 98450 22009 or +91-98450-22008 after 6 (2BHK)"
+    response = push(source, {**BUYER, "message": message})
+    assert response.status == 200 and response.body["outcome"] == "created", response.body
+    (note,) = [s.to_dict() or {} for s in store.child("org1", response.body["leadId"], "notes").stream()]
+    if masks:
+        assert "9845022009" not in note["text"].replace(" ", "") and "22008" not in note["text"], note["text"]
+        assert "98XXXXXX09" in note["text"] and "(2BHK)" in note["text"]
+    else:
+        assert note["text"] == message
+
+
 # ---- listing and masking -------------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from core import outbox
 # re-exported: comms callers and tests name them as providers.ProviderError, providers.scrub, ...
 from core.provider_calls import USER_AGENT as USER_AGENT
 from core.provider_calls import ProviderError as ProviderError
-from core.provider_calls import reason
+from core.provider_calls import call_json
 from core.provider_calls import scrub as scrub
 from core.provider_calls import with_retries as with_retries
 
@@ -69,23 +69,8 @@ class WhatsAppSender(Protocol):
 
 
 def _post(url: str, *, headers: dict[str, str], body: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """POST JSON once; 2xx -> parsed body, 5xx/timeout -> retryable ProviderError, other -> final."""
-    import httpx
-
-    try:
-        response = httpx.post(url, headers=headers, content=json.dumps(body).encode(), timeout=timeout)
-    except httpx.TimeoutException as error:
-        raise ProviderError("provider timed out", retryable=True) from error
-    except httpx.TransportError as error:
-        raise ProviderError("provider unreachable", retryable=True) from error
-    if response.status_code >= 500:
-        raise ProviderError(f"provider error {response.status_code}", retryable=True)
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = {}
-    if response.status_code >= 300:
-        raise ProviderError(reason(response.status_code, payload))
+    """POST JSON once (core.provider_calls.call_json); a 2xx without a JSON object reads as {}."""
+    payload = call_json("POST", url, headers=headers, timeout=timeout, content=json.dumps(body).encode(), empty={})
     return payload if isinstance(payload, dict) else {}
 
 

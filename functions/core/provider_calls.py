@@ -51,3 +51,27 @@ def reason(status: int, payload: Any) -> str:
 def scrub(text: str) -> str:
     """A provider's text without phone numbers (reasons are stored and shown to agents)."""
     return re.sub(r"\+?\d[\d -]{6,}\d", "[number]", text)
+
+
+def call_json(
+    method: str, url: str, *, headers: dict[str, str], timeout: float, content: bytes | None = None, empty: Any = None
+) -> Any:
+    """One HTTP call to a provider: 2xx -> its JSON (`empty` when it has none), 5xx or a timeout -> a retryable
+    ProviderError, any other status -> a final one naming the provider's reason."""
+    import httpx
+
+    try:
+        response = httpx.request(method, url, headers=headers, content=content, timeout=timeout)
+    except httpx.TimeoutException as error:
+        raise ProviderError("provider timed out", retryable=True) from error
+    except httpx.TransportError as error:
+        raise ProviderError("provider unreachable", retryable=True) from error
+    if response.status_code >= 500:
+        raise ProviderError(f"provider error {response.status_code}", retryable=True)
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = empty
+    if response.status_code >= 300:
+        raise ProviderError(reason(response.status_code, payload))
+    return payload

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from xml.sax.saxutils import escape
 
 from core import settings
-from core.provider_calls import USER_AGENT, ProviderError, reason, scrub, with_retries
+from core.provider_calls import USER_AGENT, ProviderError, call_json, scrub, with_retries
 
 GRAPH_VERSION = "v21.0"
 GRAPH_BASE = f"https://graph.facebook.com/{GRAPH_VERSION}"
@@ -154,24 +154,8 @@ class MetaGraphClient:
 
 
 def _get_json(url: str, *, headers: dict[str, str], timeout: float) -> Any:
-    """GET once; 2xx -> parsed JSON, 5xx/timeout -> retryable ProviderError, other -> final."""
-    import httpx
-
-    try:
-        response = httpx.get(url, headers=headers, timeout=timeout)
-    except httpx.TimeoutException as error:
-        raise ProviderError("provider timed out", retryable=True) from error
-    except httpx.TransportError as error:
-        raise ProviderError("provider unreachable", retryable=True) from error
-    if response.status_code >= 500:
-        raise ProviderError(f"provider error {response.status_code}", retryable=True)
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if response.status_code >= 300:
-        raise ProviderError(reason(response.status_code, payload))
-    return payload
+    """GET once (core.provider_calls.call_json)."""
+    return call_json("GET", url, headers=headers, timeout=timeout)
 
 
 # ---- 99acres ---------------------------------------------------------------------------------

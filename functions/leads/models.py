@@ -162,6 +162,20 @@ class Enquiry(ApiOut):
     at: datetime = Field(description="When it was received")
 
 
+class AssignmentEntry(ApiOut):
+    """One assignment of a lead, oldest first in `assignmentHistory`."""
+
+    assignee_id: DocId | None = Field(None, description="Who got it; null when it went to a queue")
+    at: datetime = Field(description="When")
+    reason: Literal["rule", "round-robin", "manual", "sla", "queue"] = Field(
+        description="rule (a routing rule), round-robin (the default rotation), manual (assign, bulk-assign, "
+        "an agent's own lead), sla (the first-response deadline passed), queue (nobody was eligible: queued, "
+        "or taken from the queue)"
+    )
+    rule: str | None = Field(None, description="The routing rule's name, for reason rule")
+    by: str | None = Field(None, description="The member who assigned it by hand")
+
+
 class Lead(ApiOut):
     """A lead as stored."""
 
@@ -190,6 +204,16 @@ class Lead(ApiOut):
     first_source: str | None = Field(None, description="The source of its first enquiry")
     enquiries: list[Enquiry] = Field(default_factory=list, description="Repeat enquiries captured since, oldest first")
     last_enquired_at: datetime | None = Field(None, description="When the last repeat enquiry arrived")
+    assignment_history: list[AssignmentEntry] = Field(default_factory=list, description="Assignments, oldest first")
+    assigned_at: datetime | None = Field(None, description="When the current assignee got it")
+    queue: Literal["team", "managers"] | None = Field(
+        None, description="Waiting unassigned: in its team's queue (nobody eligible) or the managers' (SLA exhausted)"
+    )
+    queued_at: datetime | None = Field(None, description="When it entered the queue")
+    first_contact_at: datetime | None = Field(None, description="The assignee's first call, message or stage move")
+    first_contact_seconds: int | None = Field(None, description="Seconds from assignment to first contact")
+    sla_due_at: datetime | None = Field(None, description="When it is re-routed unless contacted (working time)")
+    sla_reassignments: int = Field(0, description="Times the first-response SLA re-routed it")
     archived: bool = Field(False, description="true once deleted (restorable by an admin for 30 days)")
     archived_at: datetime | None = Field(None, description="When it was archived")
     created_at: datetime = Field(description="When created")

@@ -11,6 +11,8 @@ shapes, the contact keys and the masking rules):
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -28,7 +30,9 @@ from leads.store import Contact, LeadRecord
 
 RESTORE_DAYS = 30
 ATTRIBUTION_FIELDS = ("sourceId", "campaign", "firstSource")
-CONTENDED_ATTEMPTS = 20
+CONTENDED_ATTEMPTS = 5
+CONTENDED_ROUNDS = 5
+CONTENDED_PAUSE_SEC = 0.05
 
 
 # ---- validation ------------------------------------------------------------------------------------------
@@ -205,13 +209,19 @@ def create_lead(
 
 def run_contended(apply: Any, db: Any) -> Any:
     """Run a transactional function that meets contention (the rotation document is shared by every
-    rotating create of an organization or team): more attempts, and a 503 to retry when all fail."""
-    try:
-        return apply(db.transaction(max_attempts=CONTENDED_ATTEMPTS))
-    except ValueError as error:
-        if "Failed to commit transaction" not in str(error):
-            raise
-        raise ApiError("UNAVAILABLE", "Too many concurrent changes; retry", headers={"Retry-After": "1"}) from error
+    rotating create of an organization or team).
+
+    The client retries an aborted commit at once; when several writers keep colliding that only repeats the
+    collision, so whole rounds of attempts are separated by a jittered, growing pause (Firestore's advice for
+    contended documents). A 503 to retry when every round fails."""
+    for round_ in range(CONTENDED_ROUNDS):
+        try:
+            return apply(db.transaction(max_attempts=CONTENDED_ATTEMPTS))
+        except ValueError as error:
+            if "Failed to commit transaction" not in str(error):
+                raise
+        time.sleep(random.uniform(0.5, 1.0) * CONTENDED_PAUSE_SEC * 2**round_)
+    raise ApiError("UNAVAILABLE", "Too many concurrent changes; retry", headers={"Retry-After": "1"})
 
 
 # ---- read, update, archive, restore, assign ---------------------------------------------------------------

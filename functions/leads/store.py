@@ -285,6 +285,14 @@ class LeadRecord:
     first_source: str | None = None
     enquiries: tuple[Mapping[str, Any], ...] = ()
     last_enquired_at: datetime | None = None
+    assignment_history: tuple[Mapping[str, Any], ...] = ()
+    assigned_at: datetime | None = None
+    queue: str | None = None
+    queued_at: datetime | None = None
+    first_contact_at: datetime | None = None
+    first_contact_seconds: int | None = None
+    sla_due_at: datetime | None = None
+    sla_reassignments: int = 0
     created_by: str | None = None
     updated_by: str | None = None
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -368,6 +376,7 @@ _TUPLES = {
     "opt_ins",
     "merged_from",
     "enquiries",
+    "assignment_history",
 }
 _STORED = {
     field.name: "".join(word.capitalize() if i else word for i, word in enumerate(field.name.split("_")))
@@ -383,6 +392,8 @@ def _read(name: str, value: Any) -> Any:
         return tuple(value or ())
     if name == "version":
         return int(value or 1)
+    if name == "sla_reassignments":
+        return int(value or 0)
     if name == "archived":
         return bool(value)
     return value

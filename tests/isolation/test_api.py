@@ -28,8 +28,10 @@ pytestmark = pytest.mark.http
 
 OWNER, FOREIGN = "org1", "org2"
 UNKNOWN = "no-such-id-anywhere"
-SOON = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat()
-IN_AN_HOUR = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0).isoformat()  # check-in is open
+# Whole hours, so that parallel workers (pytest -n) collect the same test ids.
+_HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+SOON = (_HOUR + timedelta(days=1)).isoformat()
+IN_AN_HOUR = (_HOUR + timedelta(hours=1)).isoformat()  # check-in is open (from 2 hours before)
 
 
 @dataclass

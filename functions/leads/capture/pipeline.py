@@ -10,7 +10,8 @@ through `receive`.
 3. A phone or email of an existing lead (409 `duplicateOf`, a racing delivery from another source included)
    appends an enquiry to that lead in one transaction with the capture record, exactly once per capture; the
    `enquired` history entry (id from the capture) and the owner's push (dedupe key from the capture) follow.
-4. No valid phone and no email: outcome `rejected` with the reason, kept for an admin's retry.
+4. No valid phone and no email: outcome `rejected` with the reason, kept for an admin's retry. An email alone
+   is enough: the lead is made without a phone (deduplicated by its email key, a repeat is an enquiry).
 
 A capture whose processing crashed stays `pending`; the next delivery or an admin's retry completes it.
 Which team a capture belongs to: the team of the lead it created or enquired on, once routed (`teamId`);
@@ -160,7 +161,7 @@ def process(
     from pydantic import ValidationError
 
     from leads import service
-    from leads.models import LeadCreate
+    from leads.models import CapturedLeadCreate
 
     if capture is None:
         capture = collection(org_id).document(capture_id).get().to_dict() or {}
@@ -171,20 +172,8 @@ def process(
     reason = fieldmap.rejection(normalized)
     if reason is not None:
         return finish(org_id, capture, capture_id, outcome=REJECTED, reason=reason, fields=mapped)
-    if normalized.primary is None:
-        holder = _email_holder(org_id, normalized.emails)
-        if holder is None:
-            return finish(
-                org_id,
-                capture,
-                capture_id,
-                outcome=REJECTED,
-                reason="no valid phone: a new lead needs one",
-                fields=mapped,
-            )
-        return enquire(org_id, capture, capture_id, holder, source, campaign, mapped)
     try:
-        data = LeadCreate.model_validate(lead_body(normalized, source, conf, test=bool(capture.get("test"))))
+        data = CapturedLeadCreate.model_validate(lead_body(normalized, source, conf, test=bool(capture.get("test"))))
     except ValidationError as error:
         where = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors())
         return finish(org_id, capture, capture_id, outcome=REJECTED, reason=f"invalid fields: {where}", fields=mapped)
@@ -210,14 +199,6 @@ def process(
             raise
     _add_note(org_id, lead, capture_id, normalized.note, capture)
     return finish(org_id, capture, capture_id, outcome=CREATED, lead_id=lead.id, team_id=lead.team_id, fields=mapped)
-
-
-def _email_holder(org_id: str, emails: tuple[str, ...]) -> str | None:
-    for email in emails:
-        key = store.key_ref(org_id, store.contact_key("email", email)).get()
-        if key.exists:
-            return str(key.get("leadId"))
-    return None
 
 
 def _add_note(

@@ -172,11 +172,15 @@ def _resp(enquiry: dict[str, Any]) -> str:
 
     from leads.capture.providers import ACRES99_TIME, IST
 
+    def cells(names: tuple[str, ...]) -> str:
+        tags = ((ACRES99_FIELDS[name], enquiry.get(name)) for name in names)
+        return "".join(f"<{tag}>{escape(str(value))}</{tag}>" for tag, value in tags if value)
+
     received = enquiry["receivedAt"].astimezone(IST).strftime(ACRES99_TIME)
-    cells = "".join(
-        f"<{tag}>{escape(str(enquiry[name]))}</{tag}>" for name, tag in ACRES99_FIELDS.items() if enquiry.get(name)
-    )
-    return f"<Resp><QryDtl QueryId={quoteattr(str(enquiry['queryId']))} />{cells}<RcvdOn>{received}</RcvdOn></Resp>"
+    query_id = quoteattr(str(enquiry["queryId"]))
+    detail = cells(("message", "project", "city", "locality")) + f"<RcvdOn>{received}</RcvdOn>"
+    contact = cells(("name", "email", "phone"))
+    return f'<Resp><QryDtl QueryId={query_id} ResType="S">{detail}</QryDtl><CntctDtl>{contact}</CntctDtl></Resp>'
 
 
 @router.post("/99acres/pull", public=True)

@@ -69,8 +69,8 @@ def test_capturepull_pulls_the_dev_stubs_99acres_enquiries_into_leads_then_a_rep
     tag = uuid.uuid4().hex[:6]
     admin = {"Authorization": "Bearer " + id_token("demo-admin", {"orgId": "demo", "role": "admin"})}
     username = f"e2e-99acres-{tag}"
-    body = {"kind": "99acres", "name": f"99acres {tag}", "source": "99acres", "config": {"username": username}}
-    body["config"]["password"] = "local-99acres-password"
+    config = {"username": username, "password": "local-99acres-password"}
+    body = {"kind": "99acres", "name": f"99acres {tag}", "source": "99acres", "config": config}
     created = httpx.post(f"{suite}/leads/sources", json=body, headers=admin, timeout=30)
     assert created.status_code == 201, created.text
     phone = "98" + str(uuid.uuid4().int % 10**8).zfill(8)

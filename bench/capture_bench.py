@@ -143,7 +143,7 @@ def read_breakdown() -> dict[str, list[tuple[str, int]]]:
     breakdown = {}
     for case in capture_endpoints():
         case.call()
-        with opcount.counting() as ops:
+        with opcount.counting(sites=True) as ops:
             case.call()
         breakdown[case.name] = [(f"total reads={ops.reads} writes={ops.writes}", ops.reads), *ops.breakdown(40)]
     return breakdown

@@ -30,7 +30,8 @@ class Ops:
     writes: int = 0
     rpcs: Counter[str] = field(default_factory=Counter)
     written: Counter[str] = field(default_factory=Counter)  # document path -> writes
-    read_sites: Counter[str] = field(default_factory=Counter)  # project call site -> reads
+    track_sites: bool = False  # walking the stack per read costs: only where a breakdown is asked for
+    read_sites: Counter[str] = field(default_factory=Counter)  # project call site -> reads (when tracked)
     read_paths: Counter[str] = field(default_factory=Counter)  # document path -> reads (gets and queries)
 
     def breakdown(self, top: int = 20) -> list[tuple[str, int]]:
@@ -87,11 +88,12 @@ def _call_site() -> str:
 
 
 def _add_reads(count: int, path: str | None = None) -> None:
-    site = _call_site() if _active else "?"
+    site = _call_site() if any(ops.track_sites for ops in _active) else "?"
 
     def add(ops: Ops) -> None:
         ops.reads += count
-        ops.read_sites[site] += count
+        if ops.track_sites:
+            ops.read_sites[site] += count
         if path is not None:
             ops.read_paths[path] += count
 
@@ -151,10 +153,10 @@ def install() -> None:
 
 
 @contextlib.contextmanager
-def counting() -> Iterator[Ops]:
-    """Count every Firestore operation made in this process while the block runs."""
+def counting(*, sites: bool = False) -> Iterator[Ops]:
+    """Count every Firestore operation made in this process while the block runs (`sites`: also by call site)."""
     install()
-    ops = Ops()
+    ops = Ops(track_sites=sites)
     with _lock:
         _active.append(ops)
     try:

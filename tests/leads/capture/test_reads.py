@@ -23,7 +23,7 @@ def _outside_assignment(ops: opcount.Ops) -> dict[str, int]:
 
 
 def _measured(source: dict[str, Any], payload: dict[str, Any]) -> tuple[opcount.Ops, dict[str, Any]]:
-    with opcount.counting() as ops:
+    with opcount.counting(sites=True) as ops:
         response = push(source, payload)
     assert response.status == 200, response.body
     return ops, dict(response.body)

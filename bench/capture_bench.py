@@ -134,3 +134,41 @@ def capture_endpoints() -> list[Endpoint]:
 def capture_latency(iterations: int) -> dict[str, Any]:
     """p50/p95 and Firestore operations of each capture case beside its raw baseline."""
     return {case.name: endpoints.measure(case, iterations=iterations) for case in capture_endpoints()}
+
+
+def read_breakdown() -> dict[str, list[tuple[str, int]]]:
+    """Where one call of each capture case spends its Firestore reads, by call site (after a warm-up)."""
+    from bench import opcount
+
+    breakdown = {}
+    for case in capture_endpoints():
+        case.call()
+        with opcount.counting(sites=True) as ops:
+            case.call()
+        breakdown[case.name] = [(f"total reads={ops.reads} writes={ops.writes}", ops.reads), *ops.breakdown(40)]
+    return breakdown
+
+
+def main() -> None:
+    """python -m bench.capture_bench [--quick] [--breakdown]: capture latency and reads on a fresh emulator."""
+    import argparse
+    import json
+
+    from bench import env
+
+    parser = argparse.ArgumentParser(prog="bench.capture_bench")
+    parser.add_argument("--quick", action="store_true", help="15 captures per case, for development")
+    parser.add_argument("--captures", type=int, default=60, help="captures per case")
+    parser.add_argument("--breakdown", action="store_true", help="reads per call site of one warm capture")
+    args = parser.parse_args()
+    with env.firestore():
+        if args.breakdown:
+            for name, sites in read_breakdown().items():
+                print(name)
+                for site, reads in sites:
+                    print(f"  {reads:4d}  {site}")
+        print(json.dumps(capture_latency(15 if args.quick else args.captures), indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

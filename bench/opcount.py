@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+_ROOT = Path(__file__).resolve().parent.parent
+_OWN = tuple(str(_ROOT / folder) + "/" for folder in ("functions", "bench", "devtools"))
 
 _RPCS = ("batch_get_documents", "run_query", "run_aggregation_query", "commit", "batch_write", "begin_transaction")
 
@@ -25,6 +30,13 @@ class Ops:
     writes: int = 0
     rpcs: Counter[str] = field(default_factory=Counter)
     written: Counter[str] = field(default_factory=Counter)  # document path -> writes
+    track_sites: bool = False  # walking the stack per read costs: only where a breakdown is asked for
+    read_sites: Counter[str] = field(default_factory=Counter)  # project call site -> reads (when tracked)
+    read_paths: Counter[str] = field(default_factory=Counter)  # document path -> reads (gets and queries)
+
+    def breakdown(self, top: int = 20) -> list[tuple[str, int]]:
+        """The call sites in this project that made the most reads, most first."""
+        return self.read_sites.most_common(top)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly figures with stable keys."""
@@ -64,9 +76,26 @@ def _writes_of(request: Any) -> list[str]:
     return paths
 
 
-def _add_reads(count: int) -> None:
+def _call_site() -> str:
+    """The innermost frames of this project's code (functions/, bench/) that led to a read."""
+    # functions/venv is a symlink inside functions/: its frames resolve elsewhere, so startswith keeps them out.
+    frames = [
+        f"{Path(frame.filename).name}:{frame.lineno} {frame.name}"
+        for frame in traceback.extract_stack()
+        if frame.filename.startswith(_OWN) and not frame.filename.endswith("opcount.py")
+    ]
+    return " < ".join(reversed(frames[-3:])) or "?"
+
+
+def _add_reads(count: int, path: str | None = None) -> None:
+    site = _call_site() if any(ops.track_sites for ops in _active) else "?"
+
     def add(ops: Ops) -> None:
         ops.reads += count
+        if ops.track_sites:
+            ops.read_sites[site] += count
+        if path is not None:
+            ops.read_paths[path] += count
 
     _record(add)
 
@@ -77,13 +106,14 @@ def _wrap_stream(rpc: str, stream: Iterator[Any]) -> Iterator[Any]:
     try:
         for response in stream:
             if rpc == "batch_get_documents":
-                found = bool(_field(response, "found")) or bool(_field(response, "missing"))
+                hit = _field(response, "found")
+                name = (_field(hit, "name") if hit else None) or _field(response, "missing")
             else:
                 document = _field(response, "document")
-                found = bool(document and _field(document, "name"))
-            if found:
+                name = _field(document, "name") if document else None
+            if name:
                 documents += 1
-                _add_reads(1)
+                _add_reads(1, _doc_path(str(name)))
             yield response
     finally:
         if rpc == "run_query" and documents == 0:
@@ -123,10 +153,10 @@ def install() -> None:
 
 
 @contextlib.contextmanager
-def counting() -> Iterator[Ops]:
-    """Count every Firestore operation made in this process while the block runs."""
+def counting(*, sites: bool = False) -> Iterator[Ops]:
+    """Count every Firestore operation made in this process while the block runs (`sites`: also by call site)."""
     install()
-    ops = Ops()
+    ops = Ops(track_sites=sites)
     with _lock:
         _active.append(ops)
     try:

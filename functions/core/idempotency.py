@@ -78,7 +78,7 @@ def run(call: Call, function: str, handler: Callable[[], Reply]) -> Reply:
         if record.get("bodyHash") != body_hash:
             raise invalid("Idempotency-Key", "already used with a different body") from None
         if record.get("state") == "done":
-            return Reply(json.loads(record["body"]), int(record["status"]), {"Idempotent-Replayed": "true"})
+            return Reply(_replayed(ref, record), int(record["status"]), {"Idempotent-Replayed": "true"})
         if not _take_over(ref, now):
             raise ApiError(
                 "ALREADY_EXISTS", "A request with this Idempotency-Key is in progress", headers={"Retry-After": "1"}
@@ -94,16 +94,48 @@ def run(call: Call, function: str, handler: Callable[[], Reply]) -> Reply:
     except Exception:
         ref.delete()
         raise
+    body, sealed = _sealed(ref, reply)
     _mark_done(
         ref,
         {
             "state": "done",
             "status": reply.status,
-            "body": json.dumps(to_json(reply.body)),
+            "body": json.dumps(to_json(body)),
             "subjectIds": _subject_ids(reply.body),
+            **({"sealed": sealed} if sealed else {}),
         },
     )
     return reply
+
+
+def _sealed(ref: Any, reply: Reply) -> tuple[Any, dict[str, dict[str, str]]]:
+    """(the body to store in clear, its secret fields sealed): a secret shown once is never stored in clear."""
+    from core import sealing
+
+    if not reply.sealed or not isinstance(reply.body, dict):
+        return reply.body, {}
+    body = {k: v for k, v in reply.body.items() if k not in reply.sealed}
+    sealed = {
+        name: {"secret": secret.name, "value": sealing.seal(secret, str(reply.body[name]), context=ref.id)}
+        for name, secret in reply.sealed.items()
+        if reply.body.get(name) is not None
+    }
+    return body, sealed
+
+
+def _replayed(ref: Any, record: dict[str, Any]) -> Any:
+    """The stored reply's body with its sealed fields opened; 409 when one no longer opens (its secret rotated)."""
+    from core import sealing, secrets
+
+    body = json.loads(record["body"])
+    by_name = {secret.name: secret for secret in secrets.ALL}
+    for name, item in (record.get("sealed") or {}).items():
+        secret = by_name.get(str(item.get("secret")))
+        opened = sealing.unseal(secret, str(item.get("value")), context=ref.id) if secret else None
+        if opened is None:
+            raise ApiError("ALREADY_EXISTS", "This request was done; its reply can no longer be replayed")
+        body[name] = opened
+    return body
 
 
 def _take_over(ref: Any, now: Any) -> bool:

@@ -53,6 +53,12 @@ PLAIN: tuple[PlainSetting, ...] = (
     PlainSetting("ACRES99_API_URL", "", "99acres' lead pull URL (default: its public getmy99Response interface)"),
     PlainSetting("CAPTURE_RETRY_ATTEMPTS", "3", "tries of a Graph API lead read or a 99acres pull (5xx, timeouts)"),
     PlainSetting("CAPTURE_TIMEOUT_SEC", "10", "timeout of one capture provider call"),
+    PlainSetting("CAPTURE_RETRY_BACKOFF_SEC", "0.5", "first pause between tries of a capture provider call (doubles)"),
+    PlainSetting("RETENTION_OUTBOX_DAYS", "30", "days an outbox entry is kept (Firestore TTL)"),
+    PlainSetting("RETENTION_NOTIFICATION_DAYS", "90", "days a notification feed entry is kept (Firestore TTL)"),
+    PlainSetting("RETENTION_AUDIT_MONTHS", "12", "months of audit trail kept (whole months, the daily job)"),
+    PlainSetting("RETENTION_REJECTED_CAPTURE_DAYS", "30", "days a rejected capture (the buyer's payload) is kept"),
+    PlainSetting("RETENTION_CAPTURE_DAYS", "365", "days any other capture (the buyer's payload) is kept"),
     PlainSetting("TURN_URLS", "turn:turn.justo.example.com:3478", "TURN servers handed to the VoIP SDK"),
 )
 

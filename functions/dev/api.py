@@ -1,6 +1,7 @@
 """The `dev` HTTPS function (emulator only): GET /dev/outbox?to=, and the local provider stubs the capture
 clients call on the emulators: the Graph API's Lead Ads reads (leads registered with POST /dev/meta/leads)
-and 99acres' pull (no enquiries)."""
+and 99acres' pull (the enquiries registered with POST /dev/99acres/enquiries for the pull's user name, in the
+pull's window, as 99acres' XML answers them; none for a user name nothing was registered for)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from core.models import valid_doc_id
 
 router = Router("dev")
 META_LEADS = "devMetaLeads"  # {leadgen id} -> the Graph API's lead object, as the stub serves it
+ACRES99_ENQUIRIES = "devAcres99Enquiries"  # {user name hash + query id} -> an enquiry the pull stub serves
+ACRES99_FIELDS = {  # what a registration names -> the element of 99acres' <Resp> that carries it
+    "name": "Name",
+    "email": "Email",
+    "phone": "Phone",
+    "message": "QryInfo",
+    "project": "ProjName",
+    "city": "City",
+    "locality": "Locality",
+}
 
 
 def _emulator_only() -> None:
@@ -90,12 +101,108 @@ def graph_lead(call: Call) -> Reply:
     return Reply(snapshot.to_dict())
 
 
+def _enquiry(index: int, item: Any, now: datetime) -> dict[str, Any]:
+    """One registered enquiry checked: queryId, the fields 99acres sends, receivedAt (default now)."""
+    if not isinstance(item, dict):
+        raise invalid(f"enquiries.{index}", "must be an object")
+    query_id = item.get("queryId")
+    if not isinstance(query_id, str) or not valid_doc_id(query_id):
+        raise invalid(f"enquiries.{index}.queryId", "must be an id (letters, digits, - and _)")
+    enquiry: dict[str, Any] = {"queryId": query_id}
+    for name in ACRES99_FIELDS:
+        value = item.get(name)
+        if value is not None and not isinstance(value, str):
+            raise invalid(f"enquiries.{index}.{name}", "must be a string")
+        if value:
+            enquiry[name] = value
+    received = item.get("receivedAt")
+    try:
+        at = datetime.fromisoformat(str(received).replace("Z", "+00:00")) if received is not None else now
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise invalid(f"enquiries.{index}.receivedAt", "must be an RFC 3339 time with its offset")
+    return enquiry | {"receivedAt": at.astimezone(UTC).replace(microsecond=0)}  # 99acres writes whole seconds
+
+
+@router.post("/99acres/enquiries", public=True, status=201)
+def register_acres99_enquiries(call: Call) -> Reply:
+    """Register enquiries that the 99acres pull stub then answers to pulls by this user name (per test or demo)."""
+    from core.ids import sha256_hex
+
+    _emulator_only()
+    body = call.json()
+    if not isinstance(body, dict):
+        raise invalid("body", "must be a JSON object")
+    username = body.get("username")
+    if not isinstance(username, str) or not username.strip():
+        raise invalid("username", "the 99acres source's config.username")
+    items = body.get("enquiries")
+    if not isinstance(items, list) or not items or len(items) > 100:
+        raise invalid("enquiries", "must be a list of 1 to 100 enquiries")
+    now = datetime.now(UTC)
+    enquiries = [_enquiry(index, item, now) for index, item in enumerate(items)]
+    batch = clients.db().batch()
+    for enquiry in enquiries:
+        key = sha256_hex("dev-99acres", username, enquiry["queryId"])[:40]
+        batch.set(clients.db().collection(ACRES99_ENQUIRIES).document(key), enquiry | {"username": username})
+    batch.commit()
+    return Reply({"registered": len(enquiries)}, status=201)
+
+
+def _pull_query(form_xml: str) -> tuple[str, datetime, datetime] | None:
+    """(user name, window start, window end) of the pull's XML query; None when it is not one."""
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    from leads.capture.providers import ACRES99_TIME, IST
+
+    try:
+        query = ElementTree.fromstring(form_xml)
+        start = datetime.strptime(query.findtext("start_date") or "", ACRES99_TIME).replace(tzinfo=IST)
+        end = datetime.strptime(query.findtext("end_date") or "", ACRES99_TIME).replace(tzinfo=IST)
+    except (ElementTree.ParseError, DefusedXmlException, ValueError):
+        return None
+    return (query.findtext("user_name") or "").strip(), start, end
+
+
+def _resp(enquiry: dict[str, Any]) -> str:
+    """One enquiry as a <Resp> of 99acres' answer (RcvdOn in IST, as 99acres writes it)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    from leads.capture.providers import ACRES99_TIME, IST
+
+    def cells(names: tuple[str, ...]) -> str:
+        tags = ((ACRES99_FIELDS[name], enquiry.get(name)) for name in names)
+        return "".join(f"<{tag}>{escape(str(value))}</{tag}>" for tag, value in tags if value)
+
+    received = enquiry["receivedAt"].astimezone(IST).strftime(ACRES99_TIME)
+    query_id = quoteattr(str(enquiry["queryId"]))
+    detail = cells(("message", "project", "city", "locality")) + f"<RcvdOn>{received}</RcvdOn>"
+    contact = cells(("name", "email", "phone"))
+    return f'<Resp><QryDtl QueryId={query_id} ResType="S">{detail}</QryDtl><CntctDtl>{contact}</CntctDtl></Resp>'
+
+
 @router.post("/99acres/pull", public=True)
 def acres99_pull(call: Call) -> Reply:
-    """99acres' pull stub: a successful answer with no enquiries (the local stack has no portal)."""
+    """99acres' pull stub: the enquiries registered for the query's user name received in its window, as the
+    pull interface answers them (no enquiries for anything else: the local stack has no portal)."""
     _emulator_only()
     call.raw_body()  # bounded read
-    return Reply('<?xml version="1.0" encoding="UTF-8"?>\n<Xml ActionStatus="true"></Xml>', content_type="text/xml")
+    query = _pull_query(str(call.request.form.get("xml") or ""))
+    found: list[dict[str, Any]] = []
+    if query is not None and query[0]:
+        username, start, end = query
+        matching = clients.db().collection(ACRES99_ENQUIRIES).where(filter=clients.where("username", "==", username))
+        for snapshot in matching.stream():
+            enquiry = snapshot.to_dict() or {}
+            if start <= enquiry["receivedAt"] <= end:
+                found.append(enquiry)
+    found.sort(key=lambda enquiry: enquiry["receivedAt"])
+    body = "".join(_resp(enquiry) for enquiry in found)
+    return Reply(
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Xml ActionStatus="true">{body}</Xml>', content_type="text/xml"
+    )
 
 
 @https_fn.on_request(**https_options())

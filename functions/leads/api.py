@@ -132,13 +132,13 @@ def list_sources(call: Call) -> Page:
     return Page(items, cursor)
 
 
-# Not idempotent=True: the idempotency record would keep the reply, and so the key in clear, for 24 hours; the
-# key is stored only as its HMAC (a retried create makes a second source, which an admin can switch off).
-@router.post("/sources", body=CaptureSourceCreate, response=CaptureSourceCreated, status=201)
+# The idempotency record keeps the reply for 24 hours: the key in it only sealed (core.sealing under the pepper
+# its HMAC uses), so a retry gets the first reply, key included, and no document holds the key in clear.
+@router.post("/sources", idempotent=True, body=CaptureSourceCreate, response=CaptureSourceCreated, status=201)
 def create_source(call: Call) -> Reply:
-    """A new capture source (admin); the answer carries its key, shown this once."""
+    """A new capture source (admin); the answer carries its key, shown this once (and to a retry of it)."""
     source = sources.create_source(caller=call.caller, data=call.body(CaptureSourceCreate))
-    return created(source)
+    return Reply(source, 201, sealed={"key": secrets.CAPTURE_KEY_PEPPER})
 
 
 @router.patch("/sources/{source_id}", body=CaptureSourceUpdate, response=CaptureSource)

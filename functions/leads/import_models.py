@@ -58,8 +58,9 @@ class LeadImport(ApiOut):
     id: str = Field(description="Import id")
     file_name: str = Field(description="The file's name")
     content_type: str = Field(description="The declared type")
-    status: Literal["pending", "uploaded", "running", "done", "failed"] = Field(
-        description="pending (awaiting the upload), uploaded (queued), running, done or failed"
+    status: Literal["uploaded", "running", "done", "failed"] = Field(
+        description="uploaded (created: upload the file, then start), running (from the start: rowsDone 0 and "
+        "rowsTotal null until the run counts the rows), done or failed"
     )
     dry_run: bool = Field(description="A validation-only run")
     column_map: dict[Header, Target] | None = Field(None, description="The column map the run uses")

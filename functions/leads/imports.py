@@ -6,6 +6,10 @@ batch's failed rows in `errors/{batch number}`. A run that dies mid-batch, or a 
 at the recorded offset: lead ids come from (import id, row number) and are created only if absent, so a replayed
 row finds its own keys and counts as created without a second write. Rows are read from the object streaming
 (CSV as a text stream, .xlsx through openpyxl's read-only iterator) and never held whole in memory.
+
+Status, as API.md lists it: `uploaded` from the create (the file goes to its upload URL, then start) until a
+start queues the run; `running` from that start (rowsDone 0 and rowsTotal null until the first task counts the
+rows) to the end; then `done` or `failed`. A start that Cloud Tasks refuses answers 503 and leaves it `uploaded`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from leads import transfer
 
 log = logging.getLogger("justo.imports")
 
+UPLOADED, RUNNING, DONE, FAILED = "uploaded", "running", "done", "failed"
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_000_000
 BATCH_ROWS = 500
@@ -88,8 +93,9 @@ def create(*, caller: Caller, file_name: str, content_type: str) -> dict[str, An
         "contentType": content_type,
         "kind": kind,
         "objectPath": object_path,
-        "status": "pending",
+        "status": UPLOADED,
         "dryRun": False,
+        "starts": 0,
         "columnMap": None,
         "rowsTotal": None,
         "rowsDone": 0,
@@ -146,12 +152,17 @@ def column_map(raw: dict[str, str] | None) -> dict[str, str] | None:
 
 
 def start(*, caller: Caller, import_id: str, columns: dict[str, str] | None, dry_run: bool) -> dict[str, Any]:
-    """Check the uploaded object and queue the run (status `uploaded`); a second start answers the import."""
+    """Check the uploaded object and queue the run (status `running`, rowsDone 0 until its first batch); a second
+    start answers the import (queuing its first task again while none has begun: a no-op when it exists). 503
+    when Cloud Tasks refuses the task; the import is then `uploaded` again, startable by a retry."""
     from google.cloud import firestore
 
     record = load_visible(caller, import_id)
-    if record["status"] != "pending":
-        return present(_queued(caller, import_id))
+    if record["status"] == RUNNING and record.get("rowsTotal") is None:
+        _enqueue_first(caller.org_id, import_id, int(record.get("starts") or 0))
+        return present(record)
+    if record["status"] != UPLOADED:
+        return present(record)
     mapping = column_map(columns)
     stored = storage.stat(record["objectPath"])
     if stored is None:
@@ -162,32 +173,60 @@ def start(*, caller: Caller, import_id: str, columns: dict[str, str] | None, dry
     ref = _ref(caller.org_id, import_id)
 
     @firestore.transactional
-    def begin(transaction: Any) -> None:
+    def begin(transaction: Any) -> dict[str, Any] | None:
         current = ref.get(transaction=transaction).to_dict() or {}
-        if current.get("status") != "pending":
-            return
-        transaction.update(
-            ref,
-            {
-                "status": "uploaded",
-                "columnMap": mapping,
-                "dryRun": dry_run,
-                "generation": stored.generation,
-                "updatedAt": clock.now(),
-            },
-        )
+        if current.get("status") != UPLOADED:
+            return None
+        updates = {
+            "status": RUNNING,
+            "columnMap": mapping,
+            "dryRun": dry_run,
+            "generation": stored.generation,
+            "starts": int(current.get("starts") or 0) + 1,
+            "updatedAt": clock.now(),
+        }
+        transaction.update(ref, updates)
+        return current | updates
 
-    begin(clients.db().transaction())
-    return present(_queued(caller, import_id))
+    begun = begin(clients.db().transaction())
+    if begun is None:  # a racing start began it
+        return present(load_visible(caller, import_id))
+    try:
+        _enqueue_first(caller.org_id, import_id, begun["starts"])
+    except ApiError:
+        _unstart(ref, begun["starts"])
+        raise
+    return present(begun)
 
 
-def _queued(caller: Caller, import_id: str) -> dict[str, Any]:
-    """The import, its first task queued while it is `uploaded` (the task name makes a repeat a no-op, so a
-    start whose enqueue failed is completed by the app's retry)."""
-    record = load_visible(caller, import_id)
-    if record["status"] == "uploaded":
-        queue().enqueue(f"{import_id}-0", {"orgId": caller.org_id, "importId": import_id})
-    return record
+def first_task(import_id: str, starts: int) -> str:
+    """The name of a start's first task: a new name per start, so a start refused after Cloud Tasks kept its
+    task anyway (an ambiguous failure) is not blocked by that name on the retry."""
+    return f"{import_id}-start{starts}"
+
+
+def _enqueue_first(org_id: str, import_id: str, starts: int) -> None:
+    """Queue a start's first task; 503 with Retry-After when Cloud Tasks refuses it."""
+    try:
+        queue().enqueue(first_task(import_id, starts), {"orgId": org_id, "importId": import_id})
+    except Exception as error:  # any refusal (unavailable, quota, permissions): the app retries the start
+        log.warning("import task not queued import=%s error=%s", import_id, type(error).__name__)
+        raise ApiError(
+            "UNAVAILABLE", "The import could not be queued; start it again", headers={"Retry-After": "5"}
+        ) from error
+
+
+def _unstart(ref: Any, starts: int) -> None:
+    """Make a start whose task was refused `uploaded` again, unless its task has begun meanwhile."""
+    from google.cloud import firestore
+
+    @firestore.transactional
+    def revert(transaction: Any) -> None:
+        current = ref.get(transaction=transaction).to_dict() or {}
+        if current.get("status") == RUNNING and current.get("rowsTotal") is None and current.get("starts") == starts:
+            transaction.update(ref, {"status": UPLOADED, "updatedAt": clock.now()})
+
+    revert(clients.db().transaction())
 
 
 # ---- the task queue -----------------------------------------------------------------------------------------
@@ -397,13 +436,13 @@ def _finish(org_id: str, import_id: str, record: dict[str, Any]) -> None:
         ]
         errors_path = f"orgs/{org_id}/imports/{import_id}/errors.csv"
         storage.bucket().blob(errors_path).upload_from_string("".join(lines), content_type="text/csv")
-    ref.update({"status": "done", "errorsPath": errors_path, "updatedAt": clock.now()})
+    ref.update({"status": DONE, "errorsPath": errors_path, "updatedAt": clock.now()})
     if not record.get("dryRun"):
         audit.record(org_id, "leads.imported", actor=record["createdBy"], count=record.get("created", 0))
 
 
 def _fail(org_id: str, import_id: str, reason: str) -> None:
-    _ref(org_id, import_id).update({"status": "failed", "reason": reason, "updatedAt": clock.now()})
+    _ref(org_id, import_id).update({"status": FAILED, "reason": reason, "updatedAt": clock.now()})
 
 
 def run(
@@ -421,7 +460,7 @@ def run(
     ref = _ref(org_id, import_id)
     snapshot = ref.get()
     record = snapshot.to_dict() if snapshot.exists else None
-    if record is None or record.get("status") not in {"uploaded", "running"}:
+    if record is None or record.get("status") != RUNNING:
         return "skipped"
     caller = member_caller(org_id, record["createdBy"])
     if not caller.can("leads.import"):
@@ -433,8 +472,8 @@ def run(
             if total > MAX_ROWS:
                 _fail(org_id, import_id, f"at most {MAX_ROWS} rows per file")
                 return "failed"
-            ref.update({"status": "running", "rowsTotal": total, "updatedAt": clock.now()})
-            record |= {"status": "running", "rowsTotal": total}
+            ref.update({"rowsTotal": total, "updatedAt": clock.now()})
+            record |= {"rowsTotal": total}
         outcome = _batches(caller, record, seconds=seconds, batch_rows=batch_rows, after_batch=after_batch)
     except (ValueError, UnicodeDecodeError, csv.Error) as error:
         _fail(org_id, import_id, f"the file could not be read: {error}")

@@ -1,7 +1,8 @@
-"""Folding a duplicate lead into another: contact, notes, tasks, calls, messages, visits and activity move over.
+"""Folding a duplicate lead into another: contact, enquiries, notes, tasks, calls, messages, visits, activity and
+the captures that made or enquired on it move over.
 
-One transaction moves the contact keys and marks the duplicate `mergedInto` (so it vanishes from every
-list at once); the related records then move in batches. A retry of the same merge resumes the moves.
+One transaction moves the contact keys and the enquiries and marks the duplicate `mergedInto` (so it vanishes
+from every list at once); the related records then move in batches. A retry of the same merge resumes the moves.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from core.errors import invalid, not_found, precondition
 from leads import store
 from leads.store import Contact, LeadRecord
 
-# Top-level collections whose records carry `leadId` (owned by tasks, visits, comms, attachments).
-RELATED = ("tasks", "visits", "calls", "messages", "attachments")
+# Top-level collections whose records carry `leadId` (owned by tasks, visits, comms, attachments, lead capture).
+RELATED = ("tasks", "visits", "calls", "messages", "attachments", "captures")
 SUBCOLLECTIONS = ("notes", "activity")
 MAX_EMAILS = 5
 
@@ -23,11 +24,19 @@ MAX_EMAILS = 5
 def merged_contact(target: Contact, duplicate: Contact) -> Contact:
     """The target's contact plus the duplicate's emails, and its phone as alternate where there is room."""
     emails = tuple(dict.fromkeys([*target.emails, *duplicate.emails]))[:MAX_EMAILS]
-    alternate = target.alternate
-    if alternate is None:
-        held = {phone.e164 for phone in target.phones}
-        alternate = next((phone for phone in duplicate.phones if phone.e164 not in held), None)
-    return Contact(target.primary, alternate, emails)
+    held = {phone.e164 for phone in target.phones}
+    spare = [phone for phone in duplicate.phones if phone.e164 not in held]
+    primary = target.primary or (spare.pop(0) if spare else None)  # a target captured by email alone gains one
+    alternate = target.alternate or (spare[0] if spare else None)
+    return Contact(primary, alternate, emails)
+
+
+def merged_enquiries(target: LeadRecord, duplicate: LeadRecord) -> list[dict[str, Any]]:
+    """Both leads' enquiries, each capture's once, ordered by when they arrived."""
+    seen: dict[Any, dict[str, Any]] = {}
+    for entry in (*target.enquiries, *duplicate.enquiries):
+        seen.setdefault(entry.get("captureId") or id(entry), dict(entry))
+    return sorted(seen.values(), key=lambda entry: clock.rfc3339(entry["at"]) if entry.get("at") else "")
 
 
 def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> LeadRecord:
@@ -48,7 +57,7 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> LeadRecor
     @firestore.transactional
     def apply(transaction: Any) -> LeadRecord:
         target = store.get_visible(caller, lead_id, transaction=transaction)
-        store.get_visible(caller, duplicate_id, transaction=transaction)  # the caller must see both
+        duplicate = store.get_visible(caller, duplicate_id, transaction=transaction)  # the caller must see both
         target_contact = store.read_contact(org_id, lead_id, transaction=transaction) or Contact(None)
         duplicate_contact = store.read_contact(org_id, duplicate_id, transaction=transaction) or Contact(None)
         masked = store.masks_now(org_id, transaction=transaction)
@@ -63,6 +72,7 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> LeadRecor
         updates = {
             **contact.view(target.name, masked=masked),
             "mergedFrom": list(dict.fromkeys([*target.merged_from, duplicate_id])),
+            **_enquiry_updates(target, duplicate),
             "version": target.version + 1,
             "updatedAt": now,
             "updatedBy": caller.uid,
@@ -78,12 +88,21 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> LeadRecor
         merged = store.get_visible(caller, lead_id)
     else:
         merged = apply(clients.db().transaction())
-    move_related(org_id, duplicate_id, lead_id)
+    move_related(org_id, duplicate_id, lead_id, team_id=merged.team_id)
     return store.shown(org_id, merged, caller)
 
 
-def move_related(org_id: str, from_id: str, to_id: str) -> None:
-    """Move notes and activity under the lead, repoint records carrying `leadId`, then drop the duplicate."""
+def _enquiry_updates(target: LeadRecord, duplicate: LeadRecord) -> dict[str, Any]:
+    if not duplicate.enquiries:
+        return {}
+    enquiries = merged_enquiries(target, duplicate)
+    stamps = [entry["at"] for entry in enquiries if entry.get("at")]
+    return {"enquiries": enquiries, "lastEnquiredAt": max(stamps, key=clock.rfc3339) if stamps else None}
+
+
+def move_related(org_id: str, from_id: str, to_id: str, *, team_id: str | None = None) -> None:
+    """Move notes and activity under the lead, repoint records carrying `leadId`, then drop the duplicate.
+    Captures also take the surviving lead's team (`team_id`): its managers list them."""
     db = clients.db()
     org = tenancy.org_ref(org_id)
     batch, pending = db.batch(), 0
@@ -105,7 +124,8 @@ def move_related(org_id: str, from_id: str, to_id: str) -> None:
     for name in RELATED:
         query = org.collection(name).where(filter=clients.where("leadId", "==", from_id))
         for snapshot in query.select([]).stream():
-            batch.update(snapshot.reference, {"leadId": to_id})
+            moved = {"leadId": to_id, "teamId": team_id} if name == "captures" else {"leadId": to_id}
+            batch.update(snapshot.reference, moved)
             pending += 1
             flush()
     flush(force=True)

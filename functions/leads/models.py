@@ -84,6 +84,16 @@ class LeadCreate(LeadFields):
     )
 
 
+class CapturedLeadCreate(LeadCreate):
+    """A lead from lead capture: an email reaches the buyer too, so the phone may be absent (never a route's body:
+    `POST /leads` keeps requiring primaryPhone)."""
+
+    # Widening the field is the point of this model; LeadCreate stays as the API documents it.
+    primary_phone: PhoneIn | None = Field(  # type: ignore[assignment]
+        None, description="Main phone; stored normalized to E.164 (absent: the lead is reached by email)"
+    )
+
+
 class LeadUpdate(LeadFields, ApiPatch):
     """A partial change of a lead (assignee changes go through /assign); null clears an optional field."""
 
@@ -182,7 +192,7 @@ class Lead(ApiOut):
     id: str = Field(description="Lead id")
     salutation: str | None = Field(None, description="Mr, Ms, ...")
     name: str = Field(description="Full name")
-    primary_phone: Phone = Field(description="Main phone")
+    primary_phone: Phone | None = Field(None, description="Main phone (none on a lead captured with an email only)")
     alternate_phone: Phone | None = Field(None, description="Second phone")
     emails: list[str] = Field(default_factory=list, description="Email addresses")
     location: LocationOut | None = Field(None, description="Location")

@@ -101,8 +101,7 @@ def new_lead_document(
     if not fields.get("source"):
         fields["source"] = "other" if "other" in conf.sources else None
     check_choices(fields, conf)
-    primary = parse_phone(fields["primaryPhone"], conf, "primaryPhone")
-    assert primary is not None
+    primary = parse_phone(fields.get("primaryPhone"), conf, "primaryPhone")  # None: captured by email alone
     alternate = parse_phone(fields.get("alternatePhone"), conf, "alternatePhone")
     contact = Contact.build(primary, alternate, [str(email) for email in data.emails])
     lead = {
@@ -264,10 +263,11 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
                 updates[key] = list(dict.fromkeys(updates[key]))
         contact = None
         if touches_contact or "name" in changes:
-            old = store.read_contact(org_id, lead_id, transaction=transaction) or Contact(None)
-            primary = new_primary or old.primary
-            if primary is None:
+            stored_contact = store.read_contact(org_id, lead_id, transaction=transaction)
+            if stored_contact is None and new_primary is None:
                 raise precondition("The lead has no stored contact; recreate it")
+            old = stored_contact or Contact(None)
+            primary = new_primary or old.primary  # None on a lead captured by email alone
             alternate = new_alternate if "alternatePhone" in changes else old.alternate
             emails = [str(e) for e in changes["emails"]] if "emails" in changes else list(old.emails)
             contact = Contact.build(primary, alternate, emails)

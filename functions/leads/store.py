@@ -156,11 +156,19 @@ class Contact:
     emails: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, primary: phones.ParsedPhone, alternate: phones.ParsedPhone | None, emails: Iterable[str]) -> Contact:
-        """A new contact from parsed input; 400 when the alternate repeats the primary. Emails lower-cased, once."""
-        if alternate is not None and alternate.e164 == primary.e164:
+    def build(
+        cls, primary: phones.ParsedPhone | None, alternate: phones.ParsedPhone | None, emails: Iterable[str]
+    ) -> Contact:
+        """A new contact from parsed input; 400 when the alternate repeats the primary, or when nothing reaches the
+        buyer (no phone and no email: a lead captured by email alone has no phone). Emails lower-cased, once."""
+        if alternate is not None and primary is not None and alternate.e164 == primary.e164:
             raise invalid("alternatePhone.number", "the same as primaryPhone")
-        return cls(primary, alternate, tuple(dict.fromkeys(str(email).lower() for email in emails)))
+        if primary is None and alternate is not None:
+            raise invalid("primaryPhone", "required with an alternatePhone")
+        unique = tuple(dict.fromkeys(str(email).lower() for email in emails))
+        if primary is None and not unique:
+            raise invalid("primaryPhone", "required (or an email)")
+        return cls(primary, alternate, unique)
 
     @classmethod
     def of(cls, document: Mapping[str, Any] | None) -> Contact:

@@ -2,13 +2,17 @@
 
 OTP challenges, idempotency records, throttles, the outbox and the notification feed carry `expiresAt` and a
 Firestore TTL policy deletes them (core/ttl.py). What stays here is the audit trail: entries after a year, by
-whole calendar months from the oldest end, with the hash they ended on kept as the chain's anchor first.
+whole calendar months from the oldest end, with the hash they ended on kept as the chain's anchor first; and
+lead capture's payloads (`orgs/{orgId}/captures`, whose `raw` holds the buyer's data): rejected ones after
+RETENTION_REJECTED_CAPTURE_DAYS (time for an admin to fix the field map and retry), every other one after
+RETENTION_CAPTURE_DAYS (the lead keeps what it needs: its fields, `enquiries`, attribution). A sweep rather
+than TTL because a retried capture changes outcome and so its period.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -16,20 +20,26 @@ from core import audit, clients
 from core.ttl import RetentionSettingsError, days_setting
 from privacy import purge
 
-__all__ = ["Periods", "RetentionSettingsError", "periods", "prune_audit", "run_daily"]
+__all__ = ["Periods", "RetentionSettingsError", "periods", "prune_audit", "purge_captures", "run_daily"]
 
 
 @dataclass(frozen=True)
 class Periods:
-    """How long the audit trail is kept."""
+    """How long the audit trail and captured payloads are kept."""
 
     audit_months: int = 12
+    rejected_capture_days: int = 30
+    capture_days: int = 365
 
 
 @lru_cache(maxsize=1)
 def periods() -> Periods:
-    """The periods, read once: RETENTION_AUDIT_MONTHS."""
-    return Periods(audit_months=days_setting("RETENTION_AUDIT_MONTHS", 12))
+    """The periods, read once: RETENTION_AUDIT_MONTHS, RETENTION_REJECTED_CAPTURE_DAYS, RETENTION_CAPTURE_DAYS."""
+    return Periods(
+        audit_months=days_setting("RETENTION_AUDIT_MONTHS", 12),
+        rejected_capture_days=days_setting("RETENTION_REJECTED_CAPTURE_DAYS", 30),
+        capture_days=days_setting("RETENTION_CAPTURE_DAYS", 365),
+    )
 
 
 def month_start(moment: datetime, months_back: int = 0) -> datetime:
@@ -98,10 +108,26 @@ def prune_audit(org_id: str, now: datetime, keep_months: int) -> Pruned:
     return Pruned(removed, anchor)
 
 
+def purge_captures(org_id: str, now: datetime, config: Periods) -> dict[str, int]:
+    """Delete the organization's rejected captures past their period, then every capture past the longer one."""
+    from google.cloud.firestore import Query
+
+    captures = clients.db().collection("orgs").document(org_id).collection("captures")
+    rejected = (
+        captures.where(filter=clients.where("outcome", "==", "rejected"))
+        .where(filter=clients.where("receivedAt", "<", now - timedelta(days=config.rejected_capture_days)))
+        .order_by("receivedAt", direction=Query.DESCENDING)
+    )
+    old = captures.where(filter=clients.where("receivedAt", "<", now - timedelta(days=config.capture_days)))
+    return {"rejectedCaptures": purge.delete_matching(rejected), "oldCaptures": purge.delete_matching(old)}
+
+
 def run_daily(now: datetime, config: Periods | None = None) -> dict[str, int]:
-    """The daily job: audit months past their period, in every org."""
+    """The daily job, in every org: audit months past their period, captured payloads past theirs."""
     config = config or periods()
-    removed = 0
+    totals = {"audit": 0, "rejectedCaptures": 0, "oldCaptures": 0}
     for org in clients.db().collection("orgs").select([]).stream():
-        removed += prune_audit(org.id, now, config.audit_months).removed
-    return {"audit": removed}
+        totals["audit"] += prune_audit(org.id, now, config.audit_months).removed
+        for name, count in purge_captures(org.id, now, config).items():
+            totals[name] += count
+    return totals

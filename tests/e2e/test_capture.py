@@ -61,3 +61,41 @@ def test_a_meta_lead_is_read_from_the_graph_stub_and_captured_once(suite: str) -
     assert lead["sourceId"] == "demo-meta" and lead["source"] == "facebook"
     forged = {**headers, "X-Hub-Signature-256": hub_signature("not-the-secret", raw.encode())}
     assert httpx.post(f"{suite}/webhooks/meta", content=raw, headers=forged, timeout=30).status_code == 401
+
+
+def test_capturepull_pulls_the_dev_stubs_99acres_enquiries_into_leads_then_a_repeat(suite: str) -> None:
+    from devtools.inproc import id_token
+
+    tag = uuid.uuid4().hex[:6]
+    admin = {"Authorization": "Bearer " + id_token("demo-admin", {"orgId": "demo", "role": "admin"})}
+    username = f"e2e-99acres-{tag}"
+    config = {"username": username, "password": "local-99acres-password"}
+    body = {"kind": "99acres", "name": f"99acres {tag}", "source": "99acres", "config": config}
+    created = httpx.post(f"{suite}/leads/sources", json=body, headers=admin, timeout=30)
+    assert created.status_code == 201, created.text
+    phone = "98" + str(uuid.uuid4().int % 10**8).zfill(8)
+    names = [f"E2E 99acres {tag} {n}" for n in (1, 2)]
+    enquiries = [
+        {"queryId": f"{tag}-1", "name": names[0], "phone": phone, "message": "2BHK?"},
+        {"queryId": f"{tag}-2", "name": names[1], "email": f"{tag}@example.com"},
+    ]
+    registered = httpx.post(
+        f"{suite}/dev/99acres/enquiries", json={"username": username, "enquiries": enquiries}, timeout=30
+    )
+    assert registered.status_code == 201, registered.text
+
+    def capturepull() -> None:
+        fired = httpx.post(f"{suite}/capturepull-0", content=b"{}", timeout=300)
+        assert fired.status_code in (200, 204), fired.text
+
+    capturepull()
+    [first] = _leads_named(names[0])
+    [second] = _leads_named(names[1])
+    assert first["sourceId"] == second["sourceId"] == created.json()["id"] and first["source"] == "99acres"
+    repeat = {"queryId": f"{tag}-3", "name": f"{names[0]} again", "phone": "+91 " + phone}
+    again = httpx.post(f"{suite}/dev/99acres/enquiries", json={"username": username, "enquiries": [repeat]}, timeout=30)
+    assert again.status_code == 201, again.text
+    capturepull()
+    [enquired] = _leads_named(names[0])
+    assert [e["source"] for e in enquired.get("enquiries", [])] == ["99acres"]
+    assert _leads_named(f"{names[0]} again") == [] and len(_leads_named(names[1])) == 1

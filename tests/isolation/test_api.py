@@ -178,7 +178,7 @@ def seed_import(world: World) -> str:
             "contentType": "text/csv",
             "kind": "csv",
             "objectPath": f"orgs/{OWNER}/imports/imp_1/source.csv",
-            "status": "pending",
+            "status": "uploaded",
             "dryRun": False,
             "rowsDone": 0,
             "created": 0,

@@ -345,3 +345,37 @@ def test_stats_count_visible_leads_by_stage_and_source(db: Any) -> None:
     assert agent["total"] == 2 and agent["bySource"].get("referral") == 0
     rm = call("GET", "/leads/stats", token=team.rm.token()).body
     assert rm["total"] == 1 and rm["byStage"]["booked"] == 1
+
+
+def test_merge_moves_the_duplicates_enquiries_in_time_order_and_points_its_captures_at_the_survivor(
+    db: Any, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    from tests.leads.capture.test_api import captures, push, website
+
+    team = make_team()
+    site = website(team)
+    portal = website(team, kind="housing", source="housing", name="Housing.com")
+    survivor = create(team.admin, "98450 22001", name="Asha", assigneeId=team.agent1.uid).body["id"]
+    duplicate = create(team.admin, "98450 22002", name="Asha R", assigneeId=team.south.uid).body["id"]
+    sent = [(site, "98450 22001"), (portal, "98450 22002"), (site, "98450 22002"), (portal, "98450 22001")]
+    for index, (source, phone) in enumerate(sent):  # enquiries interleaved in time between the two leads
+        clock.at += timedelta(minutes=1)
+        assert push(source, {"name": f"Asha {index}", "phone": phone}).body["outcome"] == "enquired-again"
+    made = push(site, {"name": "Asha N", "phone": "98450 22009"}).body["leadId"]  # a capture that made a lead
+    merged = call("POST", f"/leads/{survivor}/merge", token=team.admin.token(), json_body={"duplicateId": made})
+    assert merged.status == 200, merged.body
+    merged = call("POST", f"/leads/{survivor}/merge", token=team.admin.token(), json_body={"duplicateId": duplicate})
+    assert merged.status == 200, merged.body
+    lead = store.get("org1", survivor)
+    assert lead is not None
+    entries = lead.enquiries
+    assert [e["at"] for e in entries] == sorted(e["at"] for e in entries) and len(entries) == 4
+    assert [e["sourceId"] for e in entries] == [site["id"], portal["id"], site["id"], portal["id"]]
+    assert len({e["captureId"] for e in entries}) == 4 and lead.last_enquired_at == entries[-1]["at"]
+    assert merged.body["lastEnquiredAt"] is not None and len(merged.body["enquiries"]) == 4
+    assert {c["leadId"] for c in captures()} == {survivor}
+    assert {c["teamId"] for c in captures()} == {lead.team_id}
+    managers = call("GET", "/leads/captures", token=team.manager.token()).body["items"]
+    assert len(managers) == 5  # the north manager now lists every capture of its agent's lead

@@ -89,7 +89,7 @@ def test_bad_requests_name_the_field(db: Any, storage_emulator: str, tasks: Any)
         "POST", f"/leads/imports/{import_id}/start", token=token, json_body={"columnMap": {"Mobile": "shoeSize"}}
     )
     assert bad_map.status == 400 and "columnMap.Mobile" in bad_map.error["fields"]
-    assert status(team.admin, import_id).body["status"] == "pending" and tasks.tasks == []
+    assert status(team.admin, import_id).body["status"] == "uploaded" and tasks.tasks == []
 
 
 def test_only_the_creator_or_an_admin_sees_an_import(db: Any, storage_emulator: str, tasks: Any) -> None:
@@ -114,9 +114,10 @@ def test_a_csv_runs_in_batches_with_progress_and_an_errors_csv(db: Any, storage_
     rows.append("Buyer Again,9800000001,Pune")  # duplicate of row 3 (another batch)
     import_id = upload(team.admin, ("\n".join(rows) + "\n").encode())
     started = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
-    assert started.status == 200 and started.body["status"] == "uploaded"
+    assert started.status == 200 and (started.body["status"], started.body["rowsDone"]) == ("running", 0)
     again = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
-    assert again.status == 200 and len(tasks.tasks) == 1  # a repeated start queues nothing more
+    assert again.status == 200 and again.body["status"] == "running"
+    assert len(tasks.tasks) == 1  # a repeated start queues nothing more
     seen: list[tuple[int, int]] = []
 
     def watch(_batch: int) -> None:
@@ -280,21 +281,56 @@ def test_the_command_line_import_runs_the_same_runner_with_progress(
     assert agent == 2 and len(leads_of()) == 1200
 
 
-def test_a_start_whose_enqueue_failed_is_completed_by_its_retry(db: Any, storage_emulator: str, tasks: Any) -> None:
+@pytest.mark.parametrize("refusal", ["unavailable", "ambiguous"])
+def test_a_start_cloud_tasks_refuses_is_503_and_startable_again(
+    db: Any, storage_emulator: str, tasks: Any, refusal: str
+) -> None:
     team = make_team()
     import_id = upload(team.admin, big_csv(3))
+    kept: list[str] = []
 
     class Down(imports.MemoryQueue):
         def enqueue(self, task_id: str, payload: dict[str, Any]) -> None:
+            if refusal == "ambiguous":  # the task was made, but the answer was lost: it will run later
+                kept.append(task_id)
+                tasks.enqueue(task_id, payload)
             raise RuntimeError("Cloud Tasks is down")
 
     imports.install(Down())
-    failed = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
-    assert failed.status == 500 and status(team.admin, import_id).body["status"] == "uploaded"
+    body = {"columnMap": {"Name": "name", "Mobile": "number"}}
+    failed = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body=body)
+    assert failed.status == 503 and failed.error["code"] == "UNAVAILABLE", failed.body
+    assert failed.headers.get("Retry-After") == "5"
+    assert status(team.admin, import_id).body["status"] == "uploaded"
+    assert drain(tasks) == (["skipped"] if refusal == "ambiguous" else [])  # a stale task of a refused start
     imports.install(tasks)
-    retried = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
-    assert retried.status == 200 and [name for name, _ in tasks.tasks] == [f"{import_id}-0"]
+    retried = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body=body)
+    assert retried.status == 200 and retried.body["status"] == "running"
+    assert [name for name, _ in tasks.tasks] == [imports.first_task(import_id, 2)]  # not the refused start's name
+    assert kept == ([imports.first_task(import_id, 1)] if refusal == "ambiguous" else [])
     assert drain(tasks) == ["done"] and status(team.admin, import_id).body["created"] == 3
+
+
+def test_a_start_that_died_before_queuing_is_queued_by_the_next_start(
+    db: Any, storage_emulator: str, tasks: Any
+) -> None:
+    team = make_team()
+    import_id = upload(team.admin, big_csv(2))
+
+    class Lost(imports.MemoryQueue):
+        def enqueue(self, task_id: str, payload: dict[str, Any]) -> None:
+            raise SystemExit  # the instance died between the start's transaction and its task
+
+    imports.install(Lost())
+    with pytest.raises(SystemExit):
+        call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
+    assert status(team.admin, import_id).body["status"] == "running" and tasks.tasks == []
+    imports.install(tasks)
+    for _ in range(2):  # the app's retry queues the task; a further one is a no-op (the same name)
+        again = call("POST", f"/leads/imports/{import_id}/start", token=team.admin.token(), json_body={})
+        assert again.status == 200 and again.body["status"] == "running"
+    assert [name for name, _ in tasks.tasks] == [imports.first_task(import_id, 1)]
+    assert drain(tasks) == ["done"] and status(team.admin, import_id).body["created"] == 2
 
 
 def test_hostile_column_maps_are_400s_naming_the_field(db: Any, storage_emulator: str, tasks: Any) -> None:

@@ -1090,7 +1090,7 @@ def drive_leadimport(ctx: Ctx) -> None:
             "contentType": "text/csv",
             "kind": "csv",
             "objectPath": object_path,
-            "status": "uploaded",
+            "status": "running",
             "dryRun": False,
             "columnMap": None,
             "generation": 1,

@@ -63,3 +63,19 @@ def test_the_audit_job_is_scheduled_and_deployed() -> None:
     from triggers import retention as jobs
 
     assert callable(jobs.retentiondaily)
+
+
+def test_capture_periods_default_and_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    retention.periods.cache_clear()
+    assert (retention.periods().rejected_capture_days, retention.periods().capture_days) == (30, 365)
+    retention.periods.cache_clear()
+    monkeypatch.setenv("RETENTION_REJECTED_CAPTURE_DAYS", "7")
+    monkeypatch.setenv("RETENTION_CAPTURE_DAYS", "90")
+    assert (retention.periods().rejected_capture_days, retention.periods().capture_days) == (7, 90)
+    for name in ("RETENTION_REJECTED_CAPTURE_DAYS", "RETENTION_CAPTURE_DAYS"):
+        retention.periods.cache_clear()
+        monkeypatch.setenv(name, "-1")
+        with pytest.raises(retention.RetentionSettingsError):
+            retention.periods()
+        monkeypatch.setenv(name, "30")
+    retention.periods.cache_clear()

@@ -10,7 +10,8 @@ through `receive`.
 3. A phone or email of an existing lead (409 `duplicateOf`, a racing delivery from another source included)
    appends an enquiry to that lead in one transaction with the capture record, exactly once per capture; the
    `enquired` history entry (id from the capture) and the owner's push (dedupe key from the capture) follow.
-4. No valid phone and no email: outcome `rejected` with the reason, kept for an admin's retry.
+4. No valid phone and no email: outcome `rejected` with the reason, kept for an admin's retry. An email alone
+   is enough: the lead is made without a phone (deduplicated by its email key, a repeat is an enquiry).
 
 A capture whose processing crashed stays `pending`; the next delivery or an admin's retry completes it.
 Which team a capture belongs to: the team of the lead it created or enquired on, once routed (`teamId`);
@@ -113,7 +114,8 @@ def receive(
             follow_up(org_id, capture_id, stored)  # completes a push or entry a crash may have cut off
             log.info("capture redelivered capture=%s outcome=%s", capture_id, stored.get("outcome"))
             return shown(capture_id, stored, masked=False)
-    return process(org_id, capture_id, source)
+        document = stored
+    return process(org_id, capture_id, source, capture=document)
 
 
 def _field_map(source: Mapping[str, Any]) -> dict[str, str]:
@@ -151,34 +153,30 @@ def lead_body(
     return body
 
 
-def process(org_id: str, capture_id: str, source: Mapping[str, Any]) -> Capture:
-    """Steps 2-4 on the stored capture: map, normalize, then create a lead, add an enquiry, or reject."""
+def process(
+    org_id: str, capture_id: str, source: Mapping[str, Any], *, capture: Mapping[str, Any] | None = None
+) -> Capture:
+    """Steps 2-4 on the stored capture (its document when the caller has just read or written it): map,
+    normalize, then create a lead, add an enquiry, or reject."""
     from pydantic import ValidationError
 
     from leads import service
-    from leads.models import LeadCreate
+    from leads.models import CapturedLeadCreate
 
-    ref = collection(org_id).document(capture_id)
-    capture = ref.get().to_dict() or {}
+    if capture is None:
+        capture = collection(org_id).document(capture_id).get().to_dict() or {}
     conf = OrgSettings.of(tenancy.load_org(org_id))
     mapped = mapped_fields(capture, source)
     normalized = fieldmap.normalize(mapped, default_country_code=conf.default_country_code)
     campaign = {**normalized.campaign, **(capture.get("campaign") or {})}
     reason = fieldmap.rejection(normalized)
     if reason is not None:
-        return finish(org_id, capture_id, outcome=REJECTED, reason=reason, fields=mapped)
-    if normalized.primary is None:
-        holder = _email_holder(org_id, normalized.emails)
-        if holder is None:
-            return finish(
-                org_id, capture_id, outcome=REJECTED, reason="no valid phone: a new lead needs one", fields=mapped
-            )
-        return enquire(org_id, capture_id, holder, source, campaign, mapped)
+        return finish(org_id, capture, capture_id, outcome=REJECTED, reason=reason, fields=mapped)
     try:
-        data = LeadCreate.model_validate(lead_body(normalized, source, conf, test=bool(capture.get("test"))))
+        data = CapturedLeadCreate.model_validate(lead_body(normalized, source, conf, test=bool(capture.get("test"))))
     except ValidationError as error:
         where = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors())
-        return finish(org_id, capture_id, outcome=REJECTED, reason=f"invalid fields: {where}", fields=mapped)
+        return finish(org_id, capture, capture_id, outcome=REJECTED, reason=f"invalid fields: {where}", fields=mapped)
     lead_id = lead_id_of(capture_id)
     attribution = {"sourceId": source["id"], "campaign": campaign or None, "firstSource": source.get("source")}
     try:
@@ -191,41 +189,39 @@ def process(org_id: str, capture_id: str, source: Mapping[str, Any]) -> Capture:
                 raise
             lead = existing
         elif duplicate:
-            return enquire(org_id, capture_id, str(duplicate), source, campaign, mapped)
+            return enquire(org_id, capture, capture_id, str(duplicate), source, campaign, mapped)
         elif error.code == "INVALID_ARGUMENT":
             where = ", ".join(f"{k}: {v}" for k, v in (error.fields or {}).items())
-            return finish(org_id, capture_id, outcome=REJECTED, reason=f"{error.message} ({where})", fields=mapped)
+            return finish(
+                org_id, capture, capture_id, outcome=REJECTED, reason=f"{error.message} ({where})", fields=mapped
+            )
         else:
             raise
-    _add_note(org_id, lead_id, capture_id, normalized.note, capture)
-    return finish(org_id, capture_id, outcome=CREATED, lead_id=lead.id, team_id=lead.team_id, fields=mapped)
+    _add_note(org_id, lead, capture_id, normalized.note, capture)
+    return finish(org_id, capture, capture_id, outcome=CREATED, lead_id=lead.id, team_id=lead.team_id, fields=mapped)
 
 
-def _email_holder(org_id: str, emails: tuple[str, ...]) -> str | None:
-    for email in emails:
-        key = store.key_ref(org_id, store.contact_key("email", email)).get()
-        if key.exists:
-            return str(key.get("leadId"))
-    return None
-
-
-def _add_note(org_id: str, lead_id: str, capture_id: str, note: str | None, capture: Mapping[str, Any]) -> None:
+def _add_note(
+    org_id: str, lead: store.LeadRecord, capture_id: str, note: str | None, capture: Mapping[str, Any]
+) -> None:
     """The buyer's message as a note on the lead, once per capture."""
     from google.api_core.exceptions import AlreadyExists
 
     if not note:
         return
-    if store.masks_now(org_id):  # a number the buyer typed in the message is still a number agents may not see
+    # A number the buyer typed in the message is still a number agents may not see. The lead was just written
+    # with the organization's flag read fresh: its phones say whether it masks (read the flag only without any).
+    masked = lead.holds_masked if (lead.holds_masked or lead.holds_raw) else store.masks_now(org_id)
+    if masked:
         note = str(fieldmap.mask_numbers(note))
-    lead = store.get(org_id, lead_id)
     with contextlib.suppress(AlreadyExists):
-        store.child(org_id, lead_id, "notes").document("capture-" + capture_id).create(
+        store.child(org_id, lead.id, "notes").document("capture-" + capture_id).create(
             {
-                "leadId": lead_id,
+                "leadId": lead.id,
                 "text": note[:5000],
                 "authorId": None,
-                "assigneeId": lead.assignee_id if lead else None,
-                "teamId": lead.team_id if lead else None,
+                "assigneeId": lead.assignee_id,
+                "teamId": lead.team_id,
                 "createdAt": capture.get("receivedAt") or clock.now(),
                 "captureId": capture_id,
             }
@@ -234,6 +230,7 @@ def _add_note(org_id: str, lead_id: str, capture_id: str, note: str | None, capt
 
 def finish(
     org_id: str,
+    capture: Mapping[str, Any],
     capture_id: str,
     *,
     outcome: str,
@@ -242,11 +239,11 @@ def finish(
     lead_id: str | None = None,
     team_id: str | None = None,
 ) -> Capture:
-    """Record a capture's outcome."""
+    """Record a capture's outcome (on the stored capture, `capture`, as this attempt read it)."""
     from google.cloud import firestore
 
     ref = collection(org_id).document(capture_id)
-    updates = {
+    updates: dict[str, Any] = {
         "outcome": outcome,
         "reason": reason,
         "leadId": lead_id,
@@ -257,18 +254,23 @@ def finish(
     }
     ref.update(updates)
     log.info("capture processed capture=%s outcome=%s", capture_id, outcome)
-    return shown(capture_id, ref.get().to_dict() or {}, masked=False)
+    # Shown from what was written, not read back: the stored fields other than these are never rewritten.
+    attempts = int(capture.get("attempts") or 0) + 1
+    return shown(capture_id, {**capture, **updates, "attempts": attempts}, masked=False)
 
 
 def enquire(
     org_id: str,
+    capture: Mapping[str, Any],
     capture_id: str,
     lead_id: str,
     source: Mapping[str, Any],
     campaign: Mapping[str, str],
     fields: Mapping[str, str],
 ) -> Capture:
-    """The buyer is known: one enquiry on the lead, in the capture's transaction (once), then its follow-up."""
+    """The buyer is known: one enquiry on the lead, in one transaction with the capture's outcome, then its
+    follow-up. Exactly once per capture: the lead's entries name their capture, so the transaction reads only the
+    lead (a second attempt finds its entry there and rewrites nothing on the lead)."""
     from google.cloud import firestore
 
     ref = collection(org_id).document(capture_id)
@@ -276,12 +278,26 @@ def enquire(
 
     @firestore.transactional
     def apply(transaction: Any) -> dict[str, Any]:
-        capture = ref.get(transaction=transaction).to_dict() or {}
-        if capture.get("outcome") in (CREATED, ENQUIRED):
-            return capture
         lead = store.get(org_id, lead_id, transaction=transaction)
-        if lead is None or lead.archived:
+        if lead is None:
             raise ApiError("UNAVAILABLE", "The matching lead changed; retry", headers={"Retry-After": "1"})
+        done = any(entry.get("captureId") == capture_id for entry in lead.enquiries)
+        if lead.archived and not done:
+            raise ApiError("UNAVAILABLE", "The matching lead changed; retry", headers={"Retry-After": "1"})
+        updates = {
+            "outcome": ENQUIRED,
+            "reason": None,
+            "leadId": lead_id,
+            "teamId": lead.team_id,
+            "assigneeId": lead.assignee_id,
+            "leadName": lead.name,
+            "fields": dict(fields),
+            "attempts": firestore.Increment(1),
+            "updatedAt": now,
+        }
+        transaction.update(ref, updates)
+        if done:
+            return {**capture, **updates}
         entry = {
             "captureId": capture_id,
             "sourceId": source["id"],
@@ -299,21 +315,9 @@ def enquire(
                 "updatedBy": SYSTEM.uid,
             },
         )
-        updates = {
-            "outcome": ENQUIRED,
-            "reason": None,
-            "leadId": lead_id,
-            "teamId": lead.team_id,
-            "assigneeId": lead.assignee_id,
-            "leadName": lead.name,
-            "fields": dict(fields),
-            "attempts": (capture.get("attempts") or 0) + 1,
-            "updatedAt": now,
-        }
-        transaction.update(ref, updates)
         return {**capture, **updates}
 
-    stored = apply(clients.db().transaction())
+    stored = {**apply(clients.db().transaction()), "attempts": int(capture.get("attempts") or 0) + 1}
     follow_up(org_id, capture_id, stored)
     log.info("capture processed capture=%s outcome=%s", capture_id, stored.get("outcome"))
     return shown(capture_id, stored, masked=False)

@@ -238,10 +238,24 @@ def rotate_key(*, caller: Caller, source_id: str) -> dict[str, Any]:
     return {**present(source_id, apply(clients.db().transaction())), "key": key}
 
 
+def _route(kind: str, value: str) -> dict[str, Any] | None:
+    """A routing document; a source id's route never changes once written, so the instance keeps it a while
+    (the source document itself, its key and `active`, is read on every delivery). Unknown ids are not kept:
+    a source made a moment ago must route at once."""
+    reference = route_ref(kind, value)
+    if kind != "source":
+        snapshot = reference.get()
+        return snapshot.to_dict() if snapshot.exists else None
+    found = tenancy.cache.get(reference.path, fresh=False, reader=reference.get)
+    if found is None:
+        tenancy.cache.forget(reference.path)
+    return found
+
+
 def routed(kind: str, value: str) -> tuple[str, str, dict[str, Any]] | None:
     """(orgId, sourceId, source document) routed by a source id or a Meta page id; None when unknown."""
-    route = route_ref(kind, value).get()
-    if not route.exists:
+    route = _route(kind, value)
+    if route is None:
         return None
     org_id, source_id = str(route.get("orgId")), str(route.get("sourceId"))
     snapshot = ref(org_id, source_id).get()

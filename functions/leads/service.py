@@ -24,9 +24,12 @@ from core.ids import new_id
 from core.org_settings import OrgSettings
 from core.versioning import check
 from core.visibility import BOOKED, can_reach_member, can_see_lead
-from leads import phones, rotation, search, store
+from leads import phones, search, store
 from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, LeadUpdate, NoteCreate
 from leads.store import Contact, LeadRecord
+from routing import config as routing_config
+from routing import engine
+from routing.eligibility import is_open
 
 RESTORE_DAYS = 30
 ATTRIBUTION_FIELDS = ("sourceId", "campaign", "firstSource")
@@ -159,8 +162,9 @@ def create_lead(
 
     `attribution` ({sourceId, campaign, firstSource}) is stored as given: the capture pipeline's stamp.
 
-    One transaction claims the contact keys (409 `duplicateOf` when any is taken), picks the assignee
-    (round-robin to the next active agent when none is given) and writes the lead and its private contact.
+    One transaction claims the contact keys (409 `duplicateOf` when any is taken), takes the assignee (the
+    routing engine's pick when none is given: rules, availability, counters; nobody eligible: the team's
+    queue, and its managers are pushed) and writes the lead, its private contact and the routing counters.
     """
     from google.cloud import firestore
 
@@ -178,38 +182,44 @@ def create_lead(
     lead_id = lead_id or new_id("l_")
     keys = contact.keys()
     db = clients.db()
+    open_lead = is_open(lead["stage"], archived=False)
+    if assignee_id is None:
+        routing_plan = engine.plan(org_id, lead, default_team=rotation_team, zone=conf.zone)
+        routing, zone = routing_plan.settings, routing_plan.zone
+    else:
+        routing, zone = routing_config.load(org_id), conf.zone
 
-    @firestore.transactional
-    def apply(transaction: Any) -> dict[str, Any]:
-        taken = store.taken_key(transaction, org_id, None, keys)
-        if taken is not None:
-            raise taken
-        move_rotation = None
-        if assignee_id is not None:
-            member: dict[str, Any] | None = member_for_assignment(transaction, org_id, actor, assignee_id)
-        else:
-            chosen, move_rotation = rotation.pick(transaction, org_id, rotation_team, 1)
-            member = chosen[0] if chosen else None
-            if member is None and isinstance(actor, Caller):
-                member = member_for_assignment(transaction, org_id, actor, actor.uid)
-        stored = {
-            **lead,
-            "assigneeId": member["uid"] if member else None,
-            "teamId": member.get("teamId") if member else None,
-        }
-        if move_rotation is not None:
-            move_rotation()
-        transaction.create(store.ref(org_id, lead_id), stored)
-        transaction.create(store.private_ref(org_id, lead_id), contact.document(lead_id, now))
-        store.write_keys(transaction, org_id, lead_id, keys, now)
-        return stored
+    def attempt(candidate: engine.Candidate | None) -> tuple[dict[str, Any], engine.Claim]:
+        @firestore.transactional
+        def apply(transaction: Any) -> tuple[dict[str, Any], engine.Claim]:
+            taken = store.taken_key(transaction, org_id, None, keys)
+            if taken is not None:
+                raise taken
+            if assignee_id is not None:
+                member = member_for_assignment(transaction, org_id, actor, assignee_id)
+                # An agent's own lead: it is already in touch with the buyer, so no first-contact deadline.
+                due = None if assignee_id == actor.uid else engine.deadline(routing, zone, now)
+                claim = engine.manual_claim(org_id, member, now=now, due=due, by=actor.uid, open_lead=open_lead)
+            else:
+                claim = engine.claim(transaction, routing_plan, candidate, now=now, open_lead=open_lead)
+            stored = {**lead, **claim.fields}
+            claim.write(transaction)
+            transaction.create(store.ref(org_id, lead_id), stored)
+            transaction.create(store.private_ref(org_id, lead_id), contact.document(lead_id, now))
+            store.write_keys(transaction, org_id, lead_id, keys, now)
+            return stored, claim
 
-    return LeadRecord.from_document(lead_id, run_contended(apply, db))
+        result: tuple[dict[str, Any], engine.Claim] = run_contended(apply, db)
+        return result
+
+    stored, claim = attempt(None) if assignee_id is not None else engine.routed(routing_plan, attempt, now=now)
+    if claim.queued:
+        engine.announce_queued(org_id, lead_id, team_id=stored["teamId"], queue="team", at=now)
+    return LeadRecord.from_document(lead_id, stored)
 
 
 def run_contended(apply: Any, db: Any) -> Any:
-    """Run a transactional function that meets contention (the rotation document is shared by every
-    rotating create of an organization or team).
+    """Run a transactional function that may meet contention (concurrent writers of one document).
 
     The client retries an aborted commit at once; when several writers keep colliding that only repeats the
     collision, so whole rounds of attempts are separated by a jittered, growing pause (Firestore's advice for

@@ -28,7 +28,7 @@ from leads import phones, search, store
 from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, LeadUpdate, NoteCreate
 from leads.store import Contact, LeadRecord
 from routing import config as routing_config
-from routing import engine
+from routing import counters, engine
 from routing.eligibility import is_open
 
 RESTORE_DAYS = 30
@@ -262,7 +262,7 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
     org_id = caller.org_id
 
     @firestore.transactional
-    def apply(transaction: Any) -> tuple[LeadRecord, Contact | None, bool]:
+    def apply(transaction: Any) -> tuple[LeadRecord, Contact | None, bool, bool]:
         lead = store.get_visible(caller, lead_id, transaction=transaction)
         version = check(lead.version, if_match)
         masked = store.masks_now(org_id, transaction=transaction)
@@ -296,10 +296,15 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
             # A stage or team change can show the lead to someone new (an rm once booked): never with raw numbers.
             updates.update(store.conform(lead, masked=masked))
         updates.update(version=version + 1, updatedAt=now, updatedBy=caller.uid)
+        was_open = is_open(lead.stage, archived=lead.archived)
+        now_open = is_open(updates.get("stage", lead.stage), archived=lead.archived)
+        counters.shift_open(transaction, org_id, lead.assignee_id, int(now_open) - int(was_open))
         transaction.update(store.ref(org_id, lead_id), updates)
-        return lead.updated(updates), contact, masked
+        return lead.updated(updates), contact, masked, was_open and not now_open
 
-    lead, contact, masked = apply(db.transaction())
+    lead, contact, masked, closed = apply(db.transaction())
+    if closed and lead.assignee_id:
+        engine.drain_for(org_id, lead.assignee_id)
     if contact is None:
         contact = store.contact_for_reply(org_id, lead, caller)
     return store.present(lead, caller, contact=contact, org_masks=masked)
@@ -314,7 +319,7 @@ def archive_lead(*, caller: Caller, lead_id: str, if_match: int | None) -> None:
     org_id = caller.org_id
 
     @firestore.transactional
-    def apply(transaction: Any) -> None:
+    def apply(transaction: Any) -> str | None:
         lead = store.get_visible(caller, lead_id, transaction=transaction)
         version = check(lead.version, if_match)
         contact = store.read_contact(org_id, lead_id, transaction=transaction) or Contact(None)
@@ -324,10 +329,22 @@ def archive_lead(*, caller: Caller, lead_id: str, if_match: int | None) -> None:
                 transaction.delete(snapshot.reference)
         transaction.update(
             store.ref(org_id, lead_id),
-            {"archived": True, "archivedAt": now, "version": version + 1, "updatedAt": now, "updatedBy": caller.uid},
+            {
+                "archived": True,
+                "archivedAt": now,
+                "queue": None,  # an archived lead waits for nobody
+                "version": version + 1,
+                "updatedAt": now,
+                "updatedBy": caller.uid,
+            },
         )
+        released = lead.assignee_id if is_open(lead.stage, archived=False) else None
+        counters.shift_open(transaction, org_id, released, -1)
+        return released
 
-    apply(clients.db().transaction())
+    released = apply(clients.db().transaction())
+    if released:
+        engine.drain_for(org_id, released)
 
 
 def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
@@ -360,6 +377,7 @@ def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
             "updatedAt": now,
             "updatedBy": caller.uid,
         }
+        counters.shift_open(transaction, org_id, lead.assignee_id, 1 if is_open(lead.stage, archived=False) else 0)
         transaction.update(store.ref(org_id, lead_id), updates)
         return lead.updated(updates)
 
@@ -367,31 +385,48 @@ def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
 
 
 def assign_lead(*, caller: Caller, lead_id: str, body: AssignBody) -> LeadRecord:
-    """Reassign a visible lead to a member the caller may reach (admin: anyone active; manager: its team)."""
+    """Reassign a visible lead to a member the caller may reach (admin: anyone active; manager: its team): history
+    (reason manual), a new first-contact deadline unless contacted, and both members' open-lead counts."""
     from google.cloud import firestore
 
     caller.require("leads.assign")
     now = clock.now()
+    routing = routing_config.load(caller.org_id)
 
     @firestore.transactional
-    def apply(transaction: Any) -> LeadRecord:
+    def apply(transaction: Any) -> tuple[LeadRecord, str | None]:
         lead = store.get_visible(caller, lead_id, transaction=transaction)
         member = member_for_assignment(transaction, caller.org_id, caller, body.assignee_id)
         if lead.assignee_id == member["uid"]:
-            return lead
+            return lead, None
+        opened = is_open(lead.stage, archived=lead.archived)
+        due = None if lead.first_contact_at else engine.deadline(routing, caller.settings.zone, now)
+        claim = engine.manual_claim(
+            caller.org_id,
+            member,
+            now=now,
+            due=due,
+            by=caller.uid,
+            previous_history=lead.assignment_history,
+            open_lead=opened,
+        )
         # The new assignee's listener must never receive raw numbers, even before the masking triggers run.
         updates = {
             **store.conform(lead, masked=store.masks_now(caller.org_id, transaction=transaction)),
-            "assigneeId": member["uid"],
-            "teamId": member.get("teamId"),
+            **claim.fields,
             "version": lead.version + 1,
             "updatedAt": now,
             "updatedBy": caller.uid,
         }
+        claim.write(transaction)
+        counters.shift_open(transaction, caller.org_id, lead.assignee_id, -1 if opened else 0)
         transaction.update(store.ref(caller.org_id, lead_id), updates)
-        return lead.updated(updates)
+        return lead.updated(updates), lead.assignee_id if opened else None
 
-    return store.present(apply(clients.db().transaction()), caller)
+    record, released = apply(clients.db().transaction())
+    if released:
+        engine.drain_for(caller.org_id, released)
+    return store.present(record, caller)
 
 
 def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
@@ -415,7 +450,8 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
         query = query.where(filter=clients.where("archived", "==", False))
         if caller.role == "manager":
             query = query.where(filter=clients.where("teamId", "==", caller.team_id))
-        for snapshot in query.select(["name", *store.PHONE_FIELDS]).stream():
+        fields = ["name", "stage", "assigneeId", "firstContactAt", *store.PHONE_FIELDS]
+        for snapshot in query.select(fields).stream():
             moving.append((snapshot.reference, LeadRecord.from_document(snapshot.id, snapshot.to_dict() or {})))
     else:
         ids = list(dict.fromkeys(body.lead_ids or []))
@@ -428,19 +464,38 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
             if lead.assignee_id != target["uid"]:
                 moving.append((snapshot.reference, lead))
     now = clock.now()
+    routing = routing_config.load(org_id)
+    due = engine.deadline(routing, caller.settings.zone, now)
+    entry = {"assigneeId": target["uid"], "at": now, "reason": "manual", "by": caller.uid}
     update = {
         "assigneeId": target["uid"],
         "teamId": target.get("teamId"),
+        "assignedAt": now,
+        "assignmentHistory": firestore.ArrayUnion([entry]),
+        "queue": None,
+        "queuedAt": None,
         "version": firestore.Increment(1),
         "updatedAt": now,
         "updatedBy": caller.uid,
     }
+    released: set[str] = set()
     for start in range(0, len(moving), 400):
         batch = db.batch()
+        shifts: dict[str, int] = {}
         for ref, lead in moving[start : start + 400]:
             # The new assignee's listener never receives raw numbers (the backstop trigger covers a race).
-            batch.update(ref, {**store.conform(lead, masked=masked), **update})
+            deadline = {"slaDueAt": None if lead.first_contact_at else due}
+            batch.update(ref, {**store.conform(lead, masked=masked), **update, **deadline})
+            if is_open(lead.stage, archived=False):
+                shifts[target["uid"]] = shifts.get(target["uid"], 0) + 1
+                if lead.assignee_id:
+                    shifts[lead.assignee_id] = shifts.get(lead.assignee_id, 0) - 1
+                    released.add(lead.assignee_id)
+        for uid, delta in shifts.items():
+            counters.shift_open(batch, org_id, uid, delta)  # in the batch: counts move with the leads
         batch.commit()
+    for uid in sorted(released):
+        engine.drain_for(org_id, uid)
     return len(moving)
 
 

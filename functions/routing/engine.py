@@ -465,6 +465,9 @@ def _take_from_queue(ref: Any, routing: Plan, candidate: Candidate, now: datetim
         stored = fresh.to_dict() if fresh.exists else None
         if stored is None or stored.get("queue") != "team" or stored.get("assigneeId") is not None:
             return False  # another drain took it
+        if stored.get("archived"):
+            transaction.update(ref, {"queue": None})
+            return False
         taken = claim(
             transaction,
             routing,
@@ -481,3 +484,104 @@ def _take_from_queue(ref: Any, routing: Plan, candidate: Candidate, now: datetim
 
     result: bool = apply(clients.db().transaction())
     return result
+
+
+def drain_for(org_id: str, uid: str) -> list[str]:
+    """A member may have become eligible (back available, leave over, below its cap, reactivated): drain the
+    queues it can take from, its team's and the organization's. Never fails the caller's request: what a failed
+    drain leaves is taken by the next one or the sweep."""
+    try:
+        snapshot = tenancy.member_ref(org_id, uid).get()
+        member = (snapshot.to_dict() or {}) | {"uid": uid} if snapshot.exists else None
+        if member is None or not eligibility.on_duty(member, clock.now()):
+            return []
+        team = member.get("teamId")
+        return [*(drain(org_id, team) if team else []), *drain(org_id, None)]
+    except Exception as error:  # noqa: BLE001 - the write that called this has committed; the sweep retries
+        log.warning("routing drain failed org=%s: %s", org_id, type(error).__name__)
+        return []
+
+
+# ---- many leads at once (imports) ----------------------------------------------------------------------------
+
+
+@dataclass
+class Allocation:
+    """One lead of a batch: its routing fields and the counter increments to write with it."""
+
+    fields: dict[str, Any]
+    counts: list[tuple[Any, int]]
+
+    @property
+    def queued(self) -> bool:
+        """Whether the lead goes to a queue."""
+        return self.fields.get("assigneeId") is None
+
+
+def allocate(
+    org_id: str, leads: list[Mapping[str, Any]], *, default_team: str | None, now: datetime | None = None
+) -> list[Allocation]:
+    """Route many leads at once (a file import): the same rules, eligibility and methods as `route`, decided from
+    one read of each scope's counters, applied greedily lead by lead (so the file spreads exactly as one-by-one
+    creates would). The counter increments are blind (`counts`), written with each lead's batch: a concurrent
+    create that picked the same member sees its counter moved and picks again."""
+    moment = now or clock.now()
+    settings, zone = config.load(org_id), zone_of(org_id)
+    plans: dict[str, Plan] = {}
+    state: dict[str, tuple[list[list[Any]], int]] = {}  # scope -> ([member, count, open], floor)
+    out: list[Allocation] = []
+    for lead in leads:
+        rule = settings.rule_for(lead)
+        key = rule.name if rule is not None else ""
+        if key not in plans:
+            plans[key] = plan(org_id, lead, default_team=default_team, settings=settings, zone=zone)
+            state[key] = _scope_state(plans[key], moment)
+        routing, (rows, _) = plans[key], state[key]
+        open_lead = eligibility.is_open(lead.get("stage"), archived=False)
+        ready = [row for row in rows if eligibility.eligible(row[0], moment, row[2])]
+        if not ready:
+            fields = queued_fields(queue="team", team_id=routing.queue_team, now=moment)
+            out.append(Allocation(fields, []))
+            continue
+        best = min(routing._key(row[0], row[1], row[2]) for row in ready)
+        row = random.choice([row for row in ready if routing._key(row[0], row[1], row[2]) == best])
+        row[1] += 1
+        row[2] += 1 if open_lead else 0
+        member = row[0]
+        fields = assigned_fields(
+            member,
+            now=moment,
+            reason=routing.reason,
+            due=routing.due(moment),
+            rule=routing.rule.name if routing.rule is not None else None,
+        )
+        counts = [(counters.rotation_ref(org_id, routing.scope, member["uid"]), 1)]
+        if open_lead:
+            counts.append((counters.open_ref(org_id, member["uid"]), 1))
+        out.append(Allocation(fields, counts))
+    return out
+
+
+def _scope_state(routing: Plan, now: datetime) -> tuple[list[list[Any]], int]:
+    """[member, count, open leads] of each on-duty member of a scope, and the floor a member without a counter
+    stands at; a member without a counter document gets one at the floor (the increment alone would start it
+    at zero)."""
+    members = [m for m in routing.members if eligibility.on_duty(m, now)]
+    rotation = counters.read(counters.rotation_ref(routing.org_id, routing.scope, m["uid"]) for m in members)
+    opens = counters.read(counters.open_ref(routing.org_id, m["uid"]) for m in members)
+    present = [value for value in rotation.values() if value is not None]
+    floor = max(min(present, default=0) - 1, 0)
+    rows: list[list[Any]] = []
+    for member in members:
+        ref = counters.rotation_ref(routing.org_id, routing.scope, member["uid"])
+        stored = rotation.get(ref.path)
+        if stored is None and floor:
+            ref.set({"n": floor, "uid": member["uid"]}, merge=True)
+        rows.append(
+            [
+                member,
+                floor if stored is None else stored,
+                opens.get(counters.open_ref(routing.org_id, member["uid"]).path) or 0,
+            ]
+        )
+    return rows, floor

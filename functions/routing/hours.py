@@ -14,8 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# A window opens on at least one day of each week, so a deadline is never more than this many days away.
-_SEARCH_DAYS = 8 * 53
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +64,8 @@ def due_at(start: datetime, minutes: int, hours: WorkingHours, zone: ZoneInfo) -
     remaining = timedelta(minutes=minutes)
     cursor = start.astimezone(UTC)
     day = cursor.astimezone(zone).date() - timedelta(days=1)  # a window of yesterday may still be open
-    for _ in range(_SEARCH_DAYS):
+    # Every week holds at least one working minute, so the deadline lies within minutes + 2 weeks.
+    for _ in range(7 * (minutes + 2)):
         window = hours.window(day, zone)
         day += timedelta(days=1)
         if window is None or window[1] <= cursor:
@@ -76,7 +75,7 @@ def due_at(start: datetime, minutes: int, hours: WorkingHours, zone: ZoneInfo) -
             return opens + remaining
         remaining -= window[1] - opens
         cursor = window[1]
-    raise ValueError("no working window found")  # unreachable while a window opens every week
+    raise ValueError("no working window found")  # unreachable: a window opens every week
 
 
 def working_time(start: datetime, end: datetime, hours: WorkingHours, zone: ZoneInfo) -> timedelta:

@@ -187,7 +187,13 @@ def update_config(*, caller: Caller, data: RoutingUpdate, if_match: int | None) 
     from google.cloud import firestore
 
     caller.require("settings.manage")
-    changes = data.model_dump(exclude_unset=True, by_alias=True, mode="json")
+    # Only the top-level fields given change; inside a rule every field is stored, defaults included.
+    full = data.model_dump(by_alias=True, mode="json")
+    aliases = [RoutingUpdate.model_fields[name].alias or name for name in data.model_fields_set]
+    changes = {alias: full[alias] for alias in aliases}
+    for rule in changes.get("rules") or ():
+        rule["match"] = {key: value for key, value in rule["match"].items() if value is not None}
+        rule["assignTo"] = {key: value for key, value in rule["assignTo"].items() if value is not None}
     if "rules" in changes:
         _check_targets(caller.org_id, changes["rules"])
     now = clock.now()
@@ -199,6 +205,7 @@ def update_config(*, caller: Caller, data: RoutingUpdate, if_match: int | None) 
         stored = snapshot.to_dict() if snapshot.exists else {}
         current = RoutingSettings.of(stored)
         version = check({"version": max(current.version, 1)}, if_match)
+        head = audit.read_head(transaction, caller.org_id)
         merged = {
             "rules": stored.get("rules") or [],
             "firstContactMinutes": current.first_contact_minutes,
@@ -210,11 +217,11 @@ def update_config(*, caller: Caller, data: RoutingUpdate, if_match: int | None) 
             "updatedBy": caller.uid,
         }
         transaction.set(document_ref, merged)
+        audit.append_in(transaction, caller.org_id, head, "routing.changed", actor=caller.uid, fields=sorted(changes))
         return view(RoutingSettings.of(merged), merged)
 
     try:
         result: dict[str, Any] = apply(clients.db().transaction())
     except ValueError as error:  # a transaction that kept meeting a concurrent change
         raise ApiError("UNAVAILABLE", "Concurrent change; retry", headers={"Retry-After": "1"}) from error
-    audit.record(caller.org_id, "routing.changed", actor=caller.uid, fields=sorted(changes))
     return result

@@ -9,6 +9,7 @@ Every create writes one document of each, the chosen member's: each one sees (le
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,11 +36,31 @@ def value(snapshot: Any) -> int | None:
 
 def read(refs: Iterable[Any], *, transaction: Any = None) -> dict[str, int | None]:
     """Counts by document path (None: no document), in one batched read."""
+    return {path: count for path, (count, _) in stamped(refs, transaction=transaction).items()}
+
+
+def stamped(refs: Iterable[Any], *, transaction: Any = None) -> dict[str, tuple[int | None, Any]]:
+    """(count, update time) by document path (None, None: no document), in one batched read."""
     refs = list(refs)
     if not refs:
         return {}
     reader = transaction if transaction is not None else clients.db()
-    return {snapshot.reference.path: value(snapshot) for snapshot in reader.get_all(refs)}
+    return {
+        snapshot.reference.path: (value(snapshot), snapshot.update_time if snapshot.exists else None)
+        for snapshot in reader.get_all(refs)
+    }
+
+
+def start(ref: Any, count: int, uid: str) -> tuple[int, Any]:
+    """Make a missing counter exist at count (outside any transaction; another writer may win the race) and
+    return what it holds and its update time: a transaction can then write it under an update-time
+    precondition instead of reading it, so concurrent creates never hold locks on it."""
+    from google.api_core.exceptions import AlreadyExists
+
+    with contextlib.suppress(AlreadyExists):  # another writer started it first: use what it holds
+        ref.create({"n": count, "uid": uid})
+    snapshot = ref.get()
+    return value(snapshot) or 0, snapshot.update_time
 
 
 def shift_open(writer: Any, org_id: str, uid: str | None, delta: int) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +31,8 @@ from routing.config import RoutingSettings, Rule
 
 log = logging.getLogger("justo")
 T = TypeVar("T")
-MAX_PICKS = 12
+MAX_PICKS = 40
+PICK_PAUSE_SEC = 0.02  # after a lost race: racers spread out instead of colliding again at once
 HISTORY_KEPT = 50  # entries of assignmentHistory kept on the lead (oldest dropped): the document stays small
 
 
@@ -38,14 +40,23 @@ class Stale(Exception):
     """The picked member's counter moved, or the member stopped being eligible, since the pick."""
 
 
+def _stale_errors() -> tuple[type[Exception], ...]:
+    """What a commit raises when a counter moved since the pick: its update-time precondition failed."""
+    from google.api_core.exceptions import FailedPrecondition
+
+    return (Stale, FailedPrecondition)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A member chosen outside the transaction, with the counts its choice was based on."""
+    """A member chosen outside the transaction, with the counters its choice was based on and their update
+    times (the commit's preconditions)."""
 
     member: Mapping[str, Any]
-    rotation: int | None  # the stored count (None: no document yet)
-    base: int  # the count it stands at (a member without a document stands at the scope's minimum)
-    open_leads: int | None
+    count: int  # its rotation count at the pick
+    count_time: Any
+    open_leads: int
+    open_time: Any
 
     @property
     def uid(self) -> str:
@@ -78,27 +89,32 @@ class Plan:
         members = [m for m in self.members if m.get("uid") not in self.exclude and eligibility.on_duty(m, now)]
         if not members:
             return None
-        rotation = counters.read(counters.rotation_ref(self.org_id, self.scope, m["uid"]) for m in members)
-        opens = counters.read(counters.open_ref(self.org_id, m["uid"]) for m in members)
+        rotation = counters.stamped(counters.rotation_ref(self.org_id, self.scope, m["uid"]) for m in members)
+        opens = counters.stamped(counters.open_ref(self.org_id, m["uid"]) for m in members)
         candidates = []
         for member in members:
-            stored = rotation.get(counters.rotation_ref(self.org_id, self.scope, member["uid"]).path)
-            open_leads = opens.get(counters.open_ref(self.org_id, member["uid"]).path) or 0
-            if eligibility.eligible(member, now, open_leads):
-                candidates.append((member, stored, open_leads))
+            stored = rotation[counters.rotation_ref(self.org_id, self.scope, member["uid"]).path]
+            held = opens[counters.open_ref(self.org_id, member["uid"]).path]
+            if eligibility.eligible(member, now, held[0] or 0):
+                candidates.append((member, stored, held))
         if not candidates:
             return None
         # A member without a counter (new to the scope, or never picked) stands one below the lowest stored
         # count: picked next, it joins the others at the minimum and the spread stays within one.
-        present = [stored for _, stored, _ in candidates if stored is not None]
+        present = [stored[0] for _, stored, _ in candidates if stored[0] is not None]
         floor = max(min(present, default=0) - 1, 0)
         scored = [
-            (self._key(member, floor if stored is None else stored, open_leads), member, stored, open_leads)
-            for member, stored, open_leads in candidates
+            (self._key(member, floor if stored[0] is None else stored[0], held[0] or 0), member, stored, held)
+            for member, stored, held in candidates
         ]
         best = min(score for score, *_ in scored)
-        _, member, stored, open_leads = random.choice([item for item in scored if item[0] == best])
-        return Candidate(member, stored, floor if stored is None else stored, open_leads)
+        _, member, (count, count_time), (open_leads, open_time) = random.choice([i for i in scored if i[0] == best])
+        uid = str(member["uid"])
+        if count is None:
+            count, count_time = counters.start(counters.rotation_ref(self.org_id, self.scope, uid), floor, uid)
+        if open_leads is None:
+            open_leads, open_time = counters.start(counters.open_ref(self.org_id, uid), 0, uid)
+        return Candidate(member, count, count_time, open_leads, open_time)
 
     def _key(self, member: Mapping[str, Any], count: int, open_leads: int) -> float:
         if self.method == "least-open":
@@ -258,11 +274,11 @@ def claim(
     uid = candidate.uid
     rotation_ref = counters.rotation_ref(routing.org_id, routing.scope, uid)
     open_ref = counters.open_ref(routing.org_id, uid)
+    # The member is read (it is never written by a create, so no lock is contended); the counters are not:
+    # their writes carry the update times seen at the pick, and a commit after anyone moved them fails.
     member_snapshot = tenancy.member_ref(routing.org_id, uid).get(transaction=transaction)
     member = (member_snapshot.to_dict() or {}) | {"uid": uid} if member_snapshot.exists else None
-    stored = counters.read([rotation_ref, open_ref], transaction=transaction)
-    rotation, open_leads = stored.get(rotation_ref.path), stored.get(open_ref.path) or 0
-    if member is None or rotation != candidate.rotation or not eligibility.eligible(member, now, open_leads):
+    if member is None or not eligibility.eligible(member, now, candidate.open_leads):
         raise Stale(uid)
     due = None if contacted else routing.due(now)
     fields = assigned_fields(
@@ -273,13 +289,21 @@ def claim(
         previous_history=previous_history,
         rule=routing.rule.name if routing.rule is not None else None,
     )
-    count = candidate.base + 1
+    db = clients.db()
+    # The open count decides only where there is a cap or the method is least-open; elsewhere a blind
+    # increment keeps closes and manual moves from failing this commit.
+    guard_open = eligibility.cap(member) is not None or routing.method == "least-open"
 
     def write_rotation(tx: Any) -> None:
-        tx.set(rotation_ref, {"n": count, "uid": uid, "updatedAt": now})
+        changes = {"n": candidate.count + 1, "updatedAt": now}
+        tx.update(rotation_ref, changes, option=db.write_option(last_update_time=candidate.count_time))
 
     def write_open(tx: Any) -> None:
-        tx.set(open_ref, {"n": open_leads + 1, "uid": uid, "updatedAt": now})
+        if guard_open:
+            changes = {"n": candidate.open_leads + 1, "updatedAt": now}
+            tx.update(open_ref, changes, option=db.write_option(last_update_time=candidate.open_time))
+        else:
+            counters.shift_open(tx, routing.org_id, uid, 1)
 
     return Claim(routing.org_id, member, fields, [write_rotation, write_open] if open_lead else [write_rotation])
 
@@ -333,11 +357,12 @@ def routed(routing: Plan, attempt: Callable[[Candidate | None], T], *, now: date
     """Run attempt(candidate) (which runs the lead's transaction with `claim`), picking again from fresh counts
     whenever the claim was stale; 503 when every pick met a concurrent change."""
     moment = now or clock.now()
-    for _ in range(MAX_PICKS):
+    stale = _stale_errors()
+    for round_ in range(MAX_PICKS):
         try:
             return attempt(routing.pick(moment))
-        except Stale:
-            continue
+        except stale:
+            time.sleep(random.uniform(0, PICK_PAUSE_SEC * min(2**round_, 16)))
     raise ApiError("UNAVAILABLE", "Too many concurrent assignments; retry", headers={"Retry-After": "1"})
 
 

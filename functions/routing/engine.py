@@ -610,3 +610,23 @@ def _scope_state(routing: Plan, now: datetime) -> tuple[list[list[Any]], int]:
             ]
         )
     return rows, floor
+
+
+SWEEP_LEADS = 500
+
+
+def sweep(*, limit: int = SWEEP_LEADS) -> int:
+    """The periodic catch-up: drain every team queue that holds a lead (an `until` or a leave that ended by
+    itself, a drain that failed after its write); how many leads it assigned. Reads only the queued leads."""
+    query: Any = clients.db().collection_group("leads").where(filter=clients.where("queue", "==", "team"))
+    scopes: dict[tuple[str, str | None], None] = {}
+    for snapshot in query.order_by("queuedAt").limit(limit).select(["teamId"]).stream():
+        org_id = snapshot.reference.parent.parent.id
+        scopes.setdefault((org_id, (snapshot.to_dict() or {}).get("teamId")), None)
+    assigned = 0
+    for org_id, team_id in scopes:
+        try:
+            assigned += len(drain(org_id, team_id))
+        except Exception as error:  # noqa: BLE001 - one organization's failure must not stop the others
+            log.warning("routing sweep failed org=%s: %s", org_id, type(error).__name__)
+    return assigned

@@ -90,11 +90,13 @@ class Plan:
         if not members:
             return None
         rotation = counters.stamped(counters.rotation_ref(self.org_id, self.scope, m["uid"]) for m in members)
-        opens = counters.stamped(counters.open_ref(self.org_id, m["uid"]) for m in members)
+        # Open counts matter only to a cap or to least-open: otherwise they are not read at all.
+        counted = [m for m in members if self.method == "least-open" or eligibility.cap(m) is not None]
+        opens = counters.stamped(counters.open_ref(self.org_id, m["uid"]) for m in counted)
         candidates = []
         for member in members:
             stored = rotation[counters.rotation_ref(self.org_id, self.scope, member["uid"]).path]
-            held = opens[counters.open_ref(self.org_id, member["uid"]).path]
+            held = opens.get(counters.open_ref(self.org_id, member["uid"]).path, (0, None))
             if eligibility.eligible(member, now, held[0] or 0):
                 candidates.append((member, stored, held))
         if not candidates:
@@ -112,7 +114,7 @@ class Plan:
         uid = str(member["uid"])
         if count is None:
             count, count_time = counters.start(counters.rotation_ref(self.org_id, self.scope, uid), floor, uid)
-        if open_leads is None:
+        if open_leads is None:  # counted, and no document yet
             open_leads, open_time = counters.start(counters.open_ref(self.org_id, uid), 0, uid)
         return Candidate(member, count, count_time, open_leads, open_time)
 
@@ -293,6 +295,8 @@ def claim(
     # The open count decides only where there is a cap or the method is least-open; elsewhere a blind
     # increment keeps closes and manual moves from failing this commit.
     guard_open = eligibility.cap(member) is not None or routing.method == "least-open"
+    if guard_open and candidate.open_time is None:
+        raise Stale(uid)  # a cap set since the pick: pick again, counting the open leads this time
 
     def write_rotation(tx: Any) -> None:
         changes = {"n": candidate.count + 1, "updatedAt": now}

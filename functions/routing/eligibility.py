@@ -69,14 +69,3 @@ def eligible(member: Mapping[str, Any], now: datetime, open_leads: int) -> bool:
     """Whether routing may give the member one more lead now."""
     limit = cap(member)
     return on_duty(member, now) and (limit is None or open_leads < limit)
-
-
-def next_change(member: Mapping[str, Any], now: datetime) -> datetime | None:
-    """The next instant after now when the member's eligibility may change by itself (a state's `until`, a
-    leave's start or end): the sweep drains the queue then."""
-    state = _state(member)
-    moments = [_instant(state.get("until"))]
-    for period in member.get("leave") or ():
-        moments += [_instant(period.get("from")), _instant(period.get("to"))]
-    future = [moment for moment in moments if moment is not None and moment > now]
-    return min(future, default=None)

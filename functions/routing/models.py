@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from core.models import ApiModel, ApiOut, ApiPatch, DocId, Label
+from core.models import ApiModel, ApiOut, ApiPatch, DocId, Instant, Label
 from routing import hours
 
 MAX_RULES = 50
@@ -136,7 +136,7 @@ class AvailabilityBody(ApiModel):
     """A member's state for routing."""
 
     status: Status = Field(description="available, away or off-duty")
-    until: datetime | None = Field(None, description="When the state ends (back to available); omitted: open")
+    until: Instant | None = Field(None, description="When the state ends (back to available); omitted: open")
 
 
 class Availability(ApiOut):
@@ -151,8 +151,8 @@ class Availability(ApiOut):
 class Leave(ApiModel):
     """A leave period (routing skips the member from `from` to `to`)."""
 
-    from_: datetime = Field(alias="from", description="Start")
-    to: datetime = Field(description="End, after from")
+    from_: Instant = Field(alias="from", description="Start (RFC 3339 with an offset)")
+    to: Instant = Field(description="End, after from")
 
     @model_validator(mode="after")
     def _order(self) -> Leave:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -16,6 +16,7 @@ MAX_RULE_MEMBERS = 100
 MAX_LEAVES = 50
 Method = Literal["round-robin", "weighted", "least-open"]
 Status = Literal["available", "away", "off-duty"]
+Weight = Annotated[int, Field(ge=1, le=100)]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -55,16 +56,9 @@ class Rule(ApiModel):
     )
     assign_to: RuleTarget = Field(description="Team or members")
     method: Method = Field("round-robin", description="round-robin, weighted or least-open")
-    weights: dict[DocId, int] | None = Field(
+    weights: dict[DocId, Weight] | None = Field(
         None, max_length=MAX_RULE_MEMBERS, description="weighted only: uid -> weight (1-100); others weigh 1"
     )
-
-    @field_validator("weights")
-    @classmethod
-    def _weights(cls, value: dict[str, int] | None) -> dict[str, int] | None:
-        if value is not None and any(not 1 <= weight <= 100 for weight in value.values()):
-            raise ValueError("weights run from 1 to 100")
-        return value
 
     @model_validator(mode="after")
     def _weights_only_weighted(self) -> Rule:

@@ -377,11 +377,17 @@ def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
             "updatedAt": now,
             "updatedBy": caller.uid,
         }
+        if lead.assignee_id is None and lead.queue is None and is_open(lead.stage, archived=False):
+            # Archiving took it out of the team queue: back in, at the end of the line.
+            updates.update(queue="team", queuedAt=now)
         counters.shift_open(transaction, org_id, lead.assignee_id, 1 if is_open(lead.stage, archived=False) else 0)
         transaction.update(store.ref(org_id, lead_id), updates)
         return lead.updated(updates)
 
-    return store.shown(org_id, apply(clients.db().transaction()), caller)
+    restored = apply(clients.db().transaction())
+    if restored.queue == "team":
+        engine.drain(org_id, restored.team_id)
+    return store.shown(org_id, restored, caller)
 
 
 def assign_lead(*, caller: Caller, lead_id: str, body: AssignBody) -> LeadRecord:

@@ -82,3 +82,23 @@ def test_an_archived_queued_lead_leaves_the_queue(db: Any, clock: Any) -> None:
     _on(uid)
     assert engine.drain_for("org1", uid) == []
     assert stored(lead["id"])["queue"] is None and stored(lead["id"])["assigneeId"] is None
+
+
+def test_a_restored_unassigned_lead_goes_back_to_its_queue_and_out_to_whoever_can_take_it(db: Any, clock: Any) -> None:
+    from core.caller import caller_from_claims
+    from leads.service import archive_lead, restore_lead
+
+    admin = make_org()
+    uid = add_person("org1", "agent", "north").uid
+    _off(uid)
+    set_routing()
+    lead = routed_lead("9600000002")
+    caller = caller_from_claims({"orgId": "org1", "uid": admin.uid, "role": "admin", "teamId": None}, fresh=True)
+    archive_lead(caller=caller, lead_id=lead["id"], if_match=None)
+    assert stored(lead["id"])["queue"] is None
+    _on(uid)
+    clock.at += timedelta(minutes=1)
+    restore_lead(caller=caller, lead_id=lead["id"])
+    back = stored(lead["id"])
+    assert back["assigneeId"] == uid and back["queue"] is None and back["archived"] is False
+    assert open_count(uid) == 1

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from core import clients, clock, tenancy
-from core.caller import SYSTEM
+from core.caller import SYSTEM, epoch_ms
 from core.errors import ApiError
 from core.ids import sha256_hex
 from core.org_settings import OrgSettings
@@ -134,7 +134,16 @@ def deadline(settings: RoutingSettings, zone: ZoneInfo, start: datetime) -> date
     """The first-contact deadline of an assignment made at start: firstContactMinutes of working time later
     (None: the SLA is off)."""
     minutes = settings.first_contact_minutes
-    return hours.due_at(start, minutes, settings.window, zone) if minutes > 0 else None
+    if minutes <= 0:
+        return None
+    due = hours.due_at(start, minutes, settings.window, zone)
+    # Whole milliseconds: the deadline survives a round trip through RFC 3339 (a task payload) unchanged, so
+    # `reassign` can recognize it exactly.
+    return due.replace(microsecond=due.microsecond // 1000 * 1000)
+
+
+def _millis(moment: Any) -> int | None:
+    return epoch_ms(moment) if isinstance(moment, datetime) else None
 
 
 def zone_of(org_id: str) -> ZoneInfo:
@@ -385,7 +394,8 @@ def sla_due(lead: Mapping[str, Any], due_at: datetime) -> bool:
         not lead.get("archived")
         and lead.get("assigneeId") is not None
         and lead.get("firstContactAt") is None
-        and lead.get("slaDueAt") == due_at
+        and lead.get("slaDueAt") is not None
+        and _millis(lead.get("slaDueAt")) == _millis(due_at)
     )
 
 

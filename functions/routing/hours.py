@@ -62,7 +62,7 @@ def _at(day: date, minute: int, zone: ZoneInfo) -> datetime:
 def due_at(start: datetime, minutes: int, hours: WorkingHours, zone: ZoneInfo) -> datetime:
     """The instant when `minutes` of working time have passed since `start` (an aware datetime)."""
     remaining = timedelta(minutes=minutes)
-    cursor = start.astimezone(UTC)
+    cursor = _plain(start)
     day = cursor.astimezone(zone).date() - timedelta(days=1)  # a window of yesterday may still be open
     # Every week holds at least one working minute, so the deadline lies within minutes + 2 weeks.
     for _ in range(7 * (minutes + 2)):
@@ -76,6 +76,12 @@ def due_at(start: datetime, minutes: int, hours: WorkingHours, zone: ZoneInfo) -
         remaining -= window[1] - opens
         cursor = window[1]
     raise ValueError("no working window found")  # unreachable: a window opens every week
+
+
+def _plain(moment: datetime) -> datetime:
+    """A UTC datetime of the base class (a Firestore timestamp's subclass breaks `replace`)."""
+    utc = moment.astimezone(UTC)
+    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC)
 
 
 def working_time(start: datetime, end: datetime, hours: WorkingHours, zone: ZoneInfo) -> timedelta:

@@ -98,3 +98,18 @@ def test_reassign_with_nobody_else_eligible_goes_to_the_managers_queue(db: Any, 
 def test_an_unknown_lead_is_nothing_due(db: Any, clock: Any) -> None:
     _team(1)
     assert engine.reassign("org1", "nope", due_at=clock.now()) is None
+
+
+def test_the_deadline_is_whole_milliseconds_and_is_recognized_after_an_rfc3339_round_trip(db: Any, clock: Any) -> None:
+    from datetime import datetime
+
+    from core.clock import rfc3339
+
+    _team(2)
+    set_routing()
+    clock.at = clock.at.replace(microsecond=123_456)
+    lead = routed_lead("9000000004")
+    assert lead["slaDueAt"].microsecond == 123_000
+    clock.at = lead["slaDueAt"]
+    echoed = datetime.fromisoformat(rfc3339(lead["slaDueAt"]))  # what a task payload carries back
+    assert engine.reassign("org1", lead["id"], due_at=echoed) not in (None, lead["assigneeId"])

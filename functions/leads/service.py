@@ -28,7 +28,7 @@ from leads import phones, search, store
 from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, LeadUpdate, NoteCreate
 from leads.store import Contact, LeadRecord
 from routing import config as routing_config
-from routing import counters, engine
+from routing import counters, engine, queue
 from routing.eligibility import is_open
 
 RESTORE_DAYS = 30
@@ -214,7 +214,7 @@ def create_lead(
 
     stored, claim = attempt(None) if assignee_id is not None else engine.routed(routing_plan, attempt, now=now)
     if claim.queued:
-        engine.announce_queued(org_id, lead_id, team_id=stored["teamId"], queue="team", at=now)
+        queue.announce_queued(org_id, lead_id, team_id=stored["teamId"], queue="team", at=now)
     return LeadRecord.from_document(lead_id, stored)
 
 
@@ -304,7 +304,7 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
 
     lead, contact, masked, closed = apply(db.transaction())
     if closed and lead.assignee_id:
-        engine.drain_for(org_id, lead.assignee_id)
+        queue.drain_for(org_id, lead.assignee_id)
     if contact is None:
         contact = store.contact_for_reply(org_id, lead, caller)
     return store.present(lead, caller, contact=contact, org_masks=masked)
@@ -344,7 +344,7 @@ def archive_lead(*, caller: Caller, lead_id: str, if_match: int | None) -> None:
 
     released = apply(clients.db().transaction())
     if released:
-        engine.drain_for(org_id, released)
+        queue.drain_for(org_id, released)
 
 
 def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
@@ -386,7 +386,7 @@ def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
 
     restored = apply(clients.db().transaction())
     if restored.queue == "team":
-        engine.drain(org_id, restored.team_id)
+        queue.drain(org_id, restored.team_id)
     return store.shown(org_id, restored, caller)
 
 
@@ -431,7 +431,7 @@ def assign_lead(*, caller: Caller, lead_id: str, body: AssignBody) -> LeadRecord
 
     record, released = apply(clients.db().transaction())
     if released:
-        engine.drain_for(caller.org_id, released)
+        queue.drain_for(caller.org_id, released)
     return store.present(record, caller)
 
 
@@ -501,7 +501,7 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
             counters.shift_open(batch, org_id, uid, delta)  # in the batch: counts move with the leads
         batch.commit()
     for uid in sorted(released):
-        engine.drain_for(org_id, uid)
+        queue.drain_for(org_id, uid)
     return len(moving)
 
 

@@ -29,7 +29,7 @@ from leads import service, store
 from leads.models import LeadCreate, LeadListQuery
 from leads.store import Contact, LeadRecord, StoredPhone
 from routing import config as routing_config
-from routing import counters, engine
+from routing import counters, engine, queue
 from routing.eligibility import is_open
 
 BATCH_WRITES = 450  # a batch holds at most 500 writes; a lead takes 2 plus one per phone and email
@@ -367,7 +367,7 @@ def announce_queued(caller: Caller, valid: list[dict[str, Any]]) -> None:
         if item["lead"].get("queue") == "team":
             first.setdefault(item["lead"].get("teamId"), item["id"])
     for team_id, lead_id in first.items():
-        engine.announce_queued(caller.org_id, lead_id, team_id=team_id, queue="team", at=now)
+        queue.announce_queued(caller.org_id, lead_id, team_id=team_id, queue="team", at=now)
 
 
 def _counts(writer: Any, items: list[dict[str, Any]]) -> None:

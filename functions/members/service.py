@@ -18,7 +18,7 @@ from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
 from core.versioning import check
 from members.models import MemberCreate, MemberListQuery, MemberUpdate
-from routing import engine
+from routing import queue
 from routing.models import AvailabilityBody
 
 
@@ -177,7 +177,7 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
     if sessions_change or "active" in changes:
         sessions.sync_auth_user(member, revoke=sessions_change)
     if {"active", "leave", "maxOpenLeads", "teamId", "role"} & changes.keys():
-        engine.drain_for(caller.org_id, uid)  # reactivated, leave lifted, cap raised: queued leads may go now
+        queue.drain_for(caller.org_id, uid)  # reactivated, leave lifted, cap raised: queued leads may go now
     return member
 
 
@@ -211,7 +211,7 @@ def set_availability(*, caller: Caller, uid: str, data: AvailabilityBody) -> dic
     apply(clients.db().transaction())
     tenancy.cache.forget(ref.path)
     if data.status == "available":
-        engine.drain_for(caller.org_id, uid)
+        queue.drain_for(caller.org_id, uid)
     return state
 
 

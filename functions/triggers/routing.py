@@ -1,5 +1,5 @@
 """The routing sweep: every five minutes, queued leads go to whoever became eligible by the clock alone (an
-away state's `until` or a leave that ended). Thin: the rule lives in routing.engine."""
+away state's `until` or a leave that ended). Thin: the rule lives in routing.queue."""
 
 from __future__ import annotations
 
@@ -22,6 +22,6 @@ log = logging.getLogger("justo")
 )
 def routingsweep(event: scheduler_fn.ScheduledEvent) -> None:
     """Drain every team queue that holds a lead."""
-    from routing.engine import sweep
+    from routing.queue import sweep
 
     log.info("queued leads assigned: %d", sweep())

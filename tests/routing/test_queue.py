@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from core import tenancy
-from routing import engine
+from routing import queue
 from tests.routing.support import open_count, routed_lead, set_routing, stored
 from tests.support.factory import add_person, make_org
 from tests.support.outbox import pushes_to
@@ -48,7 +48,7 @@ def test_queued_leads_wait_then_go_in_arrival_order_and_two_drains_never_double_
 
     def drainer() -> None:
         barrier.wait()
-        results.append(engine.drain_for("org1", agents[0]))
+        results.append(queue.drain_for("org1", agents[0]))
 
     threads = [threading.Thread(target=drainer) for _ in range(2)]
     for thread in threads:
@@ -61,9 +61,9 @@ def test_queued_leads_wait_then_go_in_arrival_order_and_two_drains_never_double_
     assert [stored(i)["queue"] for i in queued[2:]] == ["team"] * 4
     # An off-duty state that ends by the clock: the sweep drains the rest, oldest first, evenly.
     _off(agents[1], until=clock.now() + timedelta(minutes=30))
-    assert engine.sweep() == 0
+    assert queue.sweep() == 0
     clock.at += timedelta(minutes=31)
-    assert engine.sweep() == 4
+    assert queue.sweep() == 4
     owners = [stored(i)["assigneeId"] for i in queued]
     assert owners == [agents[0]] * 2 + [agents[1]] * 4
     last = stored(queued[-1])
@@ -80,7 +80,7 @@ def test_an_archived_queued_lead_leaves_the_queue(db: Any, clock: Any) -> None:
     lead = routed_lead("9600000001")
     tenancy.org_ref("org1").collection("leads").document(lead["id"]).update({"archived": True})
     _on(uid)
-    assert engine.drain_for("org1", uid) == []
+    assert queue.drain_for("org1", uid) == []
     assert stored(lead["id"])["queue"] is None and stored(lead["id"])["assigneeId"] is None
 
 

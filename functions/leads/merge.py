@@ -14,6 +14,8 @@ from core.caller import Caller
 from core.errors import invalid, not_found, precondition
 from leads import store
 from leads.store import Contact, LeadRecord
+from routing import counters, queue
+from routing.eligibility import is_open
 
 # Top-level collections whose records carry `leadId` (owned by tasks, visits, comms, attachments, lead capture).
 RELATED = ("tasks", "visits", "calls", "messages", "attachments", "captures")
@@ -53,9 +55,11 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> LeadRecor
     if existing.merged_into not in (None, lead_id):
         raise precondition("The duplicate was already merged into another lead")
     now = clock.now()
+    released: list[str] = []  # the duplicate's assignee, one open lead lighter once the duplicate is archived
 
     @firestore.transactional
     def apply(transaction: Any) -> LeadRecord:
+        released.clear()
         target = store.get_visible(caller, lead_id, transaction=transaction)
         duplicate = store.get_visible(caller, duplicate_id, transaction=transaction)  # the caller must see both
         target_contact = store.read_contact(org_id, lead_id, transaction=transaction) or Contact(None)
@@ -82,12 +86,17 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> LeadRecor
             store.ref(org_id, duplicate_id),
             {"archived": True, "archivedAt": now, "mergedInto": lead_id, "updatedAt": now, "updatedBy": caller.uid},
         )
+        if duplicate.assignee_id and is_open(duplicate.stage, archived=False):
+            counters.shift_open(transaction, org_id, duplicate.assignee_id, -1)
+            released.append(duplicate.assignee_id)
         return target.updated(updates)
 
     if existing.merged_into == lead_id:
         merged = store.get_visible(caller, lead_id)
     else:
         merged = apply(clients.db().transaction())
+    for uid in released:
+        queue.drain_for(org_id, uid)
     move_related(org_id, duplicate_id, lead_id, team_id=merged.team_id)
     return store.shown(org_id, merged, caller)
 

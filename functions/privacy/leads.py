@@ -18,6 +18,8 @@ from core import audit, clients, clock, tenancy
 from core.errors import not_found
 from leads import store
 from privacy import purge, records
+from routing import counters, queue
+from routing.eligibility import is_open
 
 # Organization collections that never hold a lead's data, and the trail that must never be erased.
 UNRELATED = frozenset({"audit", "auditHead", "members", "teams", "projects", "templates"})
@@ -194,8 +196,20 @@ def erase(*, org_id: str, lead_id: str, actor: str | None, action: str = "privac
                 refs[ref.path] = ref
     documents = purge.delete_refs(refs.values())
     documents += purge.delete_refs(list(purge.subtree(lead_ref)))
+    _release(org_id, found.lead.to_dict() or {})
     audit.record(org_id, action, actor=actor, target=lead_id, documents=documents, objects=objects)
     return {"documents": documents, "objects": objects}
+
+
+def _release(org_id: str, lead: dict[str, Any]) -> None:
+    """The erased lead no longer counts against its assignee's open leads. After the delete: a retry then finds
+    no lead (404) and cannot take the lead off twice; a crash in between leaves the member looking busier."""
+    assignee = lead.get("assigneeId")
+    if isinstance(assignee, str) and is_open(lead.get("stage"), archived=bool(lead.get("archived"))):
+        batch = clients.db().batch()
+        counters.shift_open(batch, org_id, assignee, -1)
+        batch.commit()
+        queue.drain_for(org_id, assignee)
 
 
 def _ordered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

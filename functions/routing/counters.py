@@ -3,7 +3,7 @@
 - Rotation: `orgs/{orgId}/rotation/{scope}/counts/{uid}` `{n}`: how many leads the scope's routing gave
   the member. Monotonic. A member without a document counts as the scope's current minimum.
 - Open leads: `orgs/{orgId}/openLeads/{uid}` `{n}`: the member's open leads (eligibility.is_open), +1/-1
-  in the transactions that assign, reassign, close, reopen, archive and restore; recounted by the sweep.
+  in the transactions that assign, reassign, close, reopen, archive, restore and merge, and after an erasure.
 Every create writes one document of each, the chosen member's: each one sees (lead rate / members) writes.
 """
 

@@ -38,6 +38,8 @@ FUNCTIONS: dict[str, str] = {
     "audit": "audit.api",
     "retentiondaily": "triggers.retention",
     "capturepull": "triggers.capture_pull",
+    "leadslaschedule": "triggers.sla",
+    "leadsla": "triggers.sla",
 }
 
 # Emulator-only functions: never part of a deploy.

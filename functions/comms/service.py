@@ -166,6 +166,8 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
         {"orgId": caller.org_id, "agentId": caller.uid, "createdAt": now},
     )
     batch.commit()
+    # the agent dialling from the app is a call as much as one logged afterwards (no transaction: a guarded one)
+    first_contact.stamp(store.ref(caller.org_id, lead.id), caller.uid, now)
     voice = providers.voice()
     token = voice.access_token(uid=caller.uid, call_id=call_id, now=now.timestamp(), lifetime_sec=TOKEN_LIFETIME_SEC)
     username, credential = rules.turn_credentials(secret=secrets.value(secrets.TURN_SECRET), uid=caller.uid, now=now)

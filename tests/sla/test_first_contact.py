@@ -1,6 +1,6 @@
-"""First contact through the real handlers: the assignee's first call logged, SMS, WhatsApp or email sent, or
-stage move past `new` stamps `firstContactAt` and `firstContactSeconds` and clears `slaDueAt`, once; the same
-action by anyone else (the team's manager, an admin) stamps nothing."""
+"""First contact through the real handlers: the assignee's first call logged or dialled (VoIP), SMS, WhatsApp or
+email sent, or stage move past `new` stamps `firstContactAt` and `firstContactSeconds` and clears `slaDueAt`,
+once; the same action by anyone else (the team's manager, an admin) stamps nothing."""
 
 from __future__ import annotations
 
@@ -48,12 +48,17 @@ def _email(person: Person, lead_id: str) -> Response:
     return call("POST", "/comms/email", token=person.token(), json_body=body)
 
 
+def _voip(person: Person, lead_id: str) -> Response:
+    return call("POST", "/comms/voip/session", token=person.token(), json_body={"leadId": lead_id})
+
+
 def _stage(person: Person, lead_id: str) -> Response:
     return call("PATCH", f"/leads/{lead_id}", token=person.token(), json_body={"stage": "contacted"})
 
 
 PATHS: dict[str, Callable[[Person, str], Response]] = {
     "call": _call,
+    "voip": _voip,
     "sms": _sms,
     "whatsapp": _whatsapp,
     "email": _email,

@@ -76,6 +76,20 @@ def test_a_stage_move_is_contact_when_it_leaves_or_skips_the_first_stage(before:
     assert contact.is_stage_contact(before, after, STAGES) is expected
 
 
+# Write routes of `comms` that reach no buyer, with why.
+NOT_CONTACT: dict[str, str] = {}
+
+
+def test_every_comms_write_route_is_a_tested_first_contact_path_or_says_why_not() -> None:
+    from tests.sla.test_first_contact import PATHS, ROUTE_OF
+    from tests.support.routes import routes
+
+    assert set(ROUTE_OF) == set(PATHS)
+    writes = {str(r) for r in routes() if r.function == "comms" and r.method != "GET"}
+    assert writes, "no comms write routes found: this test no longer guards anything"
+    assert writes - set(ROUTE_OF.values()) - set(NOT_CONTACT) == set()
+
+
 # ---- tasks ---------------------------------------------------------------------------------------
 
 

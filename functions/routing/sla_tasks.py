@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from core import clock, notify, tenancy
+from core import clients, clock, notify, tenancy
 from core.ids import sha256_hex
 from core.models import valid_doc_id
 
@@ -171,17 +171,19 @@ class Outcome:
         return self.assignee is None
 
 
-def outcome(lead: Mapping[str, Any], due_at: datetime) -> Outcome | None:
+def outcome(lead: Mapping[str, Any], due_at: datetime, *, within: timedelta | None = REPLAY_WINDOW) -> Outcome | None:
     """The SLA move of this deadline as the lead's assignmentHistory records it, or None when there is none.
 
     The deadline's move is the first assignment at or after it: any assignment before the move would have
-    replaced the deadline (and the routing engine then no longer reassigns for it)."""
+    replaced the deadline (and the routing engine then no longer reassigns for it). `within` bounds how long
+    after the deadline a move found later (a redelivery) still counts as this deadline's; None right after
+    the engine's own call, when the move, however late, is this one."""
     entries = [e for e in lead.get("assignmentHistory") or () if isinstance(e, Mapping)]
     for index, entry in enumerate(entries):
         at = entry.get("at")
         if not isinstance(at, datetime) or at.astimezone(UTC) < due_at.astimezone(UTC):
             continue
-        if entry.get("reason") != "sla" or at - due_at > REPLAY_WINDOW:
+        if entry.get("reason") != "sla" or (within is not None and at - due_at > within):
             return None
         previous = entries[index - 1].get("assigneeId") if index else None
         team = lead.get("teamId") if isinstance(lead.get("teamId"), str) else None
@@ -241,8 +243,6 @@ def managers_of(org_id: str, team_id: str | None) -> list[str]:
     org = tenancy.org_ref(org_id)
     team = org.collection("teams").document(team_id).get()
     named = [str(uid) for uid in ((team.to_dict() or {}).get("managerIds") or []) if uid] if team.exists else []
-    from core import clients
-
     members = org.collection("members").where(filter=clients.where("teamId", "==", team_id)).stream()
     found = [s.id for s in members if {"role": "manager", "active": True}.items() <= (s.to_dict() or {}).items()]
     return list(dict.fromkeys([*named, *found]))
@@ -296,7 +296,7 @@ def run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
     """Run one SLA task; what happened, for the log: invalid, gone, stale, waiting, reassigned, queued,
-    contacted (in the last moment), finished (a redelivery that found the move made and completed it)."""
+    moved (changed in the last moment), finished (a redelivery that found the move made and completed it)."""
     task = read_task(data)
     if task is None:
         return "invalid"
@@ -322,8 +322,8 @@ def run(
         remaining = (task.due_at - clock.now()).total_seconds()
     reassign(task.org_id, task.lead_id, due_at=task.due_at)
     lead = leads.read(task.org_id, task.lead_id) or {}
-    found = outcome(lead, task.due_at)
+    found = outcome(lead, task.due_at, within=None)
     if found is None:
-        return "contacted"
+        return "moved"  # contacted, reassigned or archived at the last moment: the engine's guard refused
     finish(leads, task, lead, found)
     return "queued" if found.queued else "reassigned"

@@ -238,7 +238,7 @@ def test_a_contact_in_the_last_moment_wins_over_the_deadline(world: World) -> No
     outcome = sla_tasks.run(
         payload, leads=StoredLeads(), queue=world.queue, reassign=world.engine.reassign, sleep=contacted_while_waiting
     )
-    assert outcome == "contacted" and world.engine.calls == [due]  # the engine's own guard refused
+    assert outcome == "moved" and world.engine.calls == [due]  # the engine's own guard refused
     assert world.lead()["assigneeId"] == world.agents[0].uid
 
 
@@ -317,3 +317,12 @@ def test_after_max_reassignments_the_lead_waits_in_the_managers_queue(world: Wor
     ]
     assert last["changes"]["assigneeId"]["before"] == third.uid and last["actorId"] is None
     assert _kinds(second.uid) == ["sla-missed", "lead-assigned"] and _kinds(first.uid) == ["sla-missed"]
+
+
+def test_a_task_that_first_runs_long_after_its_deadline_still_tells_everyone(world: World) -> None:
+    due = world.clock.at + SLA
+    ((payload, _),) = _sla_tasks(world)
+    world.clock.at = due + timedelta(hours=2)  # a Cloud Tasks backlog: late, but the lead was never touched
+    assert world.run(payload) == "reassigned"
+    assert world.activity() == ["created", "sla-missed", "assigned"]
+    assert _kinds(world.agents[0].uid) == ["sla-missed"] and _kinds(world.manager.uid) == ["sla-missed"]

@@ -259,3 +259,25 @@ def test_an_sla_move_writes_no_generic_assignment_entry_or_push() -> None:
     manual = _moved({"assigneeId": "a2", "at": DUE, "reason": "manual"}, assigneeId="a2", updatedBy="admin")
     assert [e["type"] for e in activity.lead_entries(before, manual)] == ["assigned"]
     assert [p.kind for p in lead_pushes("org1", "l1", before, manual)] == ["lead-assigned"]
+
+
+def test_each_task_queue_function_has_its_own_queue_and_tests_can_replace_one_or_all() -> None:
+    from core import settings
+    from reminders import queue
+
+    assert settings.get().emulator  # the unit tier runs with emulator settings
+    remind, sla = queue.queue("remind"), queue.queue(sla_tasks.QUEUE_FUNCTION)
+    assert isinstance(remind, queue.CloudTasksQueue) and isinstance(sla, queue.CloudTasksQueue)
+    assert (remind.function, sla.function) == ("remind", "leadsla")
+    # the emulator runs tasks at once: reminders wait for their sweep; SLA tasks go at once and wait themselves
+    assert remind.horizon == timedelta(0) and sla.horizon == queue.CLOUD_HORIZON
+    only_sla, every = MemoryQueue(), MemoryQueue()
+    queue.install(only_sla, function=sla_tasks.QUEUE_FUNCTION)
+    try:
+        assert queue.queue(sla_tasks.QUEUE_FUNCTION) is only_sla and queue.queue("remind") is remind
+        queue.install(every)
+        assert queue.queue(sla_tasks.QUEUE_FUNCTION) is only_sla and queue.queue("remind") is every
+    finally:
+        queue.install(None, function=sla_tasks.QUEUE_FUNCTION)
+        queue.install(None)
+    assert queue.queue(sla_tasks.QUEUE_FUNCTION) is sla and queue.queue() is remind

@@ -2,7 +2,8 @@
 baseline measured in the same run on the same machine; one table, and JSON under bench/results/ compared
 with the previous run so regressions show.
 
-    python -m bench.run [--rounds N] [--iterations N] [--captures N] [--quick] [--no-save]
+    python -m bench.run [--rounds N] [--iterations N] [--captures N] [--burst N] [--quick] [--only SECTION]
+                        [--no-save]
 """
 
 from __future__ import annotations
@@ -250,6 +251,12 @@ def table(results: dict[str, Any]) -> str:
                 None,
             )
         )
+    routing = results.get("routing")
+    if routing:
+        from bench import routing_bench
+
+        for item, value, baseline in routing_bench.rows(routing):
+            rows.append(["routing", item, value, baseline, "-", "", ""])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -272,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--captures", type=int, default=60, help="captures per case (new lead, repeat enquiry)")
     parser.add_argument("--rows", type=int, default=10_000, help="CSV import rows")
     parser.add_argument("--storage-rows", type=int, default=100_000, help="rows of the Storage import")
+    parser.add_argument("--burst", type=int, default=500, help="leads of the routing burst")
     parser.add_argument("--quick", action="store_true", help="small counts, for development")
+    parser.add_argument("--only", choices=("routing",), help="run one section alone (the others take minutes)")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
     if args.quick:
@@ -291,24 +300,45 @@ def main(argv: list[str] | None = None) -> int:
             "captures": args.captures,
             "rows": args.rows,
             "storageRows": args.storage_rows,
+            "burst": args.burst,
         },
     }
-    print(f"bench: imports ({args.rounds} runs each)...", file=sys.stderr, flush=True)
-    results["imports"] = bench_imports(functions, args.rounds)
+    if args.only is None:
+        print(f"bench: imports ({args.rounds} runs each)...", file=sys.stderr, flush=True)
+        results["imports"] = bench_imports(functions, args.rounds)
     with env.firestore() as host:
-        print(f"bench: cold starts ({args.rounds} rounds)...", file=sys.stderr, flush=True)
-        results["coldStart"] = bench_cold_starts(functions, host, args.rounds)
-        print(f"bench: endpoints ({args.iterations} requests each)...", file=sys.stderr, flush=True)
-        results["endpoints"] = bench_endpoints(args.iterations)
-        print(f"bench: capture latency ({args.captures} captures each)...", file=sys.stderr, flush=True)
-        results["captureLatency"] = bench_capture_latency(args.captures)
-        print("bench: CSV import...", file=sys.stderr, flush=True)
-        results["importThroughput"] = bench_import_throughput(args.rows)
-        from bench import imports_bench
+        if args.only is None:
+            _run_sections(results, args, functions, host)
+        from bench import routing_bench
 
-        print(f"bench: Storage import ({args.storage_rows} rows)...", file=sys.stderr, flush=True)
-        with imports_bench.storage_emulator():
-            results["storageImport"] = imports_bench.storage_import_throughput(args.storage_rows)
+        print(f"bench: routing ({args.iterations} creates each, a burst of {args.burst})...", file=sys.stderr)
+        results["routing"] = {
+            "latency": routing_bench.routing_latency(args.iterations),
+            "burst": routing_bench.burst(args.burst),
+        }
+    _finish(results, args, started)
+    return 0
+
+
+def _run_sections(results: dict[str, Any], args: argparse.Namespace, functions: list[str], host: str) -> None:
+    """Cold starts, endpoints, capture latency and the imports, on the bench's emulator."""
+    print(f"bench: cold starts ({args.rounds} rounds)...", file=sys.stderr, flush=True)
+    results["coldStart"] = bench_cold_starts(functions, host, args.rounds)
+    print(f"bench: endpoints ({args.iterations} requests each)...", file=sys.stderr, flush=True)
+    results["endpoints"] = bench_endpoints(args.iterations)
+    print(f"bench: capture latency ({args.captures} captures each)...", file=sys.stderr, flush=True)
+    results["captureLatency"] = bench_capture_latency(args.captures)
+    print("bench: CSV import...", file=sys.stderr, flush=True)
+    results["importThroughput"] = bench_import_throughput(args.rows)
+    from bench import imports_bench
+
+    print(f"bench: Storage import ({args.storage_rows} rows)...", file=sys.stderr, flush=True)
+    with imports_bench.storage_emulator():
+        results["storageImport"] = imports_bench.storage_import_throughput(args.storage_rows)
+
+
+def _finish(results: dict[str, Any], args: argparse.Namespace, started: float) -> None:
+    """Print the table, compare with the previous run and save the JSON."""
     results["machine"]["loadAverageAtEnd"] = round(os.getloadavg()[0], 2)
     results["machine"]["seconds"] = round(time.monotonic() - started, 1)
     print(table(results))
@@ -327,7 +357,6 @@ def main(argv: list[str] | None = None) -> int:
         path = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
         path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         print(f"saved {path.relative_to(env.ROOT)}")
-    return 0
 
 
 if __name__ == "__main__":

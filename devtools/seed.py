@@ -100,7 +100,14 @@ def seed() -> None:
 def feature_seeders() -> list[Any]:
     """Seeders of features (projects, leads, templates) that exist in this tree."""
     found = []
-    for module_name in ("projects.seed", "leads.seed", "leads.capture.seed", "comms.seed", "visits.seed"):
+    for module_name in (
+        "projects.seed",
+        "routing.seed",
+        "leads.seed",
+        "leads.capture.seed",
+        "comms.seed",
+        "visits.seed",
+    ):
         try:
             module = __import__(module_name, fromlist=["seed"])
         except ModuleNotFoundError:

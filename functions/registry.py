@@ -38,6 +38,7 @@ FUNCTIONS: dict[str, str] = {
     "audit": "audit.api",
     "retentiondaily": "triggers.retention",
     "capturepull": "triggers.capture_pull",
+    "routingsweep": "triggers.routing",
     "leadslaschedule": "triggers.sla",
     "leadsla": "triggers.sla",
 }
@@ -58,4 +59,5 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "purgeleads": ("45 3 * * *", SCHEDULE_TIME_ZONE),
     "attachmentsweep": ("20 * * * *", "UTC"),
     "capturepull": ("*/5 * * * *", SCHEDULE_TIME_ZONE),
+    "routingsweep": ("*/5 * * * *", "UTC"),
 }

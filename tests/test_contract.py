@@ -18,7 +18,10 @@ BODIES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("POST", "/auth/otp/request"): ({"email"}, {"email"}),
     ("POST", "/auth/otp/verify"): ({"email", "code"}, {"email", "code"}),
     ("POST", "/members"): ({"email", "name", "role", "teamId"}, {"email", "name", "role"}),
-    ("PATCH", "/members/{uid}"): ({"role", "teamId", "active"}, set()),
+    ("PATCH", "/members/{uid}"): ({"role", "teamId", "active", "leave", "maxOpenLeads"}, set()),
+    ("PUT", "/members/me/availability"): ({"status", "until"}, {"status"}),
+    ("PUT", "/members/{uid}/availability"): ({"status", "until"}, {"status"}),
+    ("PATCH", "/org/routing"): ({"rules", "firstContactMinutes", "maxReassignments", "workingHours"}, set()),
     ("POST", "/org/teams"): ({"name", "managerIds"}, {"name"}),
     ("PATCH", "/org/teams/{team_id}"): ({"name", "managerIds"}, set()),
     ("PATCH", "/org/settings"): (

@@ -234,6 +234,10 @@ class Router:
         """Register a PATCH handler."""
         return self.route("PATCH", path, **options)
 
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Register a PUT handler."""
+        return self.route("PUT", path, **options)
+
     def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         """Register a DELETE handler."""
         return self.route("DELETE", path, **options)

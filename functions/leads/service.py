@@ -24,9 +24,12 @@ from core.ids import new_id
 from core.org_settings import OrgSettings
 from core.versioning import check
 from core.visibility import BOOKED, can_reach_member, can_see_lead
-from leads import phones, rotation, search, store
+from leads import phones, search, store
 from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, LeadUpdate, NoteCreate
 from leads.store import Contact, LeadRecord
+from routing import config as routing_config
+from routing import counters, engine
+from routing.eligibility import is_open
 
 RESTORE_DAYS = 30
 ATTRIBUTION_FIELDS = ("sourceId", "campaign", "firstSource")
@@ -159,8 +162,9 @@ def create_lead(
 
     `attribution` ({sourceId, campaign, firstSource}) is stored as given: the capture pipeline's stamp.
 
-    One transaction claims the contact keys (409 `duplicateOf` when any is taken), picks the assignee
-    (round-robin to the next active agent when none is given) and writes the lead and its private contact.
+    One transaction claims the contact keys (409 `duplicateOf` when any is taken), takes the assignee (the
+    routing engine's pick when none is given: rules, availability, counters; nobody eligible: the team's
+    queue, and its managers are pushed) and writes the lead, its private contact and the routing counters.
     """
     from google.cloud import firestore
 
@@ -178,38 +182,44 @@ def create_lead(
     lead_id = lead_id or new_id("l_")
     keys = contact.keys()
     db = clients.db()
+    open_lead = is_open(lead["stage"], archived=False)
+    if assignee_id is None:
+        routing_plan = engine.plan(org_id, lead, default_team=rotation_team, zone=conf.zone)
+        routing, zone = routing_plan.settings, routing_plan.zone
+    else:
+        routing, zone = routing_config.load(org_id), conf.zone
 
-    @firestore.transactional
-    def apply(transaction: Any) -> dict[str, Any]:
-        taken = store.taken_key(transaction, org_id, None, keys)
-        if taken is not None:
-            raise taken
-        move_rotation = None
-        if assignee_id is not None:
-            member: dict[str, Any] | None = member_for_assignment(transaction, org_id, actor, assignee_id)
-        else:
-            chosen, move_rotation = rotation.pick(transaction, org_id, rotation_team, 1)
-            member = chosen[0] if chosen else None
-            if member is None and isinstance(actor, Caller):
-                member = member_for_assignment(transaction, org_id, actor, actor.uid)
-        stored = {
-            **lead,
-            "assigneeId": member["uid"] if member else None,
-            "teamId": member.get("teamId") if member else None,
-        }
-        if move_rotation is not None:
-            move_rotation()
-        transaction.create(store.ref(org_id, lead_id), stored)
-        transaction.create(store.private_ref(org_id, lead_id), contact.document(lead_id, now))
-        store.write_keys(transaction, org_id, lead_id, keys, now)
-        return stored
+    def attempt(candidate: engine.Candidate | None) -> tuple[dict[str, Any], engine.Claim]:
+        @firestore.transactional
+        def apply(transaction: Any) -> tuple[dict[str, Any], engine.Claim]:
+            taken = store.taken_key(transaction, org_id, None, keys)
+            if taken is not None:
+                raise taken
+            if assignee_id is not None:
+                member = member_for_assignment(transaction, org_id, actor, assignee_id)
+                # An agent's own lead: it is already in touch with the buyer, so no first-contact deadline.
+                due = None if assignee_id == actor.uid else engine.deadline(routing, zone, now)
+                claim = engine.manual_claim(org_id, member, now=now, due=due, by=actor.uid, open_lead=open_lead)
+            else:
+                claim = engine.claim(transaction, routing_plan, candidate, now=now, open_lead=open_lead)
+            stored = {**lead, **claim.fields}
+            claim.write(transaction)
+            transaction.create(store.ref(org_id, lead_id), stored)
+            transaction.create(store.private_ref(org_id, lead_id), contact.document(lead_id, now))
+            store.write_keys(transaction, org_id, lead_id, keys, now)
+            return stored, claim
 
-    return LeadRecord.from_document(lead_id, run_contended(apply, db))
+        result: tuple[dict[str, Any], engine.Claim] = run_contended(apply, db)
+        return result
+
+    stored, claim = attempt(None) if assignee_id is not None else engine.routed(routing_plan, attempt, now=now)
+    if claim.queued:
+        engine.announce_queued(org_id, lead_id, team_id=stored["teamId"], queue="team", at=now)
+    return LeadRecord.from_document(lead_id, stored)
 
 
 def run_contended(apply: Any, db: Any) -> Any:
-    """Run a transactional function that meets contention (the rotation document is shared by every
-    rotating create of an organization or team).
+    """Run a transactional function that may meet contention (concurrent writers of one document).
 
     The client retries an aborted commit at once; when several writers keep colliding that only repeats the
     collision, so whole rounds of attempts are separated by a jittered, growing pause (Firestore's advice for
@@ -255,7 +265,7 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
     org_id = caller.org_id
 
     @firestore.transactional
-    def apply(transaction: Any) -> tuple[LeadRecord, Contact | None, bool]:
+    def apply(transaction: Any) -> tuple[LeadRecord, Contact | None, bool, bool]:
         lead = store.get_visible(caller, lead_id, transaction=transaction)
         version = check(lead.version, if_match)
         masked = store.masks_now(org_id, transaction=transaction)
@@ -291,10 +301,15 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
         if "stage" in changes and first_contact.is_stage_contact(lead.stage, changes["stage"], conf.stages):
             updates.update(first_contact.changes(lead.document(), caller.uid, now))
         updates.update(version=version + 1, updatedAt=now, updatedBy=caller.uid)
+        was_open = is_open(lead.stage, archived=lead.archived)
+        now_open = is_open(updates.get("stage", lead.stage), archived=lead.archived)
+        counters.shift_open(transaction, org_id, lead.assignee_id, int(now_open) - int(was_open))
         transaction.update(store.ref(org_id, lead_id), updates)
-        return lead.updated(updates), contact, masked
+        return lead.updated(updates), contact, masked, was_open and not now_open
 
-    lead, contact, masked = apply(db.transaction())
+    lead, contact, masked, closed = apply(db.transaction())
+    if closed and lead.assignee_id:
+        engine.drain_for(org_id, lead.assignee_id)
     if contact is None:
         contact = store.contact_for_reply(org_id, lead, caller)
     return store.present(lead, caller, contact=contact, org_masks=masked)
@@ -309,7 +324,7 @@ def archive_lead(*, caller: Caller, lead_id: str, if_match: int | None) -> None:
     org_id = caller.org_id
 
     @firestore.transactional
-    def apply(transaction: Any) -> None:
+    def apply(transaction: Any) -> str | None:
         lead = store.get_visible(caller, lead_id, transaction=transaction)
         version = check(lead.version, if_match)
         contact = store.read_contact(org_id, lead_id, transaction=transaction) or Contact(None)
@@ -319,10 +334,22 @@ def archive_lead(*, caller: Caller, lead_id: str, if_match: int | None) -> None:
                 transaction.delete(snapshot.reference)
         transaction.update(
             store.ref(org_id, lead_id),
-            {"archived": True, "archivedAt": now, "version": version + 1, "updatedAt": now, "updatedBy": caller.uid},
+            {
+                "archived": True,
+                "archivedAt": now,
+                "queue": None,  # an archived lead waits for nobody
+                "version": version + 1,
+                "updatedAt": now,
+                "updatedBy": caller.uid,
+            },
         )
+        released = lead.assignee_id if is_open(lead.stage, archived=False) else None
+        counters.shift_open(transaction, org_id, released, -1)
+        return released
 
-    apply(clients.db().transaction())
+    released = apply(clients.db().transaction())
+    if released:
+        engine.drain_for(org_id, released)
 
 
 def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
@@ -355,38 +382,62 @@ def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
             "updatedAt": now,
             "updatedBy": caller.uid,
         }
+        if lead.assignee_id is None and lead.queue is None and is_open(lead.stage, archived=False):
+            # Archiving took it out of the team queue: back in, at the end of the line.
+            updates.update(queue="team", queuedAt=now)
+        counters.shift_open(transaction, org_id, lead.assignee_id, 1 if is_open(lead.stage, archived=False) else 0)
         transaction.update(store.ref(org_id, lead_id), updates)
         return lead.updated(updates)
 
-    return store.shown(org_id, apply(clients.db().transaction()), caller)
+    restored = apply(clients.db().transaction())
+    if restored.queue == "team":
+        engine.drain(org_id, restored.team_id)
+    return store.shown(org_id, restored, caller)
 
 
 def assign_lead(*, caller: Caller, lead_id: str, body: AssignBody) -> LeadRecord:
-    """Reassign a visible lead to a member the caller may reach (admin: anyone active; manager: its team)."""
+    """Reassign a visible lead to a member the caller may reach (admin: anyone active; manager: its team): history
+    (reason manual), a new first-contact deadline unless contacted, and both members' open-lead counts."""
     from google.cloud import firestore
 
     caller.require("leads.assign")
     now = clock.now()
+    routing = routing_config.load(caller.org_id)
 
     @firestore.transactional
-    def apply(transaction: Any) -> LeadRecord:
+    def apply(transaction: Any) -> tuple[LeadRecord, str | None]:
         lead = store.get_visible(caller, lead_id, transaction=transaction)
         member = member_for_assignment(transaction, caller.org_id, caller, body.assignee_id)
         if lead.assignee_id == member["uid"]:
-            return lead
+            return lead, None
+        opened = is_open(lead.stage, archived=lead.archived)
+        due = None if lead.first_contact_at else engine.deadline(routing, caller.settings.zone, now)
+        claim = engine.manual_claim(
+            caller.org_id,
+            member,
+            now=now,
+            due=due,
+            by=caller.uid,
+            previous_history=lead.assignment_history,
+            open_lead=opened,
+        )
         # The new assignee's listener must never receive raw numbers, even before the masking triggers run.
         updates = {
             **store.conform(lead, masked=store.masks_now(caller.org_id, transaction=transaction)),
-            "assigneeId": member["uid"],
-            "teamId": member.get("teamId"),
+            **claim.fields,
             "version": lead.version + 1,
             "updatedAt": now,
             "updatedBy": caller.uid,
         }
+        claim.write(transaction)
+        counters.shift_open(transaction, caller.org_id, lead.assignee_id, -1 if opened else 0)
         transaction.update(store.ref(caller.org_id, lead_id), updates)
-        return lead.updated(updates)
+        return lead.updated(updates), lead.assignee_id if opened else None
 
-    return store.present(apply(clients.db().transaction()), caller)
+    record, released = apply(clients.db().transaction())
+    if released:
+        engine.drain_for(caller.org_id, released)
+    return store.present(record, caller)
 
 
 def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
@@ -410,7 +461,8 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
         query = query.where(filter=clients.where("archived", "==", False))
         if caller.role == "manager":
             query = query.where(filter=clients.where("teamId", "==", caller.team_id))
-        for snapshot in query.select(["name", *store.PHONE_FIELDS]).stream():
+        fields = ["name", "stage", "assigneeId", "firstContactAt", *store.PHONE_FIELDS]
+        for snapshot in query.select(fields).stream():
             moving.append((snapshot.reference, LeadRecord.from_document(snapshot.id, snapshot.to_dict() or {})))
     else:
         ids = list(dict.fromkeys(body.lead_ids or []))
@@ -423,19 +475,38 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
             if lead.assignee_id != target["uid"]:
                 moving.append((snapshot.reference, lead))
     now = clock.now()
+    routing = routing_config.load(org_id)
+    due = engine.deadline(routing, caller.settings.zone, now)
+    entry = {"assigneeId": target["uid"], "at": now, "reason": "manual", "by": caller.uid}
     update = {
         "assigneeId": target["uid"],
         "teamId": target.get("teamId"),
+        "assignedAt": now,
+        "assignmentHistory": firestore.ArrayUnion([entry]),
+        "queue": None,
+        "queuedAt": None,
         "version": firestore.Increment(1),
         "updatedAt": now,
         "updatedBy": caller.uid,
     }
+    released: set[str] = set()
     for start in range(0, len(moving), 400):
         batch = db.batch()
+        shifts: dict[str, int] = {}
         for ref, lead in moving[start : start + 400]:
             # The new assignee's listener never receives raw numbers (the backstop trigger covers a race).
-            batch.update(ref, {**store.conform(lead, masked=masked), **update})
+            deadline = {"slaDueAt": None if lead.first_contact_at else due}
+            batch.update(ref, {**store.conform(lead, masked=masked), **update, **deadline})
+            if is_open(lead.stage, archived=False):
+                shifts[target["uid"]] = shifts.get(target["uid"], 0) + 1
+                if lead.assignee_id:
+                    shifts[lead.assignee_id] = shifts.get(lead.assignee_id, 0) - 1
+                    released.add(lead.assignee_id)
+        for uid, delta in shifts.items():
+            counters.shift_open(batch, org_id, uid, delta)  # in the batch: counts move with the leads
         batch.commit()
+    for uid in sorted(released):
+        engine.drain_for(org_id, uid)
     return len(moving)
 
 

@@ -4,7 +4,8 @@ Import: common header spellings are mapped, each row is validated as a create wo
 against the organization and within the file are skipped, and rows are written in atomic batches whose
 key documents are created only if absent: a key claimed concurrently fails its batch, whose rows are
 then written one by one (each its own transaction), so the duplicate guarantee holds for imports too.
-Round-robin assignment of the whole file moves the rotation once.
+Rows without an assignee are routed as a create is (routing.engine.allocate, one read of the counters per
+file), their counter increments written in the same batch as the rows.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.ids import new_id
 from core.models import INT64_MAX as MAX_MONEY
-from leads import rotation, service, store
+from leads import service, store
 from leads.models import LeadCreate, LeadListQuery
 from leads.store import Contact, LeadRecord, StoredPhone
+from routing import config as routing_config
+from routing import counters, engine
+from routing.eligibility import is_open
 
 BATCH_WRITES = 450  # a batch holds at most 500 writes; a lead takes 2 plus one per phone and email
 WRITERS = 4  # batches committed at once
@@ -264,7 +268,9 @@ def prepare_rows(
 def write_rows(caller: Caller, prepared: Prepared, progress: Callable[[int, int], None] | None = None) -> int:
     """Write the prepared rows (duplicates met at write time join prepared.duplicates): how many leads exist
     for them now, counting those a replayed batch had written already."""
-    return _write(caller, prepared.valid, prepared.duplicates, prepared.errors, progress) + len(prepared.written)
+    created = _write(caller, prepared.valid, prepared.duplicates, prepared.errors, progress)
+    announce_queued(caller, prepared.valid)
+    return created + len(prepared.written)
 
 
 def import_csv(*, caller: Caller, text: str, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -313,9 +319,9 @@ def _drop_existing(org_id: str, valid: list[dict[str, Any]], duplicates: list[di
 
 
 def _assign(caller: Caller, valid: list[dict[str, Any]], errors: list[dict[str, Any]]) -> None:
-    """Set assignee and team on every row: explicit ones checked, the rest round-robin (the rotation moves once)."""
-    from google.cloud import firestore
-
+    """Set the routing fields of every row: explicit assignees checked (reason manual), the rest routed by the
+    engine in one pass (rules, availability, counters; nobody eligible: the team's queue). Each row carries the
+    counter increments to write with it."""
     members: dict[str, dict[str, Any] | None] = {}
     for item in valid:
         uid = item["assigneeId"]
@@ -327,18 +333,13 @@ def _assign(caller: Caller, valid: list[dict[str, Any]], errors: list[dict[str, 
                 members[f"!{uid}"] = {"message": next(iter((error.fields or {"assigneeId": error.message}).values()))}
     rotating = [item for item in valid if item["assigneeId"] is None]
     team = caller.team_id if caller.role == "manager" else None
-
-    @firestore.transactional
-    def take(transaction: Any) -> list[dict[str, Any]]:
-        chosen, move = rotation.pick(transaction, caller.org_id, team, len(rotating))
-        move()
-        return chosen
-
-    chosen = service.run_contended(take, clients.db()) if rotating else []
-    if rotating and not chosen:
-        chosen = [service.member_for_assignment(None, caller.org_id, caller, caller.uid)] * len(rotating)
-    for item, member in zip(rotating, chosen, strict=True):
-        item["member"] = member
+    now = clock.now()
+    for item, allocation in zip(
+        rotating, engine.allocate(caller.org_id, [i["lead"] for i in rotating], default_team=team, now=now), strict=True
+    ):
+        item["routing"] = allocation.fields
+        item["counts"] = allocation.counts
+    routing = routing_config.load(caller.org_id) if len(rotating) < len(valid) else None
     kept = []
     for item in valid:
         if item["assigneeId"] is not None:
@@ -347,10 +348,40 @@ def _assign(caller: Caller, valid: list[dict[str, Any]], errors: list[dict[str, 
                 problem = members.get(f"!{item['assigneeId']}") or {"message": "not assignable"}
                 errors.append({"row": item["row"], "field": "assigneeId", "message": problem["message"]})
                 continue
-            item["member"] = member
-        item["lead"] = {**item["lead"], "assigneeId": item["member"]["uid"], "teamId": item["member"].get("teamId")}
+            assert routing is not None
+            own = member["uid"] == caller.uid  # an agent's own leads: it knows the buyers, no deadline
+            due = None if own else engine.deadline(routing, caller.settings.zone, now)
+            item["routing"] = engine.assigned_fields(member, now=now, reason="manual", due=due, by=caller.uid)
+            opened = is_open(item["lead"].get("stage"), archived=False)
+            item["counts"] = [(counters.open_ref(caller.org_id, member["uid"]), 1)] if opened else []
+        item["lead"] = {**item["lead"], **item["routing"]}
         kept.append(item)
     valid[:] = kept
+
+
+def announce_queued(caller: Caller, valid: list[dict[str, Any]]) -> None:
+    """Push the managers once per team whose queue this import filled."""
+    now = clock.now()
+    first: dict[str | None, str] = {}
+    for item in valid:
+        if item["lead"].get("queue") == "team":
+            first.setdefault(item["lead"].get("teamId"), item["id"])
+    for team_id, lead_id in first.items():
+        engine.announce_queued(caller.org_id, lead_id, team_id=team_id, queue="team", at=now)
+
+
+def _counts(writer: Any, items: list[dict[str, Any]]) -> None:
+    """The rows' counter increments, one write per counter document (a batch writes each document once)."""
+    from google.cloud import firestore
+
+    totals: dict[str, tuple[Any, int]] = {}
+    for item in items:
+        for ref, delta in item.get("counts") or ():
+            total = totals.get(ref.path, (ref, 0))[1] + delta
+            totals[ref.path] = (ref, total)
+    for ref, delta in totals.values():
+        if delta:
+            writer.set(ref, {"n": firestore.Increment(delta)}, merge=True)
 
 
 def _write(
@@ -368,7 +399,7 @@ def _write(
     chunks: list[list[dict[str, Any]]] = [[]]
     writes = 0
     for item in valid:
-        size = 2 + len(item["keys"])
+        size = 2 + len(item["keys"]) + len(item.get("counts") or ())
         if writes + size > BATCH_WRITES:
             chunks.append([])
             writes = 0
@@ -393,6 +424,7 @@ def _commit(org_id: str, chunk: list[dict[str, Any]], now: Any) -> tuple[int, li
     batch = clients.db().batch()
     for item in chunk:
         _stage(batch, org_id, item, now)
+    _counts(batch, chunk)
     try:
         batch.commit()
         return len(chunk), []
@@ -423,6 +455,7 @@ def _write_one(org_id: str, item: dict[str, Any], now: Any) -> str | None:
             if snapshot.exists:
                 return str(snapshot.get("leadId"))
         _stage(transaction, org_id, item, now)
+        _counts(transaction, [item])
         return None
 
     result: str | None = apply(clients.db().transaction())

@@ -1,4 +1,4 @@
-"""The `members` HTTPS function: /members/me, /members, /members/{uid}."""
+"""The `members` HTTPS function: /members/me, /members, /members/{uid}, availability for routing."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from core.deploy import https_options
 from core.http import Call, Page, Reply, Router, created
 from members import service
 from members.models import Me, Member, MemberCreate, MemberListQuery, MemberUpdate
+from routing.models import Availability, AvailabilityBody
 
 router = Router("members")
 
@@ -18,6 +19,19 @@ router = Router("members")
 def me(call: Call) -> dict[str, Any]:
     """The caller's profile, role and effective permissions."""
     return service.me(caller=call.caller)
+
+
+@router.put("/me/availability", fresh=True, body=AvailabilityBody, response=Availability)
+def set_my_availability(call: Call) -> dict[str, Any]:
+    """Set the caller's own routing state (available, away, off-duty; `until` ends it)."""
+    return service.set_availability(caller=call.caller, uid=call.caller.uid, data=call.body(AvailabilityBody))
+
+
+@router.put("/{uid}/availability", fresh=True, body=AvailabilityBody, response=Availability)
+def set_availability(call: Call) -> dict[str, Any]:
+    """Set a member's routing state (admin: anyone; manager: its team)."""
+    data = call.body(AvailabilityBody)
+    return service.set_availability(caller=call.caller, uid=call.params["uid"], data=data)
 
 
 @router.get("/", query=MemberListQuery, items=Member)
@@ -43,7 +57,7 @@ def get_member(call: Call) -> dict[str, Any]:
 
 @router.patch("/{uid}", fresh=True, body=MemberUpdate, response=Member)
 def update_member(call: Call) -> dict[str, Any]:
-    """Change role, team, name or active (admin)."""
+    """Change role, team, name, active, leave periods or the open-lead cap (admin)."""
     call.caller.require("members.manage")
     data = call.body(MemberUpdate)
     member = service.update_member(caller=call.caller, uid=call.params["uid"], data=data, if_match=call.if_match())

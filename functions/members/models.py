@@ -9,6 +9,7 @@ from pydantic import EmailStr, Field
 
 from core.models import ApiModel, ApiOut, ApiPatch, DocId
 from core.pagination import PageQuery
+from routing.models import MAX_LEAVES, Availability, Leave, LeaveOut
 
 Role = Literal["admin", "manager", "agent", "rm"]
 
@@ -25,12 +26,18 @@ class MemberCreate(ApiModel):
 class MemberUpdate(ApiPatch):
     """A partial change of a member (admin); teamId null takes the member out of its team."""
 
-    clearable = frozenset({"team_id"})
+    clearable = frozenset({"team_id", "max_open_leads"})
 
     name: str | None = Field(None, min_length=1, max_length=120, description="Full name")
     role: Role | None = Field(None, description="New role; ends the member's sessions")
     team_id: DocId | None = Field(None, description="New team; ends the member's sessions")
     active: bool | None = Field(None, description="false deactivates the member and ends its sessions")
+    leave: list[Leave] | None = Field(
+        None, max_length=MAX_LEAVES, description="Leave periods (replaces the list); routing skips the member then"
+    )
+    max_open_leads: int | None = Field(
+        None, ge=0, le=100_000, description="Cap on open leads for routing; null removes the cap"
+    )
 
 
 class Member(ApiOut):
@@ -46,6 +53,9 @@ class Member(ApiOut):
     created_at: datetime = Field(description="When added")
     updated_at: datetime = Field(description="Last change")
     last_login_at: datetime | None = Field(None, description="Last successful login")
+    availability: Availability | None = Field(None, description="Routing state; absent: available")
+    leave: list[LeaveOut] = Field(default_factory=list, description="Leave periods")
+    max_open_leads: int | None = Field(None, description="Cap on open leads for routing")
 
 
 class OrgSummary(ApiOut):

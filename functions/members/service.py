@@ -18,6 +18,8 @@ from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
 from core.versioning import check
 from members.models import MemberCreate, MemberListQuery, MemberUpdate
+from routing import engine
+from routing.models import AvailabilityBody
 
 
 def _team_exists(transaction: Any, org_id: str, team_id: str | None) -> None:
@@ -174,7 +176,43 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
     tenancy.cache.forget(ref.path)
     if sessions_change or "active" in changes:
         sessions.sync_auth_user(member, revoke=sessions_change)
+    if {"active", "leave", "maxOpenLeads", "teamId", "role"} & changes.keys():
+        engine.drain_for(caller.org_id, uid)  # reactivated, leave lifted, cap raised: queued leads may go now
     return member
+
+
+def set_availability(*, caller: Caller, uid: str, data: AvailabilityBody) -> dict[str, Any]:
+    """Set a member's routing state: its own, or (admin: anyone; manager: its team) another's. Back to
+    available drains the queues the member can take from."""
+    from google.cloud import firestore
+
+    now = clock.now()
+    if data.until is not None and data.until <= now:
+        raise invalid("until", "must be in the future")
+    if data.status == "available" and data.until is not None:
+        raise invalid("until", "only away and off-duty end at a time")
+    ref = tenancy.member_ref(caller.org_id, uid)
+    state = {"status": data.status, "until": data.until, "updatedAt": now, "updatedBy": caller.uid}
+
+    @firestore.transactional
+    def apply(transaction: Any) -> None:
+        snapshot = ref.get(transaction=transaction)
+        member = (snapshot.to_dict() or {}) | {"uid": uid} if snapshot.exists else None
+        if member is None or member.get("deleted"):
+            raise not_found("Member")
+        if uid != caller.uid and not (caller.role in {"admin", "manager"} and may_see(caller, member)):
+            raise forbidden("You may set only your own availability")
+        head = audit.read_head(transaction, caller.org_id)
+        transaction.update(ref, {"availability": state, "updatedAt": now})
+        audit.append_in(
+            transaction, caller.org_id, head, "member.availability", actor=caller.uid, target=uid, status=data.status
+        )
+
+    apply(clients.db().transaction())
+    tenancy.cache.forget(ref.path)
+    if data.status == "available":
+        engine.drain_for(caller.org_id, uid)
+    return state
 
 
 def may_see(caller: Caller, member: dict[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""The `org` HTTPS function: /org/settings and /org/teams."""
+"""The `org` HTTPS function: /org/settings, /org/routing and /org/teams."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from core.deploy import https_options
 from core.http import Call, Page, Reply, Router, created
 from org import service
 from org.models import OrgSettings, OrgSettingsUpdate, Team, TeamCreate, TeamUpdate
+from routing import config as routing
+from routing.models import RoutingConfig, RoutingUpdate
 
 router = Router("org")
 
@@ -26,6 +28,20 @@ def update_settings(call: Call) -> dict[str, Any]:
     call.caller.require("settings.manage")
     data = call.body(OrgSettingsUpdate)
     return service.update_settings(caller=call.caller, data=data, if_match=call.if_match())
+
+
+@router.get("/routing", response=RoutingConfig)
+def get_routing(call: Call) -> dict[str, Any]:
+    """The routing rules, first-contact SLA and working hours (admin)."""
+    return routing.get_config(caller=call.caller)
+
+
+@router.patch("/routing", fresh=True, body=RoutingUpdate, response=RoutingConfig)
+def update_routing(call: Call) -> dict[str, Any]:
+    """Change the routing configuration (admin); `rules` replaces the list."""
+    call.caller.require("settings.manage")
+    data = call.body(RoutingUpdate)
+    return routing.update_config(caller=call.caller, data=data, if_match=call.if_match())
 
 
 @router.get("/teams", items=Team)

@@ -344,6 +344,32 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("PATCH", "/members/{id}", seed_member, denied="manager", body={"name": "Renamed"}),
     Endpoint("DELETE", "/privacy/members/{id}", seed_member, denied="manager", allowed=None, note=NEEDS_REQUEST),
     Endpoint("PATCH", "/org/teams/{id}", seed_team, denied="manager", body={"name": "Renamed"}),
+    # routing: availability (admin anyone, manager its team: this south manager not a north agent) and leave
+    Endpoint("PUT", "/members/{id}/availability", seed_member, denied="peer", body={"status": "away"}),
+    Endpoint("PUT", "/members/{id}/availability", seed_member, denied="manager", body={"status": "off-duty"}),
+    Endpoint(
+        "PATCH",
+        "/members/{id}",
+        seed_member,
+        denied="manager",
+        body={"leave": [{"from": SOON, "to": "2030-01-02T00:00:00Z"}], "maxOpenLeads": 5},
+    ),
+    Endpoint(
+        "PATCH",
+        "/org/routing",
+        seed_team,
+        denied=None,
+        body={"rules": [{"name": "r", "assignTo": {"teamId": "{id}"}}]},
+        unknown_status=400,
+    ),
+    Endpoint(
+        "PATCH",
+        "/org/routing",
+        seed_member,
+        denied=None,
+        body={"rules": [{"name": "r", "assignTo": {"memberIds": ["{id}"]}, "method": "least-open"}]},
+        unknown_status=400,
+    ),
     Endpoint("DELETE", "/devices/{id}", seed_device, denied="own", allowed="agent", unknown_status=204),
     # projects
     Endpoint("GET", "/projects/{id}", seed_project, denied=None),
@@ -623,7 +649,7 @@ def _fill(value: Any, world: World, caller: Person, resource_id: str) -> Any:
 def _request(endpoint: Endpoint, world: World, caller: Person, resource_id: str) -> Response:
     path = _fill(endpoint.path, world, caller, resource_id)
     body = _fill(endpoint.body, world, caller, resource_id) if endpoint.body is not None else None
-    if endpoint.method in ("POST", "PATCH") and body is None:
+    if endpoint.method in ("POST", "PATCH", "PUT") and body is None:
         body = {}
     return call(endpoint.method, path, token=caller.token(), json_body=body)
 

@@ -107,7 +107,8 @@ def test_agent_leads_are_their_own_and_admin_leads_rotate_over_active_agents(db:
     tenancy.member_ref("org1", team.agent2.uid).update({"active": False})
     picked = [create(team.admin, f"90000000{i:02d}").body["assigneeId"] for i in range(10, 16)]
     assert set(picked) == {team.agent1.uid, team.south.uid}, picked
-    assert picked[0::2] == [picked[0]] * 3 and picked[1::2] == [picked[1]] * 3
+    # Round-robin: after every lead the two agents' counts differ by at most one (ties go either way).
+    assert all(set(picked[i : i + 2]) == {team.agent1.uid, team.south.uid} for i in range(0, 6, 2)), picked
 
 
 def test_manager_leads_rotate_within_its_team_and_concurrently_stay_even(db: Any) -> None:

@@ -328,6 +328,8 @@ def _agent_work(world: World, primary: str, project: str) -> None:
     assert own.status == 201, own.body
     world.api(agent, "PATCH", f"/leads/{primary}", json_body={"tags": ["hot"]})
     world.api(agent, "POST", f"/leads/{primary}/notes", json_body={"text": "Wants a corner flat"})
+    world.api(agent, "PUT", "/members/me/availability", json_body={"status": "away", "until": soon})
+    world.api(agent, "PUT", f"/members/{agent.uid}/availability", json_body={"status": "available"})
     world.api(agent, "POST", f"/leads/{primary}/assign", json_body={"assigneeId": agent.uid})
     world.api(agent, "POST", "/leads/bulk-assign", json_body={"leadIds": [primary], "toAssigneeId": agent.uid})
     merged = world.api(
@@ -650,6 +652,7 @@ NOT_WALKED: dict[tuple[str, str], str] = {
     ("POST", "/members"): "admin only (members.manage): agents and rms get 403",
     ("PATCH", "/members/{uid}"): "admin only (members.manage): agents and rms get 403",
     ("PATCH", "/org/settings"): "admin only (settings.manage); the world's admin calls it",
+    ("PATCH", "/org/routing"): "admin only (settings.manage): rules, SLA minutes, hours; no lead data",
     ("POST", "/org/teams"): "admin only (teams.manage)",
     ("PATCH", "/org/teams/{team_id}"): "admin only (teams.manage)",
     ("POST", "/projects"): "admin only (projects.manage); the world's admin calls it",

@@ -1037,6 +1037,17 @@ def drive_purgeleads(ctx: Ctx) -> None:
     assert data_of(ref) is None
 
 
+def drive_routingsweep(ctx: Ctx) -> None:
+    """A lead waiting in team north's queue goes to the team's available agent."""
+    lead = seed_lead(ctx.world)
+    ref = org_doc(ctx.world, "leads", lead["id"])
+    ref.update({"assigneeId": None, "teamId": "north", "queue": "team", "queuedAt": datetime.now(UTC)})
+    ctx.schedule()
+    stored = data_of(ref) or {}
+    assert stored["assigneeId"] == ctx.world.agent.uid and stored["queue"] is None
+    assert stored["assignmentHistory"][-1]["reason"] == "queue"
+
+
 def drive_remind(ctx: Ctx) -> None:
     """A reminder task delivered as Cloud Tasks delivers it pushes the agent."""
     from reminders import queue as task_queue

@@ -329,10 +329,21 @@ for coll, doc in (
     ("rotation", "north"),
     ("captures", "cap1"),
     ("captureSources", "src1"),
+    ("config", "routing"),
+    ("openLeads", "u1"),
 ):
     get(coll, f"{ORG_DOC}/{coll}/{doc}", NONE)
     query(coll, ORG_DOC, coll, NONE)
     writes(coll, f"{ORG_DOC}/{coll}/{doc}", f"{ORG_DOC}/{coll}/new-{{me}}", {"status": "ready", "hash": "forged"})
+# The routing counters under each rotation scope: server-only like their scope.
+get("rotation/counts", f"{ORG_DOC}/rotation/team-north/counts/u1", NONE)
+query("rotation/counts", f"{ORG_DOC}/rotation/team-north", "counts", NONE)
+writes(
+    "rotation/counts",
+    f"{ORG_DOC}/rotation/team-north/counts/u1",
+    f"{ORG_DOC}/rotation/team-north/counts/new-{{me}}",
+    {"n": 0},
+)
 
 # ---- a user's own documents -------------------------------------------------------------------------
 U = "users/notifications"

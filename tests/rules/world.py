@@ -157,6 +157,9 @@ def seed(db: Any) -> World:
     for collection in SERVER_ONLY:
         put(f"{collection}/x1", {"secret": True, "createdAt": NOW})
     put(f"{o}/rotation/north", {"next": 1})
+    put(f"{o}/rotation/team-north/counts/u1", {"n": 3, "uid": "u1"})
+    put(f"{o}/openLeads/u1", {"n": 2, "uid": "u1"})
+    put(f"{o}/config/routing", {"rules": [], "firstContactMinutes": 15, "version": 1})
     put(f"{o}/captures/cap1", {"sourceId": "src1", "teamId": "north", "raw": "{}", "outcome": "created"})
     put(f"{o}/captureSources/src1", {"kind": "website", "keyHash": "h", "keyLast4": "abcd"})
     audit_id = next(iter(db.collection(f"{o}/audit").limit(1).stream())).id

@@ -156,7 +156,7 @@ def test_a_failed_send_is_no_contact(world: World, clock: Any) -> None:
             raise providers.ProviderError("the number is not on WhatsApp")
 
     _with_deadline(world, clock)
-    providers.install(whatsapp=Refusing(), sms=Refusing())  # type: ignore[arg-type]
+    providers.install(whatsapp=Refusing(), sms=Refusing())
     assert _whatsapp(world.agent, world.lead_id).body["status"] == "failed"
     assert _sms(world.agent, world.lead_id).body["status"] == "failed"
     assert _lead(world).get("firstContactAt") is None

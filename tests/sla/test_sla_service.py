@@ -73,7 +73,7 @@ class FakeEngine:
                 )
                 return None
             current = lead.get("assigneeId")
-            following = self.order[(self.order.index(current) + 1) % len(self.order)]
+            following = self.order[(self.order.index(str(current)) + 1) % len(self.order)]
             history.append({"assigneeId": following, "at": now, "reason": "sla"})
             transaction.update(
                 ref,

@@ -61,10 +61,14 @@ def on_lead_written(org_id: str, lead_id: str, before: dict[str, Any] | None, af
 
 
 def run_task(data: dict[str, Any]) -> str:
-    """One `leadsla` task, wired to the stored leads and the queue."""
+    """One `leadsla` task, wired to the stored leads and the queue; logged with its ids (never lead data)."""
     from routing import sla_tasks
 
-    return sla_tasks.run(data, leads=StoredLeads(), queue=sla_queue())
+    outcome = sla_tasks.run(data, leads=StoredLeads(), queue=sla_queue())
+    task = sla_tasks.read_task(data)
+    where = f"org={task.org_id} lead={task.lead_id} due={task.key} hop={task.hop}" if task else "unreadable payload"
+    log.info("sla task %s: %s", where, outcome)
+    return outcome
 
 
 def _data(snapshot: Any) -> dict[str, Any] | None:
@@ -74,11 +78,10 @@ def _data(snapshot: Any) -> dict[str, Any] | None:
 @document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/leads/{leadId}", max_age=DATA_EVENTS)
 def leadslaschedule(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]]) -> None:
     """Lead written: its SLA deadline's Cloud Task follows `slaDueAt`."""
-    outcome = on_lead_written(
-        event.params["orgId"], event.params["leadId"], _data(event.data.before), _data(event.data.after)
-    )
+    org_id, lead_id = event.params["orgId"], event.params["leadId"]
+    outcome = on_lead_written(org_id, lead_id, _data(event.data.before), _data(event.data.after))
     if outcome != "unchanged":
-        log.info("sla deadline: %s", outcome)
+        log.info("sla deadline org=%s lead=%s: %s", org_id, lead_id, outcome)
 
 
 @tasks_fn.on_task_dispatched(
@@ -90,4 +93,4 @@ def leadslaschedule(event: firestore_fn.Event[firestore_fn.Change[firestore_fn.D
 )
 def leadsla(req: tasks_fn.CallableRequest[Any]) -> None:
     """Task queue `leadsla`: at a lead's first-response deadline, re-route it unless it was contacted."""
-    log.info("sla task: %s", run_task(dict(req.data or {})))
+    run_task(dict(req.data or {}))

@@ -65,8 +65,8 @@ IAM_ROLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     (
         "roles/cloudtasks.enqueuer + roles/iam.serviceAccountUser (on itself, for the task's OIDC token)",
-        "reminders at their exact time (Cloud Tasks queue `remind`)",
-        ("visits", "notifyonlead", "notifyontask", "remindonvisit", "remindersweep"),
+        "reminders at their exact time (Cloud Tasks queue `remind`), first-response deadlines (queue `leadsla`)",
+        ("visits", "notifyonlead", "notifyontask", "remindonvisit", "remindersweep", "leadslaschedule", "leadsla"),
     ),
     (
         "roles/firebasecloudmessaging.admin",
@@ -75,6 +75,7 @@ IAM_ROLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "notifyonlead",
             "notifyontask",
             "remind",
+            "leadsla",
             "dailydigest",
             "commscallactivity",
             "commsmessageactivity",

@@ -39,6 +39,8 @@ FUNCTIONS: dict[str, str] = {
     "retentiondaily": "triggers.retention",
     "capturepull": "triggers.capture_pull",
     "routingsweep": "triggers.routing",
+    "leadslaschedule": "triggers.sla",
+    "leadsla": "triggers.sla",
 }
 
 # Emulator-only functions: never part of a deploy.

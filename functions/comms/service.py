@@ -17,6 +17,7 @@ from core.org_settings import OrgSettings
 from core.visibility import can_see_record
 from leads import phones, store
 from leads.store import LeadRecord
+from routing import contact as first_contact
 
 log = logging.getLogger("justo.comms")
 
@@ -46,26 +47,39 @@ def _refuse_do_not_contact(caller: Caller, lead: LeadRecord, channel: str) -> No
 
 
 def log_call(*, caller: Caller, data: CallCreate) -> dict[str, Any]:
-    """Store a call the agent made or took on its own phone."""
+    """Store a call the agent made or took on its own phone; the assignee's first one is the lead's first
+    contact, stamped in the same transaction."""
+    from google.cloud import firestore
+
     caller.require("comms.call")
-    lead = store.get_visible(caller, data.lead_id or _lead_id_by_phone(caller, data))
+    lead_id = data.lead_id or _lead_id_by_phone(caller, data)
     now = clock.now()
-    record = call_record(
-        caller.org_id,
-        caller.uid,
-        lead,
-        now,
-        direction=data.direction,
-        kind=data.kind,
-        startedAt=data.started_at,
-        durationSec=data.duration_sec,
-        outcome=data.outcome,
-        notes=data.notes,
-        status="logged",
-    )
-    call_id = record["id"]
-    _org_col(caller.org_id, "calls").document(call_id).create(record)
-    return record
+
+    @firestore.transactional
+    def apply(transaction: Any) -> dict[str, Any]:
+        lead = store.get_visible(caller, lead_id, transaction=transaction)
+        record = call_record(
+            caller.org_id,
+            caller.uid,
+            lead,
+            now,
+            direction=data.direction,
+            kind=data.kind,
+            startedAt=data.started_at,
+            durationSec=data.duration_sec,
+            outcome=data.outcome,
+            notes=data.notes,
+            status="logged",
+        )
+        transaction.create(_org_col(caller.org_id, "calls").document(record["id"]), record)
+        # logged now: a call backdated by its startedAt does not make a response look faster than it was
+        first = first_contact.changes(lead.document(), caller.uid, now)
+        if first:
+            transaction.update(store.ref(caller.org_id, lead.id), first)
+        return record
+
+    result: dict[str, Any] = apply(clients.db().transaction())
+    return result
 
 
 def call_record(org_id: str, agent_id: str | None, lead: LeadRecord, now: Any, **fields: Any) -> dict[str, Any]:
@@ -152,6 +166,8 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
         {"orgId": caller.org_id, "agentId": caller.uid, "createdAt": now},
     )
     batch.commit()
+    # the agent dialling from the app is a call as much as one logged afterwards (no transaction: a guarded one)
+    first_contact.stamp(store.ref(caller.org_id, lead.id), caller.uid, now)
     voice = providers.voice()
     token = voice.access_token(uid=caller.uid, call_id=call_id, now=now.timestamp(), lifetime_sec=TOKEN_LIFETIME_SEC)
     username, credential = rules.turn_credentials(secret=secrets.value(secrets.TURN_SECRET), uid=caller.uid, now=now)
@@ -210,6 +226,7 @@ def new_message(
         "leadId": lead.id,
         "leadOwnerId": lead.assignee_id,
         "agentId": lead.assignee_id if actor is SYSTEM else actor.uid,
+        "sentBy": None if actor is SYSTEM else actor.uid,  # who sent it: only a member's send is first contact
         "teamId": lead.team_id,
         "channel": channel,
         "direction": "outbound",
@@ -414,7 +431,14 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
         apply_status(org_id, message_id, "failed", at=clock.now(), reason=error.reason)
         return ref.get().to_dict() or {}
     mark_sent(org_id, message_id, provider=channel, provider_message_id=provider_id)
+    _first_contact(org_id, message)
     return ref.get().to_dict() or {}
+
+
+def _first_contact(org_id: str, message: dict[str, Any]) -> None:
+    """A message that went out is the lead's first contact when its sender is the lead's assignee."""
+    if message.get("direction") == "outbound" and message.get("sentBy"):
+        first_contact.stamp(store.ref(org_id, str(message["leadId"])), str(message["sentBy"]), clock.now())
 
 
 def mark_sent(org_id: str, message_id: str, *, provider: str, provider_message_id: str) -> None:
@@ -555,6 +579,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
     batch.update(ref, {"providerMessageId": message["id"]})
     batch.commit()
     apply_status(caller.org_id, message["id"], "sent", at=clock.now())
+    _first_contact(caller.org_id, message)
     return ref.get().to_dict() or {}
 
 

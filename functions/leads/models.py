@@ -298,7 +298,8 @@ class Activity(ApiOut):
     id: str = Field(description="Entry id")
     type: str = Field(
         description="created, updated, stage_changed, assigned, archived, restored, merged, note_added, "
-        "task_created, task_completed, and those of calls, messages and visits"
+        "task_created, task_completed, sla-missed (the first-response deadline passed uncontacted; an `assigned` "
+        "follows), and those of calls, messages and visits"
     )
     actor_id: str | None = Field(None, description="Who did it; null for the system")
     at: datetime = Field(description="When")

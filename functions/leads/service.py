@@ -242,8 +242,11 @@ def get_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
 
 
 def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int | None) -> LeadRecord:
-    """Change a visible lead; contact changes move its unique keys in the same transaction."""
+    """Change a visible lead; contact changes move its unique keys in the same transaction, and the assignee's
+    first stage move past the first stage is the lead's first contact, stamped in it too."""
     from google.cloud import firestore
+
+    from routing import contact as first_contact
 
     caller.require("leads.update")
     changes = data.model_dump(exclude_unset=True, by_alias=True, mode="python")
@@ -295,6 +298,8 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
         else:
             # A stage or team change can show the lead to someone new (an rm once booked): never with raw numbers.
             updates.update(store.conform(lead, masked=masked))
+        if "stage" in changes and first_contact.is_stage_contact(lead.stage, changes["stage"], conf.stages):
+            updates.update(first_contact.changes(lead.document(), caller.uid, now))
         updates.update(version=version + 1, updatedAt=now, updatedBy=caller.uid)
         was_open = is_open(lead.stage, archived=lead.archived)
         now_open = is_open(updates.get("stage", lead.stage), archived=lead.archived)

@@ -22,6 +22,7 @@ PERSON_FIELDS = (
     "updatedBy",
     "by",
     "uploadedBy",
+    "sentBy",
 )
 
 

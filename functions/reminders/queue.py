@@ -1,4 +1,7 @@
-"""The task-queue port: Cloud Tasks through firebase_admin (the tasks emulator locally), memory in tests."""
+"""The task-queue port: Cloud Tasks through firebase_admin (the tasks emulator locally), memory in tests.
+
+One port for every task-queue function that schedules named tasks at a time (the reminders' `remind`, the
+first-response SLA's `leadsla`): `queue(function)` is that function's queue."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ CLOUD_HORIZON = timedelta(days=29)
 
 
 class TaskQueue(Protocol):
-    """Schedules named tasks for the reminder handler."""
+    """Schedules named tasks for one task-queue function."""
 
     horizon: timedelta  # how far ahead a task may be scheduled; later reminders wait for the sweep
 
@@ -34,14 +37,15 @@ class TaskQueue(Protocol):
 class CloudTasksQueue:
     """Cloud Tasks through `firebase_admin.functions.task_queue` (the tasks emulator when its host is set)."""
 
-    def __init__(self, *, horizon: timedelta = CLOUD_HORIZON) -> None:
+    def __init__(self, *, function: str = QUEUE_FUNCTION, horizon: timedelta = CLOUD_HORIZON) -> None:
+        self.function = function
         self.horizon = horizon
 
     def _queue(self) -> Any:
         from firebase_admin import functions
 
         config = settings.get()
-        name = f"locations/{config.region}/functions/{QUEUE_FUNCTION}"
+        name = f"locations/{config.region}/functions/{self.function}"
         return functions.task_queue(name, app=clients.firebase_app())
 
     def enqueue(self, task_id: str, payload: dict[str, Any], at: datetime) -> bool:
@@ -69,7 +73,7 @@ class CloudTasksQueue:
         except exceptions.NotFoundError:
             return
         except exceptions.FirebaseError as error:
-            log.warning("reminder task delete failed: %s", type(error).__name__)
+            log.warning("%s task delete failed: %s", self.function, type(error).__name__)
 
 
 def _naive_utc(at: datetime) -> datetime:
@@ -100,19 +104,29 @@ class MemoryQueue:
         self.tasks.pop(task_id, None)
 
 
-_queue: TaskQueue | None = None
+# Functions whose tasks may only be enqueued once due on the emulators, which dispatch at once whatever the
+# schedule time: their schedulers keep a record and a sweep enqueues it on time (the local runner's minute
+# sweep for reminders). Others (`leadsla`) are enqueued at once and their handler waits for the time itself.
+DUE_ONLY_ON_EMULATORS = frozenset({QUEUE_FUNCTION})
+
+_queues: dict[str, TaskQueue] = {}
+_installed: dict[str | None, TaskQueue] = {}
 
 
-def queue() -> TaskQueue:
-    """The configured queue: Cloud Tasks; on the emulators, which dispatch at once whatever the schedule time,
-    only reminders already due are enqueued (the local runner's minute sweep enqueues the rest on time)."""
-    global _queue
-    if _queue is None:
-        _queue = CloudTasksQueue(horizon=timedelta(0) if settings.get().emulator else CLOUD_HORIZON)
-    return _queue
+def queue(function: str = QUEUE_FUNCTION) -> TaskQueue:
+    """The configured queue of a task-queue function: Cloud Tasks; on the emulators, reminders only once due."""
+    replacement = _installed.get(function, _installed.get(None))
+    if replacement is not None:
+        return replacement
+    if function not in _queues:
+        due_only = settings.get().emulator and function in DUE_ONLY_ON_EMULATORS
+        _queues[function] = CloudTasksQueue(function=function, horizon=timedelta(0) if due_only else CLOUD_HORIZON)
+    return _queues[function]
 
 
-def install(replacement: TaskQueue | None) -> None:
-    """Replace the queue (tests)."""
-    global _queue
-    _queue = replacement
+def install(replacement: TaskQueue | None, *, function: str | None = None) -> None:
+    """Replace one function's queue, or every function's without `function` (tests); None restores."""
+    if replacement is None:
+        _installed.pop(function, None)
+    else:
+        _installed[function] = replacement

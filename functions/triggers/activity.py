@@ -37,6 +37,20 @@ TRACKED = (
 )
 
 
+# Fields the system keeps for routing and the first-response SLA: never a user's "updated" line. Their moves
+# show as entries of their own (assigned, sla-missed) or not at all (a new deadline, first contact).
+SYSTEM_FIELDS = (
+    "firstContactAt",
+    "firstContactSeconds",
+    "slaDueAt",
+    "slaReassignments",
+    "assignmentHistory",
+    "assignedAt",
+    "queue",
+    "queuedAt",
+)
+
+
 def _shown(field: str, value: Any) -> Any:
     """A field's value as the history shows it: phones masked, opt-ins as their channels."""
     if field in {"primaryPhone", "alternatePhone"}:
@@ -48,6 +62,8 @@ def _shown(field: str, value: Any) -> Any:
 
 def lead_entries(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The history entries one write of a lead document makes (type, summary, changes, ref); [] for none."""
+    from routing.sla_tasks import sla_move
+
     if after is None or after.get("mergedInto"):
         return []  # purged, or a duplicate folding into another lead: its history moves over
     if before is None:
@@ -66,7 +82,8 @@ def lead_entries(before: dict[str, Any] | None, after: dict[str, Any] | None) ->
                 "ref": {},
             }
         )
-    if before.get("assigneeId") != after.get("assigneeId"):
+    if before.get("assigneeId") != after.get("assigneeId") and not sla_move(before, after):
+        # an SLA re-route's `sla-missed` and `assigned` are written by the `leadsla` task
         entries.append(
             {
                 "type": "assigned",

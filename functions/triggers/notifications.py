@@ -13,9 +13,21 @@ from firebase_functions import firestore_fn
 from core import notify
 from core.deploy import DATA_EVENTS, PUSH_EVENTS, document_trigger
 
-# Fields whose change alone is no news to the lead's owner.
+# Fields whose change alone is no news to the lead's owner (the routing and SLA bookkeeping among them: the
+# owner's own first contact, a new deadline).
 QUIET_LEAD_FIELDS = frozenset(
     {"updatedAt", "updatedBy", "version", "searchTokens", "lastActivityAt", "lastContactedAt", "createdAt"}
+) | frozenset(
+    {
+        "firstContactAt",
+        "firstContactSeconds",
+        "slaDueAt",
+        "slaReassignments",
+        "assignmentHistory",
+        "assignedAt",
+        "queue",
+        "queuedAt",
+    }
 )
 
 
@@ -70,6 +82,8 @@ def lead_pushes(
     org_id: str, lead_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> list[notify.Push]:
     """Lead assigned to you (by someone else); your lead updated by someone else."""
+    from routing.sla_tasks import sla_move
+
     if after is None or after.get("archived"):
         return []
     assignee = after.get("assigneeId")
@@ -79,8 +93,8 @@ def lead_pushes(
     name = str(after.get("name") or "A lead")
     data = {"orgId": org_id, "leadId": lead_id}
     if before is None or before.get("assigneeId") != assignee:
-        if actor == assignee:
-            return []
+        if actor == assignee or sla_move(before, after):
+            return []  # your own lead; or an SLA re-route, whose pushes the `leadsla` task sends
         return [notify.Push(assignee, "lead-assigned", "New lead assigned to you", name, data, _refs(lead_id))]
     changed = changed_fields(before, after)
     if not changed or not actor or actor == assignee:

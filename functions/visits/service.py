@@ -77,10 +77,12 @@ def _stage_move(transaction: Any, caller: Caller, lead: LeadRecord, target: str,
         return
     if current in stages and stages.index(current) > stages.index(target):
         return  # never backwards (booked, lost, ...)
-    transaction.update(
-        store.ref(caller.org_id, lead.id),
-        {"stage": target, "updatedAt": now, "updatedBy": caller.uid, "version": lead.version + 1},
-    )
+    from routing import contact as first_contact
+
+    changes = {"stage": target, "updatedAt": now, "updatedBy": caller.uid, "version": lead.version + 1}
+    if first_contact.is_stage_contact(current, target, stages):  # the assignee's visit move is first contact too
+        changes |= first_contact.changes(lead.document(), caller.uid, now)
+    transaction.update(store.ref(caller.org_id, lead.id), changes)
 
 
 def create_visit(*, caller: Caller, data: VisitCreate) -> dict[str, Any]:

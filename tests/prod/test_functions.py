@@ -1081,6 +1081,76 @@ def drive_remind(ctx: Ctx) -> None:
     ], "no reminder push reached FCM"
 
 
+def _sla_lead(ctx: Ctx, due: datetime) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A lead of the agent with a first-response deadline, as the routing engine writes it; (id, before, after)."""
+    lead_id = seed_lead(ctx.world)["id"]
+    ref = org_doc(ctx.world, "leads", lead_id)
+    before = data_of(ref) or {}
+    assigned = due - timedelta(minutes=15)
+    entry = {"assigneeId": ctx.world.agent.uid, "at": assigned, "reason": "manual"}
+    ref.update({"assignedAt": assigned, "assignmentHistory": [entry], "slaDueAt": due, "slaReassignments": 0})
+    return lead_id, before, data_of(ref) or {}
+
+
+def sla_tasks_created(standins: Standins, lead_id: str) -> list[dict[str, Any]]:
+    """Cloud Tasks tasks created for the `leadsla` queue about one lead."""
+    found = []
+    for record in standins.seen("cloudtasks.googleapis.com", "/queues/leadsla/tasks", "POST"):
+        task = (record.json() or {}).get("task") or {}
+        body = json.loads(base64.b64decode(task.get("httpRequest", {}).get("body", "") or b"e30="))
+        if (body.get("data") or {}).get("leadId") == lead_id:
+            found.append(task | {"decoded": body})
+    return found
+
+
+def drive_leadslaschedule(ctx: Ctx) -> None:
+    """A new deadline puts one task on the `leadsla` queue at that time, however often the event comes."""
+    due = (datetime.now(UTC) + timedelta(minutes=15)).replace(microsecond=0)
+    lead_id, before, after = _sla_lead(ctx, due)
+    path, event_id, at = f"orgs/{ctx.world.org_id}/leads/{lead_id}", uuid.uuid4().hex, datetime.now(UTC)
+    ctx.event(path, before=before, after=after, event_id=event_id, at=at)
+    ctx.event(path, before=before, after=after, event_id=event_id, at=at)  # redelivered
+    tasks = wait_for(lambda: sla_tasks_created(ctx.standins, lead_id), message="the SLA task at Cloud Tasks")
+    assert len({t["name"] for t in tasks}) == 1, "a redelivered event asked for a second task"  # Cloud Tasks 409s it
+    task = tasks[0]
+    request = task["httpRequest"]
+    assert request["url"] == f"{PUBLIC_BASE}/leadsla", request["url"]
+    assert request["oidcToken"]["serviceAccountEmail"] == ctx.standins.keys.service_account
+    assert task["name"].startswith(f"projects/{harness.PROJECT}/locations/{harness.REGION}/queues/leadsla/tasks/")
+    assert task["scheduleTime"].startswith(due.strftime("%Y-%m-%dT%H:%M:%S")), task["scheduleTime"]
+    assert task["decoded"]["data"]["dueAt"] == due.isoformat()
+
+
+def drive_leadsla(ctx: Ctx) -> None:
+    """A deadline that passed uncontacted, delivered as Cloud Tasks delivers it: the lead is re-routed (or
+    queued for the managers), its history says sla-missed, and the agent who missed it is pushed through FCM."""
+    from routing import sla_tasks
+
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    lead_id, _, after = _sla_lead(ctx, due)
+    task = sla_tasks.Deadline(ctx.world.org_id, lead_id, after["slaDueAt"])
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": "Bearer " + "oidc.token.from-cloud-tasks",  # Cloud Run checks it before the function
+        "X-CloudTasks-QueueName": "leadsla",
+        "X-CloudTasks-TaskName": task.name,
+        "X-CloudTasks-TaskRetryCount": "0",
+        "X-CloudTasks-TaskExecutionCount": "0",
+        "X-CloudTasks-TaskETA": str(due.timestamp()),
+        "User-Agent": "Google-Cloud-Tasks",
+    }
+    body = json.dumps({"data": task.payload()}).encode()
+    expect(httpx.post(ctx.fn.url + "/", content=body, headers=headers, timeout=90), 200)
+    stored = data_of(org_doc(ctx.world, "leads", lead_id)) or {}
+    assert stored.get("assigneeId") != ctx.world.agent.uid, stored.get("assignmentHistory")
+    assert stored["assignmentHistory"][-1]["reason"] == "sla"
+    assert "sla-missed" in activity_types(ctx.world, lead_id)
+    wait_for(lambda: pushes(ctx.standins, ctx.world.agent, "sla-missed", leadId=lead_id), message="the SLA push")
+    expect(httpx.post(ctx.fn.url + "/", content=body, headers=headers, timeout=90), 200)  # redelivered
+    assert len(pushes(ctx.standins, ctx.world.agent, "sla-missed", leadId=lead_id)) == 1
+    assert activity_types(ctx.world, lead_id).count("sla-missed") == 1
+
+
 def drive_leadimport(ctx: Ctx) -> None:
     """An uploaded CSV import, delivered as Cloud Tasks delivers it, creates its leads and records progress."""
     from tests.prod.standins import StoredObject

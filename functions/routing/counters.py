@@ -9,7 +9,6 @@ Every create writes one document of each, the chosen member's: each one sees (le
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -57,10 +56,11 @@ def start(ref: Any, count: int, uid: str) -> tuple[int, Any]:
     precondition instead of reading it, so concurrent creates never hold locks on it."""
     from google.api_core.exceptions import AlreadyExists
 
-    with contextlib.suppress(AlreadyExists):  # another writer started it first: use what it holds
-        ref.create({"n": count, "uid": uid})
-    snapshot = ref.get()
-    return value(snapshot) or 0, snapshot.update_time
+    try:
+        return count, ref.create({"n": count, "uid": uid}).update_time  # the write's own time: no read back
+    except AlreadyExists:  # another writer started it first: use what it holds
+        snapshot = ref.get()
+        return value(snapshot) or 0, snapshot.update_time
 
 
 def shift_open(writer: Any, org_id: str, uid: str | None, delta: int) -> None:

@@ -375,6 +375,19 @@ class LeadRecord:
         return any(item.get("channel") == channel for item in self.opt_ins)
 
 
+# Fields the system keeps for routing and the first-response SLA: never a user's "updated" line nor a
+# "lead updated" push (their moves show as entries of their own: assigned, sla-missed).
+ROUTING_FIELDS = (
+    "firstContactAt",
+    "firstContactSeconds",
+    "slaDueAt",
+    "slaReassignments",
+    "assignmentHistory",
+    "assignedAt",
+    "queue",
+    "queuedAt",
+)
+
 _TUPLES = {
     "emails",
     "search_tokens",

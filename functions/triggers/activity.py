@@ -14,7 +14,7 @@ from firebase_functions import firestore_fn
 
 from core import clock
 from core.deploy import DATA_EVENTS, document_trigger
-from leads import history
+from leads import history, store
 
 # Fields whose change is worth a line in the history; phones are shown masked, never raw.
 TRACKED = (
@@ -37,18 +37,7 @@ TRACKED = (
 )
 
 
-# Fields the system keeps for routing and the first-response SLA: never a user's "updated" line. Their moves
-# show as entries of their own (assigned, sla-missed) or not at all (a new deadline, first contact).
-SYSTEM_FIELDS = (
-    "firstContactAt",
-    "firstContactSeconds",
-    "slaDueAt",
-    "slaReassignments",
-    "assignmentHistory",
-    "assignedAt",
-    "queue",
-    "queuedAt",
-)
+SYSTEM_FIELDS = store.ROUTING_FIELDS
 
 
 def _shown(field: str, value: Any) -> Any:

@@ -12,23 +12,13 @@ from firebase_functions import firestore_fn
 
 from core import notify
 from core.deploy import DATA_EVENTS, PUSH_EVENTS, document_trigger
+from leads.store import ROUTING_FIELDS
 
 # Fields whose change alone is no news to the lead's owner (the routing and SLA bookkeeping among them: the
 # owner's own first contact, a new deadline).
 QUIET_LEAD_FIELDS = frozenset(
     {"updatedAt", "updatedBy", "version", "searchTokens", "lastActivityAt", "lastContactedAt", "createdAt"}
-) | frozenset(
-    {
-        "firstContactAt",
-        "firstContactSeconds",
-        "slaDueAt",
-        "slaReassignments",
-        "assignmentHistory",
-        "assignedAt",
-        "queue",
-        "queuedAt",
-    }
-)
+) | frozenset(ROUTING_FIELDS)
 
 
 # Phones are stored raw or masked by the organization's setting; the leadmasking trigger rewrites one form into

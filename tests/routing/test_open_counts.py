@@ -3,6 +3,7 @@ what waited in the queue for that room goes out."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ def _capped_agent_with_a_queued_lead() -> tuple[str, str, str, str]:
 def test_a_merged_duplicate_frees_its_assignee_and_the_queue_moves(db: Any, clock: Any) -> None:
     admin, agent, duplicate, queued = _capped_agent_with_a_queued_lead()
     tenancy.member_ref("org1", agent).update({"maxOpenLeads": 1})
+    clock.at += timedelta(seconds=1)  # the queue is first in, first out: the older queued lead goes first
     survivor = routed_lead("9500000003")  # nobody has room: queued too
     assert survivor["queue"] == "team"
     merge_leads(caller=member_caller("org1", admin), lead_id=survivor["id"], duplicate_id=duplicate)

@@ -112,7 +112,7 @@ def get_message(call: HttpCall) -> dict[str, Any]:
 # The senders' credentials (SMS, WhatsApp, email), the voice token for SDK tokens, TURN for app-to-app calls.
 SECRETS = secrets.names(
     secrets.SMS_WEBHOOK_SECRET,
-    secrets.WHATSAPP_ACCESS_TOKEN,
+    secrets.CHANNELS_KEY,
     secrets.VOICE_AUTH_TOKEN,
     secrets.TURN_SECRET,
     secrets.MAIL,

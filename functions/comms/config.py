@@ -19,10 +19,8 @@ class CommsConfig:
     plivo_api: str
     plivo_auth_id: str  # voice account (its auth token is VOICE_AUTH_TOKEN)
     plivo_sms_auth_id: str  # SMS subaccount (its auth token is SMS_WEBHOOK_SECRET)
-    sms_sender_id: str  # DLT-registered header, e.g. JUSTOL
-    dlt_entity_id: str  # the organization's DLT principal entity id
     whatsapp_api: str
-    whatsapp_phone_number_id: str  # its access token is the WHATSAPP_ACCESS_TOKEN secret
+    # each organization's number, DLT entity, headers and token are its own: comms.channels
     turn_urls: tuple[str, ...]
     retry_attempts: int
     retry_backoff_sec: float
@@ -48,10 +46,7 @@ def load() -> CommsConfig:
         plivo_api=_env("PLIVO_API_BASE", "https://api.plivo.com").rstrip("/"),
         plivo_auth_id=_env("PLIVO_AUTH_ID"),
         plivo_sms_auth_id=_env("PLIVO_SMS_AUTH_ID"),
-        sms_sender_id=_env("SMS_SENDER_ID", "JUSTOL"),
-        dlt_entity_id=_env("DLT_ENTITY_ID"),
         whatsapp_api=_env("WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0").rstrip("/"),
-        whatsapp_phone_number_id=_env("WHATSAPP_PHONE_NUMBER_ID"),
         turn_urls=tuple(u for u in _env("TURN_URLS", "turn:turn.justo.example.com:3478").split(",") if u),
         retry_attempts=int(_env("COMMS_RETRY_ATTEMPTS", "3")),
         retry_backoff_sec=float(_env("COMMS_RETRY_BACKOFF_SEC", "0.5")),
@@ -63,8 +58,6 @@ def load() -> CommsConfig:
 _FIELDS = {
     "PLIVO_AUTH_ID": "plivo_auth_id",
     "PLIVO_SMS_AUTH_ID": "plivo_sms_auth_id",
-    "DLT_ENTITY_ID": "dlt_entity_id",
-    "WHATSAPP_PHONE_NUMBER_ID": "whatsapp_phone_number_id",
 }
 
 

@@ -1,23 +1,11 @@
-"""Number routing: which organization a provider's receiving number (WhatsApp or voice) belongs to."""
+"""Number routing: which organization a provider's receiving number (WhatsApp or voice) belongs to; the
+tables are written by comms.channels.save from each organization's channels."""
 
 from __future__ import annotations
 
+from comms.channels import VOICE_NUMBERS, WHATSAPP_NUMBERS
 from core import clients
 from core.models import valid_doc_id
-
-WHATSAPP_NUMBERS = "whatsappNumbers"  # {phone_number_id} -> orgId
-VOICE_NUMBERS = "voiceNumbers"  # {digits of an organization's Plivo number} -> orgId
-
-
-def register_whatsapp_number(org_id: str, phone_number_id: str) -> None:
-    """Route inbound WhatsApp messages of a Cloud API phone number id to an organization."""
-    clients.db().collection(WHATSAPP_NUMBERS).document(phone_number_id).set({"orgId": org_id})
-
-
-def register_voice_number(org_id: str, e164: str) -> None:
-    """Route inbound calls to an organization's Plivo number to that organization."""
-    digits = "".join(ch for ch in e164 if ch.isdigit())
-    clients.db().collection(VOICE_NUMBERS).document(digits).set({"orgId": org_id})
 
 
 def org_of_whatsapp_number(phone_number_id: str) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from xml.sax.saxutils import quoteattr
 
 from comms import config as comms_config
+from comms.channels import SmsChannel, WhatsAppChannel
 from core import outbox
 
 # re-exported: comms callers and tests name them as providers.ProviderError, providers.scrub, ...
@@ -35,35 +36,44 @@ class OutgoingSms:
     text: str
     template_id: str
     dlt_category: str  # transactional, service_implicit, service_explicit, promotional
+    sender_id: str  # one of the organization's DLT-registered headers
+
+
+WHATSAPP_MEDIA_KINDS = ("image", "document", "audio", "video")
 
 
 @dataclass(frozen=True)
 class OutgoingWhatsApp:
-    """A WhatsApp template message."""
+    """A WhatsApp message: a template (kind "template"), or, inside the customer-service window, free-form text
+    or media fetched by link (kind "text", "image", "document", "audio", "video")."""
 
     message_id: str
     lead_id: str
     to: str  # E.164
-    template_name: str
-    language: str
-    params: tuple[str, ...]
+    template_name: str = ""
+    language: str = "en"
+    params: tuple[str, ...] = ()
     # {type: text, text} or {type: image|document|video, link, filename}: the header's parameter
     header: dict[str, str] | None = None
     button_params: tuple[str, ...] = ()
+    kind: str = "template"
+    text: str = ""  # the body of a text message, or a media message's caption
+    media_link: str = ""
+    filename: str = ""
 
 
 class SmsSender(Protocol):
-    """Sends an SMS and returns the provider's message id, or raises ProviderError."""
+    """Sends an SMS from an organization's DLT entity and header; the provider's message id, or ProviderError."""
 
-    def send(self, sms: OutgoingSms) -> str:
+    def send(self, channel: SmsChannel, sms: OutgoingSms) -> str:
         """Send one SMS."""
         ...
 
 
 class WhatsAppSender(Protocol):
-    """Sends a WhatsApp template message and returns the provider's message id, or raises ProviderError."""
+    """Sends a WhatsApp message from an organization's number; the provider's message id, or ProviderError."""
 
-    def send(self, message: OutgoingWhatsApp) -> str:
+    def send(self, channel: WhatsAppChannel, message: OutgoingWhatsApp) -> str:
         """Send one message."""
         ...
 
@@ -83,18 +93,16 @@ class PlivoSmsSender:
         api_base: str,
         auth_id: str,
         auth_token: str,
-        sender_id: str,
-        dlt_entity_id: str,
         callback_base: str,
         attempts: int = 3,
         backoff_sec: float = 0.5,
         timeout_sec: float = 10,
     ) -> None:
         self.api_base, self.auth_id, self.auth_token = api_base.rstrip("/"), auth_id, auth_token
-        self.sender_id, self.dlt_entity_id, self.callback_base = sender_id, dlt_entity_id, callback_base
+        self.callback_base = callback_base
         self.attempts, self.backoff_sec, self.timeout_sec = attempts, backoff_sec, timeout_sec
 
-    def request(self, sms: OutgoingSms) -> tuple[str, dict[str, str], dict[str, Any]]:
+    def request(self, channel: SmsChannel, sms: OutgoingSms) -> tuple[str, dict[str, str], dict[str, Any]]:
         """The exact URL, headers and JSON body of the send."""
         basic = base64.b64encode(f"{self.auth_id}:{self.auth_token}".encode()).decode()
         headers = {
@@ -103,21 +111,21 @@ class PlivoSmsSender:
             "User-Agent": USER_AGENT,
         }
         body = {
-            "src": self.sender_id,
+            "src": sms.sender_id,
             "dst": sms.to,
             "text": sms.text,
             "type": "sms",
             "url": f"{self.callback_base}/webhooks/sms",
             "method": "POST",
-            "dlt_entity_id": self.dlt_entity_id,
+            "dlt_entity_id": channel.dlt_entity_id,
             "dlt_template_id": sms.template_id,
             "dlt_template_category": sms.dlt_category,
         }
         return f"{self.api_base}/v1/Account/{self.auth_id}/Message/", headers, body
 
-    def send(self, sms: OutgoingSms) -> str:
+    def send(self, channel: SmsChannel, sms: OutgoingSms) -> str:
         """Send with retries; the provider's message_uuid."""
-        url, headers, body = self.request(sms)
+        url, headers, body = self.request(channel, sms)
         payload = with_retries(
             lambda: _post(url, headers=headers, body=body, timeout=self.timeout_sec),
             attempts=self.attempts,
@@ -140,29 +148,45 @@ def _header_parameter(header: dict[str, str]) -> dict[str, Any]:
     return {"type": kind, kind: media}
 
 
+def _free_form(message: OutgoingWhatsApp) -> dict[str, Any]:
+    """The type and object of a free-form message: text, or media by link (a document keeps its file name)."""
+    if message.kind == "text":
+        return {"type": "text", "text": {"body": message.text, "preview_url": False}}
+    media: dict[str, str] = {"link": message.media_link}
+    if message.text and message.kind != "audio":  # audio takes no caption
+        media["caption"] = message.text
+    if message.kind == "document" and message.filename:
+        media["filename"] = message.filename
+    return {"type": message.kind, message.kind: media}
+
+
 class WhatsAppCloudSender:
-    """WhatsApp Cloud API (`POST /{phone-number-id}/messages`), template messages."""
+    """WhatsApp Cloud API (`POST /{phone-number-id}/messages`) with each organization's number and token."""
 
     def __init__(
         self,
         *,
         api_base: str,
-        phone_number_id: str,
-        access_token: str,
         attempts: int = 3,
         backoff_sec: float = 0.5,
         timeout_sec: float = 10,
     ) -> None:
-        self.api_base, self.phone_number_id, self.access_token = api_base.rstrip("/"), phone_number_id, access_token
+        self.api_base = api_base.rstrip("/")
         self.attempts, self.backoff_sec, self.timeout_sec = attempts, backoff_sec, timeout_sec
 
-    def request(self, message: OutgoingWhatsApp) -> tuple[str, dict[str, str], dict[str, Any]]:
+    def request(
+        self, channel: WhatsAppChannel, message: OutgoingWhatsApp
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
         """The exact URL, headers and JSON body of the send."""
         headers = {
-            "Authorization": f"Bearer {self.access_token}",
+            "Authorization": f"Bearer {channel.access_token}",
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         }
+        url = f"{self.api_base}/{channel.phone_number_id}/messages"
+        recipient = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.to.lstrip("+")}
+        if message.kind != "template":
+            return url, headers, {**recipient, **_free_form(message)}
         template: dict[str, Any] = {"name": message.template_name, "language": {"code": message.language}}
         components = []
         if message.header:
@@ -176,18 +200,11 @@ class WhatsAppCloudSender:
             components.append({"type": "button", "sub_type": "url", "index": str(index), "parameters": parameters})
         if components:
             template["components"] = components
-        body = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": message.to.lstrip("+"),
-            "type": "template",
-            "template": template,
-        }
-        return f"{self.api_base}/{self.phone_number_id}/messages", headers, body
+        return url, headers, {**recipient, "type": "template", "template": template}
 
-    def send(self, message: OutgoingWhatsApp) -> str:
+    def send(self, channel: WhatsAppChannel, message: OutgoingWhatsApp) -> str:
         """Send with retries; the wamid of the accepted message."""
-        url, headers, body = self.request(message)
+        url, headers, body = self.request(channel, message)
         payload = with_retries(
             lambda: _post(url, headers=headers, body=body, timeout=self.timeout_sec),
             attempts=self.attempts,
@@ -202,27 +219,37 @@ class WhatsAppCloudSender:
 class OutboxSmsSender:
     """Emulator: the SMS lands in the outbox (channel sms)."""
 
-    def send(self, sms: OutgoingSms) -> str:
-        """Record the SMS; its outbox id stands in for the provider's."""
+    def send(self, channel: SmsChannel, sms: OutgoingSms) -> str:
+        """Record the SMS, with the header and entity it goes out from; its outbox id stands in for the provider's."""
         return "outbox-" + outbox.record(
-            channel="sms", to=sms.to, text=sms.text, refs=[sms.lead_id, sms.message_id], templateId=sms.template_id
+            channel="sms",
+            to=sms.to,
+            text=sms.text,
+            refs=[sms.lead_id, sms.message_id],
+            templateId=sms.template_id,
+            sender=sms.sender_id,
+            dltEntityId=channel.dlt_entity_id,
         )
 
 
 class OutboxWhatsAppSender:
     """Emulator: the WhatsApp message lands in the outbox (channel whatsapp)."""
 
-    def send(self, message: OutgoingWhatsApp) -> str:
-        """Record the message; its outbox id stands in for the provider's."""
+    def send(self, channel: WhatsAppChannel, message: OutgoingWhatsApp) -> str:
+        """Record the message, with the number it goes out from; its outbox id stands in for the provider's."""
+        template = message.kind == "template"
         return "outbox-" + outbox.record(
             channel="whatsapp",
             to=message.to,
-            subject=message.template_name,
-            text=" | ".join(message.params),
+            subject=message.template_name if template else "",
+            text=" | ".join(message.params) if template else message.text,
             refs=[message.lead_id, message.message_id],
+            kind=message.kind,
+            sender=channel.phone_number_id,
             language=message.language,
             header=message.header,
             buttonParams=list(message.button_params),
+            mediaLink=message.media_link or None,
         )
 
 
@@ -358,8 +385,6 @@ def sms_sender() -> SmsSender:
                 api_base=config.plivo_api,
                 auth_id=comms_config.required(config, "PLIVO_SMS_AUTH_ID", "sms"),
                 auth_token=secrets.value(secrets.SMS_WEBHOOK_SECRET),
-                sender_id=config.sms_sender_id,
-                dlt_entity_id=comms_config.required(config, "DLT_ENTITY_ID", "sms"),
                 callback_base=config.public_base,
                 attempts=config.retry_attempts,
                 backoff_sec=config.retry_backoff_sec,
@@ -374,14 +399,10 @@ def whatsapp_sender() -> WhatsAppSender:
     """The configured WhatsAppSender: the Cloud API when live, the outbox otherwise."""
     global _whatsapp
     if _whatsapp is None:
-        from core import secrets
-
         config = comms_config.get()
         if config.live:
             _whatsapp = WhatsAppCloudSender(
                 api_base=config.whatsapp_api,
-                phone_number_id=comms_config.required(config, "WHATSAPP_PHONE_NUMBER_ID", "whatsapp"),
-                access_token=secrets.value(secrets.WHATSAPP_ACCESS_TOKEN),
                 attempts=config.retry_attempts,
                 backoff_sec=config.retry_backoff_sec,
                 timeout_sec=config.timeout_sec,

@@ -59,15 +59,32 @@ def local_voice_number(org_id: str) -> str:
     return "+9180" + str(int.from_bytes(org_id.encode(), "big") % 10**8).zfill(8)
 
 
+def local_channels(org_id: str) -> dict[str, dict[str, Any]]:
+    """The organization's own channels in the local seed: a WhatsApp number, DLT entity and header, email
+    sender and voice number of its own, so two local organizations send from different ones."""
+    digits = str(int.from_bytes(org_id.encode(), "big") % 10**12).zfill(12)
+    return {
+        "whatsapp": {
+            "phoneNumberId": local_phone_number_id(org_id),
+            "wabaId": f"local-waba-{org_id}",
+            "accessToken": f"local-token-{org_id}",
+        },
+        "sms": {"dltEntityId": "1101" + digits[:15], "senderIds": ["JUSTOL"]},
+        "email": {"fromAddress": f"sales@{org_id}.example.com", "fromName": None, "replyTo": None},
+        "voice": {"callerIds": [local_voice_number(org_id)]},
+    }
+
+
 def seed(org_id: str, members: Any = None) -> list[str]:
-    """Write (or refresh) the organization's templates, local WhatsApp number and voice number, which is also
-    its VoIP caller id (API.md "Local seed": every comms feature works in the demo); members is unused."""
+    """Write (or refresh) the organization's templates and, unless it has its own, its local channels: WhatsApp
+    number, DLT entity, email sender and voice number, which is also its VoIP caller id (API.md "Local seed":
+    every comms feature works in the demo); members is unused."""
     from google.cloud import firestore
 
-    from comms.numbers import register_voice_number, register_whatsapp_number
+    from comms import channels
 
-    register_whatsapp_number(org_id, local_phone_number_id(org_id))
-    register_voice_number(org_id, local_voice_number(org_id))
+    if not channels.ref(org_id).get().exists:  # an admin's own channels stay
+        channels.save(org_id, local_channels(org_id))
     org = tenancy.org_ref(org_id)
     if not OrgSettings.of(org.get().to_dict()).caller_id:  # an admin's own choice stays
         org.update({"settings.callerId": local_voice_number(org_id), "settingsVersion": firestore.Increment(1)})

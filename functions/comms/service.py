@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from comms import contact, providers, rules
+from comms import channels, contact, providers, rules
 from comms.models import CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
 from core import clients, clock, pagination, secrets, tenancy
 from core.caller import SYSTEM, Actor, Caller
@@ -260,6 +260,7 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
     phone = store.dialable(caller.org_id, lead)
     if not phone:
         raise precondition("This lead has no phone number")
+    sender = channels.sms(caller.org_id)
     message = new_message(
         caller,
         store.masks_now(caller.org_id),
@@ -267,6 +268,7 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
         lead,
         "sms",
         phone,
+        senderId=sender.sender_id,
         template=data.template_id,
         category=template.get("category"),
         dltCategory=template.get("dltCategory") or rules.DLT_CATEGORY.get(str(template.get("category")), "promotional"),
@@ -290,6 +292,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
     phone = store.dialable(caller.org_id, lead)
     if not phone:
         raise precondition("This lead has no phone number")
+    number = channels.whatsapp(caller.org_id)
     header = _whatsapp_header(caller.org_id, lead, data)
     message = new_message(
         caller,
@@ -298,6 +301,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
         lead,
         "whatsapp",
         phone,
+        senderId=number.phone_number_id,
         template=data.template_name,
         language=data.language,
         category=template.get("category"),
@@ -403,7 +407,9 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
         if not phone:
             raise providers.ProviderError("the lead has no phone number")
         if channel == "sms":
+            sms = _channel(channels.sms, org_id)
             provider_id = providers.sms_sender().send(
+                sms,
                 providers.OutgoingSms(
                     message_id=message_id,
                     lead_id=lead.id,
@@ -411,10 +417,12 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
                     text=str(message.get("text") or ""),
                     template_id=str(message["template"]),
                     dlt_category=str(message.get("dltCategory") or "promotional"),
-                )
+                    sender_id=_sender_id(sms, message.get("senderId")),
+                ),
             )
         else:
             provider_id = providers.whatsapp_sender().send(
+                _channel(channels.whatsapp, org_id),
                 providers.OutgoingWhatsApp(
                     message_id=message_id,
                     lead_id=lead.id,
@@ -424,7 +432,7 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
                     params=tuple(message.get("params") or ()),
                     header=_outgoing_header(org_id, message),
                     button_params=tuple(message.get("buttonParams") or ()),
-                )
+                ),
             )
     except providers.ProviderError as error:
         log.warning("message send failed org=%s message=%s channel=%s", org_id, message_id, channel)
@@ -433,6 +441,19 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
     mark_sent(org_id, message_id, provider=channel, provider_message_id=provider_id)
     _first_contact(org_id, message)
     return ref.get().to_dict() or {}
+
+
+def _channel(read: Any, org_id: str) -> Any:
+    """The organization's channel as the message goes out; one removed since the message was queued fails it."""
+    try:
+        return read(org_id)
+    except ApiError as error:
+        raise providers.ProviderError(str(error)) from None
+
+
+def _sender_id(sms: channels.SmsChannel, chosen: Any) -> str:
+    """The header a queued SMS was stored with while the organization still has it registered, else its default."""
+    return str(chosen) if chosen in sms.sender_ids else sms.sender_id
 
 
 def _first_contact(org_id: str, message: dict[str, Any]) -> None:

@@ -34,9 +34,6 @@ WHATSAPP_APP_SECRET = Secret(
 WHATSAPP_VERIFY_TOKEN = Secret(
     "WHATSAPP_VERIFY_TOKEN", "local-verify-token", "token of the WhatsApp webhook's verification handshake"
 )
-WHATSAPP_ACCESS_TOKEN = Secret(
-    "WHATSAPP_ACCESS_TOKEN", "local-whatsapp-token", "WhatsApp Cloud API access token that messages are sent with"
-)
 SMS_WEBHOOK_SECRET = Secret(
     "SMS_WEBHOOK_SECRET", "local-sms-secret", "Plivo SMS subaccount auth token: sends SMS, signs its callbacks"
 )
@@ -48,6 +45,9 @@ CAPTURE_KEY_PEPPER = Secret(
     "CAPTURE_KEY_PEPPER", "local-capture-pepper", "key of the HMAC that capture sources' webhook keys are stored under"
 )
 TURN_SECRET = Secret("TURN_SECRET", "local-turn-secret", "coturn use-auth-secret: TURN REST credentials for VoIP")
+CHANNELS_KEY = Secret(
+    "CHANNELS_KEY", "local-channels-key", "key that organizations' WhatsApp tokens are sealed under (comms.channels)"
+)
 
 ALL: tuple[Secret, ...] = (
     OTP_PEPPER,
@@ -55,12 +55,12 @@ ALL: tuple[Secret, ...] = (
     SMTP_PASSWORD,
     WHATSAPP_APP_SECRET,
     WHATSAPP_VERIFY_TOKEN,
-    WHATSAPP_ACCESS_TOKEN,
     SMS_WEBHOOK_SECRET,
     VOICE_AUTH_TOKEN,
     EMAIL_WEBHOOK_SECRET,
     TURN_SECRET,
     CAPTURE_KEY_PEPPER,
+    CHANNELS_KEY,
 )
 
 # What a function that sends email (login codes, visit invitations, emails to leads) must declare.

@@ -44,9 +44,6 @@ PLAIN: tuple[PlainSetting, ...] = (
     PlainSetting("COMMS_PUBLIC_BASE", "", "base URL providers call back (default: the functions' URL)"),
     PlainSetting("PLIVO_AUTH_ID", "", "Plivo voice account id", "voip"),
     PlainSetting("PLIVO_SMS_AUTH_ID", "", "Plivo SMS subaccount id", "sms"),
-    PlainSetting("SMS_SENDER_ID", "JUSTOL", "DLT-registered SMS header"),
-    PlainSetting("DLT_ENTITY_ID", "", "DLT principal entity id", "sms"),
-    PlainSetting("WHATSAPP_PHONE_NUMBER_ID", "", "WhatsApp Cloud API phone number id", "whatsapp"),
     PlainSetting(
         "META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0", "Graph API that Lead Ads leads are read from"
     ),

@@ -19,7 +19,7 @@ CRON = "*/15 * * * *"
     schedule=CRON,
     timezone=scheduler_fn.Timezone(SCHEDULE_TIME_ZONE),
     region=REGION,
-    secrets=list(secrets.names(secrets.SMS_WEBHOOK_SECRET, secrets.WHATSAPP_ACCESS_TOKEN)),
+    secrets=list(secrets.names(secrets.SMS_WEBHOOK_SECRET, secrets.CHANNELS_KEY)),
 )
 def sendqueuedmessages(event: Any) -> None:
     """Scheduled function: dispatch due queued messages."""

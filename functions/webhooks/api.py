@@ -230,8 +230,10 @@ def capture_google(call: Call) -> dict[str, Any]:
     return _outcome(capture)
 
 
-# Every provider's webhook secret; SEARCH_KEY because an inbound WhatsApp message from a new number creates a lead.
+# Every provider's webhook secret; SEARCH_KEY because an inbound WhatsApp message from a new number creates a lead;
+# CHANNELS_KEY opens the organization's WhatsApp token (inbound media, the opt-out confirmation).
 SECRETS = secrets.names(
+    secrets.CHANNELS_KEY,
     secrets.WHATSAPP_APP_SECRET,
     secrets.WHATSAPP_VERIFY_TOKEN,
     secrets.SMS_WEBHOOK_SECRET,

@@ -55,9 +55,17 @@ def make_lead(
     return str(create_lead(org_id=org_id, actor=SYSTEM, data=data).id)
 
 
+# org1's own WhatsApp number, token, DLT entity and header, as the stub-server tests expect them.
+OWN_CHANNELS: dict[str, dict[str, Any]] = {
+    "whatsapp": {"phoneNumberId": "109876543210", "wabaId": "102290129340398", "accessToken": "EAAtest"},
+    "sms": {"dltEntityId": "1101000000000000001", "senderIds": ["JUSTOL"]},
+}
+
+
 @pytest.fixture
 def world(db: Any) -> World:
     """org1 with seeded templates, a manager and two agents of team north, and a lead of the first agent."""
+    from comms import channels
     from comms.seed import seed
 
     admin = make_org()
@@ -65,6 +73,7 @@ def world(db: Any) -> World:
     agent = add_person("org1", "agent", "north")
     other = add_person("org1", "agent", "north")
     seed("org1", None)
+    channels.save("org1", OWN_CHANNELS)
     set_org_settings("org1", callerId="+918045678900")
     return World(admin, manager, agent, other, make_lead("org1", assignee=agent.uid))
 

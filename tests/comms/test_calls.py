@@ -189,10 +189,10 @@ def test_a_call_from_a_known_number_is_logged_on_its_lead(world: World, clock: A
 
 
 def test_a_lead_calling_the_orgs_number_rings_its_owner_who_gets_a_call_alert(world: World, clock: Any) -> None:
-    from comms.numbers import register_voice_number
+    from comms import channels
     from triggers.comms_activity import call_changed
 
-    register_voice_number("org1", "+918045678900")
+    channels.save("org1", {"voice": {"callerIds": ["+918045678900"]}})
     params = {"CallUUID": "in-0001", "From": "919876543210", "To": "918045678900", "Direction": "inbound"}
     answer = plivo_post("/voice", params)
     assert answer.status == 200

@@ -30,8 +30,6 @@ def plivo(stub: Stub, *, attempts: int = 3, timeout: float = 2.0) -> providers.P
         api_base=stub.base,
         auth_id=SMS_AUTH_ID,
         auth_token=SMS_TOKEN,
-        sender_id="JUSTOL",
-        dlt_entity_id="1101000000000000001",
         callback_base=config.get().public_base,
         attempts=attempts,
         backoff_sec=0.01,
@@ -41,9 +39,7 @@ def plivo(stub: Stub, *, attempts: int = 3, timeout: float = 2.0) -> providers.P
 
 def cloud(stub: Stub, *, attempts: int = 3) -> providers.WhatsAppCloudSender:
     """The real WhatsApp Cloud API adapter, pointed at the stub."""
-    return providers.WhatsAppCloudSender(
-        api_base=stub.base, phone_number_id="109876543210", access_token="EAAtest", attempts=attempts, backoff_sec=0.01
-    )
+    return providers.WhatsAppCloudSender(api_base=stub.base, attempts=attempts, backoff_sec=0.01)
 
 
 def accepted_sms(uuid: str = "9ad7e5a2-8f4b-11ef-a1b2-0242ac110002") -> Scripted:
@@ -283,7 +279,7 @@ def test_a_send_interrupted_midway_is_kept_and_finished_by_the_scheduled_sender(
         def __init__(self) -> None:
             self.calls = 0
 
-        def send(self, sms: providers.OutgoingSms) -> str:
+        def send(self, channel: Any, sms: providers.OutgoingSms) -> str:
             self.calls += 1
             if self.calls == 1:
                 raise RuntimeError("instance died mid-send")

@@ -122,10 +122,7 @@ def test_provider_reasons_lose_phone_numbers() -> None:
     ("build", "missing"),
     [
         ("sms_sender", "PLIVO_SMS_AUTH_ID"),
-        ("sms_sender", "DLT_ENTITY_ID"),
         ("sms_sender", "SMS_WEBHOOK_SECRET"),
-        ("whatsapp_sender", "WHATSAPP_PHONE_NUMBER_ID"),
-        ("whatsapp_sender", "WHATSAPP_ACCESS_TOKEN"),
         ("voice", "PLIVO_AUTH_ID"),
         ("voice", "VOICE_AUTH_TOKEN"),
     ],
@@ -142,8 +139,8 @@ def test_in_production_each_provider_refuses_to_work_without_what_it_needs(
     production = dataclasses.replace(settings.load(environ_is_emulator=True), emulator=False)
     monkeypatch.setattr(settings, "get", lambda: production)
     needed = [
-        *("PLIVO_AUTH_ID", "PLIVO_SMS_AUTH_ID", "DLT_ENTITY_ID", "WHATSAPP_PHONE_NUMBER_ID"),
-        *("SMS_WEBHOOK_SECRET", "WHATSAPP_ACCESS_TOKEN", "VOICE_AUTH_TOKEN"),
+        *("PLIVO_AUTH_ID", "PLIVO_SMS_AUTH_ID"),
+        *("SMS_WEBHOOK_SECRET", "VOICE_AUTH_TOKEN"),
     ]
     for name in needed:
         monkeypatch.setenv(name, "set-" + name.lower())

@@ -154,7 +154,9 @@ def world(prod_project: str, standins: Standins) -> World:
             ),
         )
         people[role] = (uid, email, "north")
-    comms_seed.seed(org_id)
+    with pytest.MonkeyPatch.context() as env:  # sealed under the key the fleet's functions are given
+        env.setenv("CHANNELS_KEY", harness.secret_value("CHANNELS_KEY"))
+        comms_seed.seed(org_id)
     tenancy.org_ref(org_id).update({"settings.callerId": comms_seed.local_voice_number(org_id)})
     tenancy.cache.clear()
     members: dict[str, Member] = {}

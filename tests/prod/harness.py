@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -172,8 +173,10 @@ def base_environment() -> dict[str, str]:
     }
 
 
+@functools.cache
 def secret_value(name: str) -> str:
-    """A fresh, random value for one secret (never a development value)."""
+    """The run's random value of one secret (never a development value): one Secret Manager secret has one value
+    for every function that declares it (a token one function seals, another opens)."""
     return f"prodtest-{name.lower()}-{secrets.token_urlsafe(24)}"
 
 

@@ -25,6 +25,7 @@ import httpx
 import jwt
 import pytest
 
+from comms.seed import local_channels
 from core.caller import SYSTEM
 from registry import FUNCTIONS
 from tests.prod import harness
@@ -411,7 +412,9 @@ def drive_comms(ctx: Ctx) -> None:
         if (r.json() or {}).get("to") == lead["primaryPhone"]["e164"].lstrip("+")
     ]
     assert graph, "no WhatsApp message reached the Cloud API"
-    assert graph[0].headers["Authorization"] == f"Bearer {ctx.fn.secret('WHATSAPP_ACCESS_TOKEN')}"
+    # from the organization's own number, with its own token, opened from its sealed channels configuration
+    assert graph[0].path.endswith(f"/{local_channels(ctx.world.org_id)['whatsapp']['phoneNumberId']}/messages")
+    assert graph[0].headers["Authorization"] == f"Bearer {local_channels(ctx.world.org_id)['whatsapp']['accessToken']}"
     session = expect(ctx.call("POST", "/voip/session", member=agent, json_body={"leadId": lead["id"]}), 201)
     jwt.decode(
         session["accessToken"], ctx.fn.secret("VOICE_AUTH_TOKEN"), algorithms=["HS256"], options={"verify_aud": False}

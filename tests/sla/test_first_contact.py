@@ -152,7 +152,7 @@ def test_a_failed_send_is_no_contact(world: World, clock: Any) -> None:
     from comms import providers
 
     class Refusing:
-        def send(self, message: Any) -> str:
+        def send(self, channel: Any, message: Any) -> str:
             raise providers.ProviderError("the number is not on WhatsApp")
 
     _with_deadline(world, clock)

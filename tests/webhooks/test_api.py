@@ -10,10 +10,9 @@ from urllib.parse import urlencode
 import pytest
 
 from comms import config, providers
-from comms.numbers import register_whatsapp_number
 from core import clients, tenancy
 from devtools.inproc import Response, call
-from tests.comms.conftest import World
+from tests.comms.conftest import OWN_CHANNELS, World
 from tests.comms.stub import Scripted, Stub
 from tests.comms.test_messages import accepted_sms, cloud, plivo
 from webhooks.signatures import email_signature, hub_signature, plivo_v3_signature
@@ -21,7 +20,7 @@ from webhooks.signatures import email_signature, hub_signature, plivo_v3_signatu
 pytestmark = pytest.mark.http
 
 APP_SECRET = "local-whatsapp-secret"
-PHONE_NUMBER_ID = "109876543210"
+PHONE_NUMBER_ID = OWN_CHANNELS["whatsapp"]["phoneNumberId"]  # routed to org1 by its channels
 
 
 def whatsapp_post(payload: dict[str, Any], *, secret: str = APP_SECRET) -> Response:
@@ -103,7 +102,6 @@ def test_a_failed_status_records_the_reason(world: World, stub: Stub, clock: Any
 
 def test_a_forged_signature_is_rejected_and_changes_nothing(world: World, stub: Stub, clock: Any) -> None:
     sent = sent_whatsapp(world, stub, "wamid.FORGE1")
-    register_whatsapp_number("org1", PHONE_NUMBER_ID)
     payload = delivery(
         [status("wamid.FORGE1", "read", int(clock.at.timestamp()) + 9)],
         [
@@ -126,7 +124,6 @@ def test_a_forged_signature_is_rejected_and_changes_nothing(world: World, stub: 
 
 
 def test_inbound_whatsapp_from_a_lead_is_logged_on_it(world: World, clock: Any) -> None:
-    register_whatsapp_number("org1", PHONE_NUMBER_ID)
     inbound = {
         "from": "919876543210",
         "id": "wamid.IN1",
@@ -143,7 +140,6 @@ def test_inbound_whatsapp_from_a_lead_is_logged_on_it(world: World, clock: Any) 
 
 
 def test_inbound_whatsapp_from_an_unknown_number_creates_a_whatsapp_lead(world: World, clock: Any) -> None:
-    register_whatsapp_number("org1", PHONE_NUMBER_ID)
     inbound = {
         "from": "919111122222",
         "id": "wamid.IN2",

@@ -23,10 +23,19 @@ class CommsConfig:
     dlt_entity_id: str  # the organization's DLT principal entity id
     whatsapp_api: str
     whatsapp_phone_number_id: str  # its access token is the WHATSAPP_ACCESS_TOKEN secret
+    sendgrid_webhook_key: str  # base64 SPKI key SendGrid's signed event webhook verifies under (plain: public)
     turn_urls: tuple[str, ...]
     retry_attempts: int
     retry_backoff_sec: float
     timeout_sec: float
+
+
+# The emulators' verification key; its private half is in devtools/sendgrid_events.py (never in functions/), so
+# local senders and tests can sign event batches. A production deploy refuses it (webhooks.api).
+DEV_SENDGRID_PUBLIC_KEY = (
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEb6sNaR9gZnTYsXBGVsS8qPVoDO4k/NcNAB8YJEX9Pq6"
+    "qowSXperK3Gzgkb8ePy1qeQ0WbhGjgX4qoAEILQHKg=="
+)
 
 
 def _env(name: str, default: str = "") -> str:
@@ -52,6 +61,7 @@ def load() -> CommsConfig:
         dlt_entity_id=_env("DLT_ENTITY_ID"),
         whatsapp_api=_env("WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0").rstrip("/"),
         whatsapp_phone_number_id=_env("WHATSAPP_PHONE_NUMBER_ID"),
+        sendgrid_webhook_key=_env("SENDGRID_WEBHOOK_PUBLIC_KEY") or (DEV_SENDGRID_PUBLIC_KEY if base.emulator else ""),
         turn_urls=tuple(u for u in _env("TURN_URLS", "turn:turn.justo.example.com:3478").split(",") if u),
         retry_attempts=int(_env("COMMS_RETRY_ATTEMPTS", "3")),
         retry_backoff_sec=float(_env("COMMS_RETRY_BACKOFF_SEC", "0.5")),

@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from comms import config as comms_config
 from comms import numbers, providers, service
-from comms.payloads import EmailEvent, WhatsAppDelivery, WhatsAppMessage
+from comms.payloads import SendGridEvent, WhatsAppDelivery, WhatsAppMessage
 from core import clients, clock, tenancy
 from core.caller import SYSTEM
 from core.errors import ApiError
@@ -32,13 +32,14 @@ PLIVO_SMS_STATUSES = {
     "undelivered": "failed",
     "rejected": "failed",
 }
-EMAIL_EVENTS = {
-    "delivered": "delivered",
-    "opened": "read",
-    "bounced": "failed",
-    "dropped": "failed",
-    "failed": "failed",
-}
+# SendGrid Event Webhook events: those that move a message's status; those that are the buyer opting out of
+# email; the rest (processed, deferred, click, group_resubscribe, ...) change nothing we show.
+SENDGRID_STATUSES = {"delivered": "delivered", "open": "read", "bounce": "failed", "dropped": "failed"}
+SENDGRID_OPT_OUTS = {"spamreport", "unsubscribe", "group_unsubscribe"}
+EMAIL_EVENTS_SEEN = "emailEvents"  # {sha(sg_event_id)}: an event already applied (TTL: SendGrid retries for 72 h)
+EMAIL_EVENT_TTL = timedelta(days=7)
+MAX_EMAIL_EVENTS = 1000  # SendGrid batches by size and time; a larger signed body is not its own
+EMAIL_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 DIAL_OUTCOMES = {
     "completed": "connected",
     "busy": "busy",
@@ -188,14 +189,62 @@ def sms_report(params: dict[str, str]) -> bool:
     return provider_status("sms", uuid, status, at=clock.now(), reason=reason)
 
 
-def email_event(payload: dict[str, Any]) -> bool:
-    """An email provider event: {messageId, event, reason?, timestamp?} (comms.payloads.EmailEvent)."""
-    event = EmailEvent.model_validate(payload)
-    status = EMAIL_EVENTS.get(event.event or "")
-    if status is None or not event.message_id:
-        return False
-    reason = (event.reason or event.event or "failed")[:200] if status == "failed" else None
-    return provider_status("email", event.message_id, status, at=_timestamp(event.timestamp), reason=reason)
+def email_events(payload: Any) -> dict[str, int]:
+    """A SendGrid Event Webhook batch (a JSON array of events): each applied once by its sg_event_id; an event
+    of another shape, kind or message is skipped and the others still apply."""
+    counts = {"applied": 0, "duplicate": 0, "skipped": 0}
+    for raw in payload[:MAX_EMAIL_EVENTS] if isinstance(payload, list) else []:
+        counts[_email_event(raw)] += 1
+    return counts
+
+
+def scrub_reason(text: str) -> str:
+    """A provider's failure reason as agents may read it: no email address or phone number, at most 200 chars."""
+    return providers.scrub(EMAIL_ADDRESS.sub("[address]", text))[:200]
+
+
+def _email_event(raw: Any) -> str:
+    """Apply one SendGrid event: "applied", "duplicate" (its sg_event_id was applied before) or "skipped"."""
+    if not isinstance(raw, dict):
+        return "skipped"
+    event = SendGridEvent.model_validate(raw)
+    kind = (event.event or "").lower()
+    status = SENDGRID_STATUSES.get(kind)
+    message_id = event.justo_message_id or ""
+    if (status is None and kind not in SENDGRID_OPT_OUTS) or not event.sg_event_id or not valid_doc_id(message_id):
+        return "skipped"
+    seen = clients.db().collection(EMAIL_EVENTS_SEEN).document(sha256_hex("sendgrid-event", event.sg_event_id)[:40])
+    if seen.get().exists:
+        return "duplicate"
+    # the organization comes from our own index of the message id, never from the event
+    found = service.status_by_provider_id("email", message_id)
+    if found is None:
+        log.info("email event for an unknown message ignored")
+        return "skipped"
+    org_id, message_id = found
+    at = _timestamp(event.timestamp)
+    if status is not None:
+        reason = None
+        if status == "failed":
+            what = "blocked" if kind == "bounce" and (event.type or "").lower() == "blocked" else kind
+            reason = scrub_reason(f"{what}: {event.reason}" if event.reason else what)
+        service.apply_status(org_id, message_id, status, at=at, reason=reason)
+    else:
+        _email_opt_out(org_id, message_id)
+    now = clock.now()
+    # written after the effects: a crash in between is redelivered and applies again, each effect being idempotent
+    seen.set({"orgId": org_id, "messageId": message_id, "event": kind, "at": now, "expiresAt": now + EMAIL_EVENT_TTL})
+    return "applied"
+
+
+def _email_opt_out(org_id: str, message_id: str) -> None:
+    """The buyer reported the email as spam or unsubscribed: do-not-contact by email on the message's lead."""
+    from leads.service import record_do_not_contact
+
+    snapshot = tenancy.org_ref(org_id).collection("messages").document(message_id).get()
+    lead_id = str((snapshot.to_dict() or {}).get("leadId") or "") if snapshot.exists else ""
+    if valid_doc_id(lead_id) and record_do_not_contact(org_id, lead_id, "email"):
+        log.info("email opt-out recorded org=%s lead=%s", org_id, lead_id)
 
 
 # ---- voice -----------------------------------------------------------------------------------

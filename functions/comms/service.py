@@ -561,7 +561,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
         text=data.body,
         attachments=tuple(files),
         refs=(lead.id, message["id"]),
-        headers={"X-Justo-Message-Id": message["id"]},
+        headers=mail.sendgrid_headers(justoMessageId=message["id"]),
     )
     try:
         mail.mailer().send(email)

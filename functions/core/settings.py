@@ -46,6 +46,12 @@ PLAIN: tuple[PlainSetting, ...] = (
     PlainSetting("PLIVO_SMS_AUTH_ID", "", "Plivo SMS subaccount id", "sms"),
     PlainSetting("SMS_SENDER_ID", "JUSTOL", "DLT-registered SMS header"),
     PlainSetting("DLT_ENTITY_ID", "", "DLT principal entity id", "sms"),
+    PlainSetting(
+        "SENDGRID_WEBHOOK_PUBLIC_KEY",
+        "",
+        "SendGrid's Signed Event Webhook verification key (base64 ECDSA public key; not a secret)",
+        "email events",
+    ),
     PlainSetting("WHATSAPP_PHONE_NUMBER_ID", "", "WhatsApp Cloud API phone number id", "whatsapp"),
     PlainSetting(
         "META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0", "Graph API that Lead Ads leads are read from"

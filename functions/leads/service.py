@@ -640,6 +640,37 @@ def stats(*, caller: Caller) -> dict[str, Any]:
     }
 
 
+# ---- the buyer's own requests --------------------------------------------------------------------------------
+
+
+def record_do_not_contact(org_id: str, lead_id: str, channel: str) -> bool:
+    """The buyer asked not to be contacted on `channel` (a spam report or unsubscribe at the email provider):
+    added once, in a transaction, as the system's change, so the history shows it as any update; True when it
+    was added now."""
+    from google.cloud import firestore
+
+    now = clock.now()
+
+    @firestore.transactional
+    def apply(transaction: Any) -> bool:
+        lead = store.get(org_id, lead_id, transaction=transaction)
+        if lead is None or channel in lead.do_not_contact:
+            return False
+        transaction.update(
+            store.ref(org_id, lead_id),
+            {
+                "doNotContact": [*lead.do_not_contact, channel],
+                "version": lead.version + 1,
+                "updatedAt": now,
+                "updatedBy": SYSTEM.uid,
+            },
+        )
+        return True
+
+    result: bool = apply(clients.db().transaction())
+    return result
+
+
 # ---- masking changes ------------------------------------------------------------------------------------------
 
 # The masking triggers' rewrites are the system's: nobody's change to push to the lead's owner, and no version

@@ -273,18 +273,20 @@ def _header_param(params: dict[str, str], name: str) -> str:
 
 
 def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
-    """A lead calls the organization's number: log the call and ring the lead's owner in the app."""
+    """A lead calls the organization's number: log the call and ring the lead's owner in the app. An unknown
+    number becomes a lead (source `call`) routed as any new lead, and its new owner is rung; a lead nobody owns
+    (waiting in the managers' queue) gets a missed call on its log and the caller is hung up on."""
     from google.api_core.exceptions import AlreadyExists
 
     called = "".join(ch for ch in params.get("To", "") if ch.isdigit())
     calling = "".join(ch for ch in params.get("From", "") if ch.isdigit())
     org_id = numbers.org_of_voice_number(called)
-    if org_id is None or not calling:
+    if org_id is None or not 0 < len(calling) <= 15:
         log.info("inbound call to an unregistered number refused")
         return "application/xml", HANGUP
-    lead = store.find_by_phone(org_id, "+" + calling)
-    if lead is None or not lead.assignee_id:
-        log.info("inbound call from an unknown number org=%s", org_id)
+    lead = store.find_by_phone(org_id, "+" + calling) or _lead_for_caller(org_id, "+" + calling)
+    if lead is None:
+        log.info("inbound call from a number that is not a phone number org=%s", org_id)
         return "application/xml", HANGUP
     owner = lead.assignee_id
     call_id = "call_" + sha256_hex("plivo-inbound", params.get("CallUUID") or calling)[:20]
@@ -299,10 +301,10 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
         kind="voip",
         startedAt=now,
         durationSec=0,
-        outcome=None,
+        outcome=None if owner else "no-answer",
         notes="",
-        status="dialing",
-        providerCallId=params.get("CallUUID") or None,
+        status="dialing" if owner else "completed",
+        providerCallId=(params.get("CallUUID") or "")[:200] or None,
     )
     batch = clients.db().batch()
     batch.create(tenancy.org_ref(org_id).collection("calls").document(call_id), record)
@@ -312,6 +314,9 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
     )
     with contextlib.suppress(AlreadyExists):  # Plivo retried the answer request: the call is already logged
         batch.commit()
+    if not owner:
+        log.info("inbound call for an unassigned lead org=%s lead=%s: missed", org_id, lead.id)
+        return "application/xml", HANGUP
     settings = OrgSettings.of(tenancy.load_org(org_id, fresh=True))
     shown_id, shown_name = ring_display(settings, calling="+" + calling, called="+" + called)
     return providers.voice().ring_agent(
@@ -322,6 +327,37 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
         record=settings.call_recording,
         callback_base=comms_config.get().public_base,
     )
+
+
+def _lead_for_caller(org_id: str, e164: str) -> LeadRecord | None:
+    """A new lead for an unknown number calling the organization (source `call` where the organization keeps
+    that source), created and routed as any new lead; None when the number is not a valid phone number."""
+    import phonenumbers
+
+    from leads.models import LeadCreate
+    from leads.service import create_lead
+
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    sources = OrgSettings.of(tenancy.load_org(org_id)).sources
+    data = LeadCreate.model_validate(
+        {
+            "name": "Inbound caller",  # the number is the only thing known, and a name is shown unmasked
+            "primaryPhone": {"countryCode": f"+{parsed.country_code}", "number": str(parsed.national_number)},
+            "source": "call" if "call" in sources else None,
+        }
+    )
+    try:
+        return create_lead(org_id=org_id, actor=SYSTEM, data=data)
+    except ApiError as error:
+        duplicate = error.extra.get("duplicateOf")
+        if error.code == "INVALID_ARGUMENT":
+            return None
+        if error.code != "ALREADY_EXISTS" or not duplicate:
+            raise
+        return store.get(org_id, str(duplicate))  # the same caller's other call created it a moment ago
 
 
 def ring_display(settings: OrgSettings, *, calling: str, called: str) -> tuple[str, str | None]:

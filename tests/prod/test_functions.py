@@ -376,7 +376,8 @@ def drive_visits(ctx: Ctx) -> None:
 
 
 def drive_comms(ctx: Ctx) -> None:
-    """A call log, an email over SMTP, an SMS at Plivo, a WhatsApp template at the Cloud API, a VoIP session."""
+    """A call log, an email over SMTP (with SendGrid's X-SMTPAPI), an SMS at Plivo, a WhatsApp template at the Cloud
+    API, a VoIP session and the app's registration token for incoming calls."""
     agent, lead = ctx.world.agent, seed_lead(ctx.world)
     started = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     call = {
@@ -388,8 +389,10 @@ def drive_comms(ctx: Ctx) -> None:
     }
     expect(ctx.call("POST", "/calls", member=agent, json_body=call), 201)
     email = {"leadId": lead["id"], "subject": "Brochure", "body": "As discussed, the brochure."}
-    expect(ctx.call("POST", "/email", member=agent, json_body=email), 201)
-    wait_for(lambda: ctx.standins.smtp.to(lead["emails"][0]), message="the email at the SMTP relay")
+    emailed = expect(ctx.call("POST", "/email", member=agent, json_body=email), 201)
+    (relayed,) = wait_for(lambda: ctx.standins.smtp.to(lead["emails"][0]), message="the email at the SMTP relay")
+    smtpapi = json.loads(str(relayed.message["X-SMTPAPI"]))  # SendGrid's relay returns it on each event
+    assert smtpapi == {"unique_args": {"justoMessageId": emailed["id"]}}, smtpapi
     sms = {"leadId": lead["id"], "templateId": "1107170000000000001", "params": ["Sat 11:00"]}
     sent = expect(ctx.call("POST", "/sms", member=agent, json_body=sms), 201)
     assert sent["status"] == "sent", sent
@@ -423,6 +426,15 @@ def drive_comms(ctx: Ctx) -> None:
     assert ice["credential"] == base64.b64encode(turn).decode(), "TURN credential not signed with TURN_SECRET"
     messages = expect(ctx.call("GET", f"/messages?leadId={lead['id']}", member=agent), 200)
     assert {m["channel"] for m in messages["items"]} == {"email", "sms", "whatsapp"}
+    registration = expect(ctx.call("POST", "/voip/token", member=agent), 200)
+    claims = jwt.decode(
+        registration["accessToken"],
+        ctx.fn.secret("VOICE_AUTH_TOKEN"),
+        algorithms=["HS256"],
+        options={"verify_aud": False},
+    )
+    assert claims["sub"] == registration["endpoint"] and claims["iss"] == ctx.fleet.settings["PLIVO_AUTH_ID"]
+    assert claims["grants"] == {"voice": {"incoming_allow": True, "outgoing_allow": True}}, claims
 
 
 def _plivo_headers(secret: str, url: str, params: dict[str, str]) -> dict[str, str]:

@@ -38,7 +38,7 @@ SENDGRID_STATUSES = {"delivered": "delivered", "open": "read", "bounce": "failed
 SENDGRID_OPT_OUTS = {"spamreport", "unsubscribe", "group_unsubscribe"}
 EMAIL_EVENTS_SEEN = "emailEvents"  # {sha(sg_event_id)}: an event already applied (TTL: SendGrid retries for 72 h)
 EMAIL_EVENT_TTL = timedelta(days=7)
-MAX_EMAIL_EVENTS = 1000  # SendGrid batches by size and time; a larger signed body is not its own
+MAX_EMAIL_EVENTS = 500  # what one request applies well within its timeout (SendGrid batches up to 768 KB)
 EMAIL_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 DIAL_OUTCOMES = {
     "completed": "connected",
@@ -191,9 +191,13 @@ def sms_report(params: dict[str, str]) -> bool:
 
 def email_events(payload: Any) -> dict[str, int]:
     """A SendGrid Event Webhook batch (a JSON array of events): each applied once by its sg_event_id; an event
-    of another shape, kind or message is skipped and the others still apply."""
+    of another shape, kind or message is skipped and the others still apply. Once MAX_EMAIL_EVENTS are applied,
+    UNAVAILABLE asks SendGrid to deliver the batch again: its retry finds those as duplicates and goes on."""
     counts = {"applied": 0, "duplicate": 0, "skipped": 0}
-    for raw in payload[:MAX_EMAIL_EVENTS] if isinstance(payload, list) else []:
+    for raw in payload if isinstance(payload, list) else []:
+        if counts["applied"] >= MAX_EMAIL_EVENTS:
+            log.warning("email event batch cut after %d applied events: delivered again", MAX_EMAIL_EVENTS)
+            raise ApiError("UNAVAILABLE", "Too many events in one delivery; deliver again for the rest")
         counts[_email_event(raw)] += 1
     return counts
 

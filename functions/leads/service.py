@@ -608,7 +608,7 @@ def _page_of(
 def stats(*, caller: Caller) -> dict[str, Any]:
     """Counts by stage and source over the visible leads with count() aggregations, never reading leads.
 
-    Cost of one call: 1 + len(stages) + len(sources) aggregation queries (21 with the default settings),
+    Cost of one call: 1 + len(stages) + len(sources) aggregation queries (22 with the default settings),
     each billed one read per 1,000 index entries it counts (at least one): about 21 + 3·N/1000 reads for
     N visible leads. Run concurrently, so latency is about that of the slowest query."""
     from concurrent.futures import ThreadPoolExecutor

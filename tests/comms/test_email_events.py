@@ -186,3 +186,23 @@ def test_applied_events_are_remembered_for_a_week_with_nothing_personal(
     (marker,) = [s.to_dict() or {} for s in clients.db().collection(inbound.EMAIL_EVENTS_SEEN).stream()]
     assert marker["expiresAt"] - marker["at"] == timedelta(days=7)
     assert set(marker) == {"orgId", "messageId", "event", "at", "expiresAt"}
+
+
+def test_a_batch_larger_than_one_request_applies_is_finished_by_sendgrids_retries(
+    world: World, mailer: CapturingMailer, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.errors import ApiError
+
+    monkeypatch.setattr(inbound, "MAX_EMAIL_EVENTS", 2)
+    leads = [
+        make_lead("org1", assignee=world.agent.uid, phone=f"90002 0000{n}", emails=(f"c{n}@example.com",))
+        for n in range(5)
+    ]
+    sent = [send("org1", world.agent.uid, lead_id)["id"] for lead_id in leads]
+    batch = [event(message_id, "delivered", at=clock.at.timestamp()) for message_id in sent]
+    for _attempt in range(2):
+        with pytest.raises(ApiError) as again:
+            inbound.email_events(batch)
+        assert again.value.code == "UNAVAILABLE"
+    assert inbound.email_events(batch) == {"applied": 1, "duplicate": 4, "skipped": 0}
+    assert [stored("org1", message_id)["status"] for message_id in sent] == ["delivered"] * 5

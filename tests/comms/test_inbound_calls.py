@@ -111,6 +111,9 @@ def test_a_call_from_a_queued_lead_is_a_missed_call_on_its_log(world: World, clo
         "completed",
         "no-answer",
     )
+    from triggers.comms_activity import call_changed
+
+    assert call_changed("org1", missed["id"], None, missed) == 2  # the lead's history: the call and its outcome
 
 
 def test_callers_without_a_phone_number_are_hung_up_on_and_change_nothing(world: World, clock: Any) -> None:

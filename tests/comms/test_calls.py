@@ -238,8 +238,11 @@ def test_the_app_registers_for_incoming_calls_with_a_token_of_its_own_endpoint(w
     assert json.loads(_b64decode(other["accessToken"].split(".")[1]))["sub"] != endpoint
     set_org_settings("org1", rolePermissions={"agent": {"comms.call": False}})
     assert call("POST", "/comms/voip/token", token=world.agent.token()).status == 403
-    # read fresh: a member deactivated a moment ago, or an organization whose subscription lapsed, gets none
+    # read fresh: a member deactivated a moment ago (this instance still caches it), or an organization whose
+    # subscription lapsed, gets none
+    assert call("GET", "/comms/calls", token=world.manager.token()).status == 200
     tenancy.org_ref("org1").collection("members").document(world.manager.uid).update({"active": False})
+    assert call("GET", "/comms/calls", token=world.manager.token()).status == 200  # the cached window
     assert call("POST", "/comms/voip/token", token=world.manager.token()).status == 401
     tenancy.org_ref("org1").update({"subscriptionEndsAt": clock.at - timedelta(days=1)})
     assert call("POST", "/comms/voip/token", token=world.other_agent.token()).status == 403

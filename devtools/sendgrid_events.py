@@ -4,7 +4,9 @@ The public half is the emulators' SENDGRID_WEBHOOK_PUBLIC_KEY (functions/comms/c
 lives only here, outside functions/, and a production deploy refuses the public half. Tests and the e2e tier
 sign with `signed_headers`; a `make run` user posts an event for an email it sent:
 
-    python -m devtools.sendgrid_events <messageId> delivered|open|bounce|dropped|spamreport|unsubscribe [reason]
+    .venv/bin/python -m devtools.sendgrid_events <messageId> <event> [reason]
+
+where <event> is delivered, open, bounce, dropped, spamreport or unsubscribe (SendGrid's names).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def main(argv: list[str]) -> int:
     from devtools import stack
 
     if len(argv) < 2:
-        print(__doc__.strip().splitlines()[-1].strip(), file=sys.stderr)
+        print(__doc__.strip().split("\n\n", 2)[-1], file=sys.stderr)
         return 2
     message_id, kind, *rest = argv
     extra: dict[str, Any] = {"reason": " ".join(rest)} if rest else {}

@@ -17,6 +17,7 @@ from comms.models import (
     MessageListQuery,
     SmsCreate,
     Template,
+    VoipRegistration,
     VoipSession,
     VoipSessionCreate,
     WhatsAppCreate,
@@ -69,6 +70,12 @@ def start_voip(call: HttpCall) -> Reply:
     """Start a VoIP call to a lead: the provider token, the call id and TURN credentials."""
     session = service.start_voip(caller=call.caller, lead_id=call.body(VoipSessionCreate).lead_id)
     return created(session)
+
+
+@router.post("/voip/token", fresh=True, idempotent=True, response=VoipRegistration)
+def voip_token(call: HttpCall) -> dict[str, Any]:
+    """A token the app registers with to receive calls (and place them), without starting a call."""
+    return service.voip_registration(caller=call.caller)
 
 
 @router.post("/email", idempotent=True, body=EmailCreate, response=Message, status=201)

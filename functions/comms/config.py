@@ -21,10 +21,19 @@ class CommsConfig:
     plivo_sms_auth_id: str  # SMS subaccount (its auth token is SMS_WEBHOOK_SECRET)
     whatsapp_api: str
     # each organization's number, DLT entity, headers and token are its own: comms.channels
+    sendgrid_webhook_key: str  # base64 SPKI key SendGrid's signed event webhook verifies under (plain: public)
     turn_urls: tuple[str, ...]
     retry_attempts: int
     retry_backoff_sec: float
     timeout_sec: float
+
+
+# The emulators' verification key; its private half is in devtools/sendgrid_events.py (never in functions/), so
+# local senders and tests can sign event batches. A production deploy refuses it (webhooks.api).
+DEV_SENDGRID_PUBLIC_KEY = (
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEb6sNaR9gZnTYsXBGVsS8qPVoDO4k/NcNAB8YJEX9Pq6"
+    "qowSXperK3Gzgkb8ePy1qeQ0WbhGjgX4qoAEILQHKg=="
+)
 
 
 def _env(name: str, default: str = "") -> str:
@@ -47,6 +56,7 @@ def load() -> CommsConfig:
         plivo_auth_id=_env("PLIVO_AUTH_ID"),
         plivo_sms_auth_id=_env("PLIVO_SMS_AUTH_ID"),
         whatsapp_api=_env("WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0").rstrip("/"),
+        sendgrid_webhook_key=_env("SENDGRID_WEBHOOK_PUBLIC_KEY") or (DEV_SENDGRID_PUBLIC_KEY if base.emulator else ""),
         turn_urls=tuple(u for u in _env("TURN_URLS", "turn:turn.justo.example.com:3478").split(",") if u),
         retry_attempts=int(_env("COMMS_RETRY_ATTEMPTS", "3")),
         retry_backoff_sec=float(_env("COMMS_RETRY_BACKOFF_SEC", "0.5")),

@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from comms import config as comms_config
 from comms import numbers, providers, service
-from comms.payloads import EmailEvent, WhatsAppDelivery, WhatsAppMessage
+from comms.payloads import SendGridEvent, WhatsAppDelivery, WhatsAppMessage
 from core import clients, clock, tenancy
 from core.caller import SYSTEM
 from core.errors import ApiError
@@ -32,13 +32,14 @@ PLIVO_SMS_STATUSES = {
     "undelivered": "failed",
     "rejected": "failed",
 }
-EMAIL_EVENTS = {
-    "delivered": "delivered",
-    "opened": "read",
-    "bounced": "failed",
-    "dropped": "failed",
-    "failed": "failed",
-}
+# SendGrid Event Webhook events: those that move a message's status; those that are the buyer opting out of
+# email; the rest (processed, deferred, click, group_resubscribe, ...) change nothing we show.
+SENDGRID_STATUSES = {"delivered": "delivered", "open": "read", "bounce": "failed", "dropped": "failed"}
+SENDGRID_OPT_OUTS = {"spamreport", "unsubscribe", "group_unsubscribe"}
+EMAIL_EVENTS_SEEN = "emailEvents"  # {sha(sg_event_id)}: an event already applied (TTL: SendGrid retries for 72 h)
+EMAIL_EVENT_TTL = timedelta(days=7)
+MAX_EMAIL_EVENTS = 500  # what one request applies well within its timeout (SendGrid batches up to 768 KB)
+EMAIL_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 DIAL_OUTCOMES = {
     "completed": "connected",
     "busy": "busy",
@@ -188,14 +189,66 @@ def sms_report(params: dict[str, str]) -> bool:
     return provider_status("sms", uuid, status, at=clock.now(), reason=reason)
 
 
-def email_event(payload: dict[str, Any]) -> bool:
-    """An email provider event: {messageId, event, reason?, timestamp?} (comms.payloads.EmailEvent)."""
-    event = EmailEvent.model_validate(payload)
-    status = EMAIL_EVENTS.get(event.event or "")
-    if status is None or not event.message_id:
-        return False
-    reason = (event.reason or event.event or "failed")[:200] if status == "failed" else None
-    return provider_status("email", event.message_id, status, at=_timestamp(event.timestamp), reason=reason)
+def email_events(payload: Any) -> dict[str, int]:
+    """A SendGrid Event Webhook batch (a JSON array of events): each applied once by its sg_event_id; an event
+    of another shape, kind or message is skipped and the others still apply. Once MAX_EMAIL_EVENTS are applied,
+    UNAVAILABLE asks SendGrid to deliver the batch again: its retry finds those as duplicates and goes on."""
+    counts = {"applied": 0, "duplicate": 0, "skipped": 0}
+    for raw in payload if isinstance(payload, list) else []:
+        if counts["applied"] >= MAX_EMAIL_EVENTS:
+            log.warning("email event batch cut after %d applied events: delivered again", MAX_EMAIL_EVENTS)
+            raise ApiError("UNAVAILABLE", "Too many events in one delivery; deliver again for the rest")
+        counts[_email_event(raw)] += 1
+    return counts
+
+
+def scrub_reason(text: str) -> str:
+    """A provider's failure reason as agents may read it: no email address or phone number, at most 200 chars."""
+    return providers.scrub(EMAIL_ADDRESS.sub("[address]", text))[:200]
+
+
+def _email_event(raw: Any) -> str:
+    """Apply one SendGrid event: "applied", "duplicate" (its sg_event_id was applied before) or "skipped"."""
+    if not isinstance(raw, dict):
+        return "skipped"
+    event = SendGridEvent.model_validate(raw)
+    kind = (event.event or "").lower()
+    status = SENDGRID_STATUSES.get(kind)
+    message_id = event.justo_message_id or ""
+    if (status is None and kind not in SENDGRID_OPT_OUTS) or not event.sg_event_id or not valid_doc_id(message_id):
+        return "skipped"
+    seen = clients.db().collection(EMAIL_EVENTS_SEEN).document(sha256_hex("sendgrid-event", event.sg_event_id)[:40])
+    if seen.get().exists:
+        return "duplicate"
+    # the organization comes from our own index of the message id, never from the event
+    found = service.status_by_provider_id("email", message_id)
+    if found is None:
+        log.info("email event for an unknown message ignored")
+        return "skipped"
+    org_id, message_id = found
+    at = _timestamp(event.timestamp)
+    if status is not None:
+        reason = None
+        if status == "failed":
+            what = "blocked" if kind == "bounce" and (event.type or "").lower() == "blocked" else kind
+            reason = scrub_reason(f"{what}: {event.reason}" if event.reason else what)
+        service.apply_status(org_id, message_id, status, at=at, reason=reason)
+    else:
+        _email_opt_out(org_id, message_id)
+    now = clock.now()
+    # written after the effects: a crash in between is redelivered and applies again, each effect being idempotent
+    seen.set({"orgId": org_id, "messageId": message_id, "event": kind, "at": now, "expiresAt": now + EMAIL_EVENT_TTL})
+    return "applied"
+
+
+def _email_opt_out(org_id: str, message_id: str) -> None:
+    """The buyer reported the email as spam or unsubscribed: do-not-contact by email on the message's lead."""
+    from leads.service import record_do_not_contact
+
+    snapshot = tenancy.org_ref(org_id).collection("messages").document(message_id).get()
+    lead_id = str((snapshot.to_dict() or {}).get("leadId") or "") if snapshot.exists else ""
+    if valid_doc_id(lead_id) and record_do_not_contact(org_id, lead_id, "email"):
+        log.info("email opt-out recorded org=%s lead=%s", org_id, lead_id)
 
 
 # ---- voice -----------------------------------------------------------------------------------
@@ -224,18 +277,20 @@ def _header_param(params: dict[str, str], name: str) -> str:
 
 
 def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
-    """A lead calls the organization's number: log the call and ring the lead's owner in the app."""
+    """A lead calls the organization's number: log the call and ring the lead's owner in the app. An unknown
+    number becomes a lead (source `call`) routed as any new lead, and its new owner is rung; a lead nobody owns
+    (waiting in the managers' queue) gets a missed call on its log and the caller is hung up on."""
     from google.api_core.exceptions import AlreadyExists
 
     called = "".join(ch for ch in params.get("To", "") if ch.isdigit())
     calling = "".join(ch for ch in params.get("From", "") if ch.isdigit())
     org_id = numbers.org_of_voice_number(called)
-    if org_id is None or not calling:
+    if org_id is None or not 0 < len(calling) <= 15:
         log.info("inbound call to an unregistered number refused")
         return "application/xml", HANGUP
-    lead = store.find_by_phone(org_id, "+" + calling)
-    if lead is None or not lead.assignee_id:
-        log.info("inbound call from an unknown number org=%s", org_id)
+    lead = store.find_by_phone(org_id, "+" + calling) or _lead_for_caller(org_id, "+" + calling)
+    if lead is None:
+        log.info("inbound call from a number that is not a phone number org=%s", org_id)
         return "application/xml", HANGUP
     owner = lead.assignee_id
     call_id = "call_" + sha256_hex("plivo-inbound", params.get("CallUUID") or calling)[:20]
@@ -250,10 +305,10 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
         kind="voip",
         startedAt=now,
         durationSec=0,
-        outcome=None,
+        outcome=None if owner else "no-answer",
         notes="",
-        status="dialing",
-        providerCallId=params.get("CallUUID") or None,
+        status="dialing" if owner else "completed",
+        providerCallId=(params.get("CallUUID") or "")[:200] or None,
     )
     batch = clients.db().batch()
     batch.create(tenancy.org_ref(org_id).collection("calls").document(call_id), record)
@@ -263,6 +318,9 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
     )
     with contextlib.suppress(AlreadyExists):  # Plivo retried the answer request: the call is already logged
         batch.commit()
+    if not owner:
+        log.info("inbound call for an unassigned lead org=%s lead=%s: missed", org_id, lead.id)
+        return "application/xml", HANGUP
     settings = OrgSettings.of(tenancy.load_org(org_id, fresh=True))
     shown_id, shown_name = ring_display(settings, calling="+" + calling, called="+" + called)
     return providers.voice().ring_agent(
@@ -273,6 +331,37 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
         record=settings.call_recording,
         callback_base=comms_config.get().public_base,
     )
+
+
+def _lead_for_caller(org_id: str, e164: str) -> LeadRecord | None:
+    """A new lead for an unknown number calling the organization (source `call` where the organization keeps
+    that source), created and routed as any new lead; None when the number is not a valid phone number."""
+    import phonenumbers
+
+    from leads.models import LeadCreate
+    from leads.service import create_lead
+
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    sources = OrgSettings.of(tenancy.load_org(org_id)).sources
+    data = LeadCreate.model_validate(
+        {
+            "name": "Inbound caller",  # the number is the only thing known, and a name is shown unmasked
+            "primaryPhone": {"countryCode": f"+{parsed.country_code}", "number": str(parsed.national_number)},
+            "source": "call" if "call" in sources else None,
+        }
+    )
+    try:
+        return create_lead(org_id=org_id, actor=SYSTEM, data=data)
+    except ApiError as error:
+        duplicate = error.extra.get("duplicateOf")
+        if error.code == "INVALID_ARGUMENT":
+            return None
+        if error.code != "ALREADY_EXISTS" or not duplicate:
+            raise
+        return store.get(org_id, str(duplicate))  # the same caller's other call created it a moment ago
 
 
 def ring_display(settings: OrgSettings, *, calling: str, called: str) -> tuple[str, str | None]:

@@ -104,6 +104,18 @@ class VoipSession(ApiOut):
     ice_servers: list[IceServer] = Field(description="TURN credentials for app-to-app calls")
 
 
+class VoipRegistration(ApiOut):
+    """What the app registers its provider SDK endpoint with, to receive the calls rung to this member."""
+
+    provider: str = Field(description="Telephony provider (plivo)")
+    access_token: str = Field(
+        description="Token for the provider's mobile SDK, scoped to this member's endpoint: incoming and outgoing"
+    )
+    expires_at: datetime = Field(description="When the token expires: register again before")
+    endpoint: str = Field(description="The endpoint username the token logs in as (calls ring sip:<endpoint>)")
+    ice_servers: list[IceServer] = Field(description="TURN credentials for app-to-app calls")
+
+
 class EmailCreate(ApiModel):
     """An email to a lead."""
 

@@ -118,10 +118,13 @@ class WhatsAppDelivery(Payload):
     entry: Objects[WhatsAppEntry] = Field(default_factory=list)
 
 
-class EmailEvent(Payload):
-    """An email provider event: {messageId, event, reason?, timestamp?}."""
+class SendGridEvent(Payload):
+    """One event of a SendGrid Event Webhook batch; our custom args (unique_args) arrive at the top level."""
 
-    message_id: Text = Field(None, alias="messageId")
     event: Text = None
-    reason: Text = None
+    sg_event_id: Text = None
+    sg_message_id: Text = None
     timestamp: Text = None
+    reason: Text = None
+    type: Text = None  # a bounce's kind: bounce or blocked
+    justo_message_id: Text = Field(None, alias="justoMessageId")

@@ -261,8 +261,9 @@ class VoiceProvider(Protocol):
 
     name: str
 
-    def access_token(self, *, uid: str, call_id: str, now: float, lifetime_sec: int) -> str:
-        """A token the provider's mobile SDK logs in with, scoped to one agent."""
+    def access_token(self, *, uid: str, token_id: str, now: float, lifetime_sec: int) -> str:
+        """A token the provider's mobile SDK logs in with, scoped to one agent's endpoint: it places the app's
+        calls and registers the endpoint to receive the calls rung to it."""
         ...
 
     def dial_instructions(
@@ -291,8 +292,10 @@ def _b64url(data: bytes) -> str:
 
 
 def endpoint_username(uid: str) -> str:
-    """The Plivo endpoint username of a member (letters and digits only)."""
-    return "justo" + "".join(ch for ch in uid if ch.isalnum())[:40]
+    """The Plivo endpoint username of a member: letters and digits only, and one member's alone (a digest of
+    the uid: dropping a uid's other characters would give `a-b` and `ab`, of any organizations, one endpoint,
+    and one member the other's incoming calls)."""
+    return "justo" + hashlib.sha256(f"plivo-endpoint:{uid}".encode()).hexdigest()[:32]
 
 
 class PlivoVoice:
@@ -303,17 +306,18 @@ class PlivoVoice:
     def __init__(self, *, auth_id: str, auth_token: str) -> None:
         self.auth_id, self.auth_token = auth_id, auth_token
 
-    def access_token(self, *, uid: str, call_id: str, now: float, lifetime_sec: int) -> str:
-        """A Plivo JWT with outgoing voice only, for this agent's endpoint."""
+    def access_token(self, *, uid: str, token_id: str, now: float, lifetime_sec: int) -> str:
+        """A Plivo JWT for this agent's endpoint (`sub`): outgoing calls, and incoming ones, which only ring the
+        endpoint named `sub` (ring_agent dials `sip:<sub>@phone.plivo.com`), so no agent receives another's."""
         header = {"typ": "JWT", "cty": "plivo;v=1", "alg": "HS256"}
         valid_from = int(now)
         claims = {
-            "jti": call_id,
+            "jti": token_id,
             "iss": self.auth_id,
             "sub": endpoint_username(uid),
             "nbf": valid_from,
             "exp": valid_from + lifetime_sec,
-            "grants": {"voice": {"incoming_allow": False, "outgoing_allow": True}},
+            "grants": {"voice": {"incoming_allow": True, "outgoing_allow": True}},
         }
         signing_input = (
             _b64url(json.dumps(header, separators=(",", ":")).encode())

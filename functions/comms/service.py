@@ -25,6 +25,7 @@ PROVIDER_INDEX = "providerMessages"  # {sha(provider, providerMessageId)} -> org
 VOIP_INDEX = "voipCalls"  # {callId} -> orgId, agentId
 SEND_CLAIM = timedelta(minutes=5)
 TOKEN_LIFETIME_SEC = 600
+REGISTRATION_LIFETIME_SEC = 3600  # the app registers again before it ends (a token cannot be revoked early)
 
 
 def _org_col(org_id: str, name: str) -> Any:
@@ -168,16 +169,30 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     batch.commit()
     # the agent dialling from the app is a call as much as one logged afterwards (no transaction: a guarded one)
     first_contact.stamp(store.ref(caller.org_id, lead.id), caller.uid, now)
-    voice = providers.voice()
-    token = voice.access_token(uid=caller.uid, call_id=call_id, now=now.timestamp(), lifetime_sec=TOKEN_LIFETIME_SEC)
-    username, credential = rules.turn_credentials(secret=secrets.value(secrets.TURN_SECRET), uid=caller.uid, now=now)
+    return {"callId": call_id, **_sdk_login(caller, token_id=call_id, now=now, lifetime_sec=TOKEN_LIFETIME_SEC)}
+
+
+def voip_registration(*, caller: Caller) -> dict[str, Any]:
+    """What the agent's app registers its endpoint with to receive calls (a lead calling the organization's
+    number rings its owner there), without starting one: the SDK token, the endpoint and TURN credentials.
+    Nothing is stored; members who may not call get 403, and sessions that are over 401 (read fresh)."""
+    caller.require("comms.call")
+    now = clock.now()
+    login = _sdk_login(caller, token_id=new_id("reg_"), now=now, lifetime_sec=REGISTRATION_LIFETIME_SEC)
+    return {**login, "endpoint": providers.endpoint_username(caller.uid)}
+
+
+def _sdk_login(caller: Caller, *, token_id: str, now: datetime, lifetime_sec: int) -> dict[str, Any]:
+    """The provider token of the caller's endpoint and TURN credentials for app-to-app calls."""
     from comms import config
 
+    voice = providers.voice()
+    token = voice.access_token(uid=caller.uid, token_id=token_id, now=now.timestamp(), lifetime_sec=lifetime_sec)
+    username, credential = rules.turn_credentials(secret=secrets.value(secrets.TURN_SECRET), uid=caller.uid, now=now)
     return {
-        "callId": call_id,
         "provider": voice.name,
         "accessToken": token,
-        "expiresAt": now + timedelta(seconds=TOKEN_LIFETIME_SEC),
+        "expiresAt": now + timedelta(seconds=lifetime_sec),
         "iceServers": [{"urls": list(config.get().turn_urls), "username": username, "credential": credential}],
     }
 
@@ -582,7 +597,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
         text=data.body,
         attachments=tuple(files),
         refs=(lead.id, message["id"]),
-        headers={"X-Justo-Message-Id": message["id"]},
+        headers=mail.sendgrid_headers(justoMessageId=message["id"]),
     )
     try:
         mail.mailer().send(email)

@@ -1,7 +1,9 @@
-"""The Mailer port: SMTP (STARTTLS, auth) in production, the outbox on the emulators."""
+"""The Mailer port: SMTP (STARTTLS, auth; SendGrid's relay smtp.sendgrid.net, user `apikey`) in production,
+the outbox on the emulators."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -30,6 +32,12 @@ class Email:
     attachments: tuple[Attachment, ...] = ()
     refs: tuple[str, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def sendgrid_headers(**unique_args: str) -> dict[str, str]:
+    """The X-SMTPAPI header SendGrid's SMTP relay reads (and removes): unique_args come back at the top level of
+    every Event Webhook event of the email, which is how a delivery event finds its message."""
+    return {"X-SMTPAPI": json.dumps({"unique_args": unique_args}, separators=(",", ":"))}
 
 
 class Mailer(Protocol):

@@ -38,6 +38,7 @@ SOURCES = (
     "facebook",
     "google",
     "whatsapp",
+    "call",  # an unknown number calling the organization's number (comms.inbound)
     "import",
     "other",
 )

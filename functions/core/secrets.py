@@ -40,7 +40,6 @@ SMS_WEBHOOK_SECRET = Secret(
 VOICE_AUTH_TOKEN = Secret(
     "VOICE_AUTH_TOKEN", "local-voice-token", "Plivo voice auth token: SDK access tokens, signs voice callbacks"
 )
-EMAIL_WEBHOOK_SECRET = Secret("EMAIL_WEBHOOK_SECRET", "local-email-secret", "HMAC key of the email provider's webhook")
 CAPTURE_KEY_PEPPER = Secret(
     "CAPTURE_KEY_PEPPER", "local-capture-pepper", "key of the HMAC that capture sources' webhook keys are stored under"
 )
@@ -57,7 +56,6 @@ ALL: tuple[Secret, ...] = (
     WHATSAPP_VERIFY_TOKEN,
     SMS_WEBHOOK_SECRET,
     VOICE_AUTH_TOKEN,
-    EMAIL_WEBHOOK_SECRET,
     TURN_SECRET,
     CAPTURE_KEY_PEPPER,
     CHANNELS_KEY,

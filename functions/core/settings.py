@@ -45,6 +45,12 @@ PLAIN: tuple[PlainSetting, ...] = (
     PlainSetting("PLIVO_AUTH_ID", "", "Plivo voice account id", "voip"),
     PlainSetting("PLIVO_SMS_AUTH_ID", "", "Plivo SMS subaccount id", "sms"),
     PlainSetting(
+        "SENDGRID_WEBHOOK_PUBLIC_KEY",
+        "",
+        "SendGrid's Signed Event Webhook verification key (base64 ECDSA public key; not a secret)",
+        "email events",
+    ),
+    PlainSetting(
         "META_GRAPH_API_BASE", "https://graph.facebook.com/v21.0", "Graph API that Lead Ads leads are read from"
     ),
     PlainSetting("ACRES99_API_URL", "", "99acres' lead pull URL (default: its public getmy99Response interface)"),

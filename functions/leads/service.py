@@ -608,7 +608,7 @@ def _page_of(
 def stats(*, caller: Caller) -> dict[str, Any]:
     """Counts by stage and source over the visible leads with count() aggregations, never reading leads.
 
-    Cost of one call: 1 + len(stages) + len(sources) aggregation queries (21 with the default settings),
+    Cost of one call: 1 + len(stages) + len(sources) aggregation queries (22 with the default settings),
     each billed one read per 1,000 index entries it counts (at least one): about 21 + 3·N/1000 reads for
     N visible leads. Run concurrently, so latency is about that of the slowest query."""
     from concurrent.futures import ThreadPoolExecutor
@@ -638,6 +638,37 @@ def stats(*, caller: Caller) -> dict[str, Any]:
         "bySource": dict(zip(sources, counts[1 + len(stages) :], strict=True)),
         "aggregationQueries": len(queries),
     }
+
+
+# ---- the buyer's own requests --------------------------------------------------------------------------------
+
+
+def record_do_not_contact(org_id: str, lead_id: str, channel: str) -> bool:
+    """The buyer asked not to be contacted on `channel` (a spam report or unsubscribe at the email provider):
+    added once, in a transaction, as the system's change, so the history shows it as any update; True when it
+    was added now."""
+    from google.cloud import firestore
+
+    now = clock.now()
+
+    @firestore.transactional
+    def apply(transaction: Any) -> bool:
+        lead = store.get(org_id, lead_id, transaction=transaction)
+        if lead is None or channel in lead.do_not_contact:
+            return False
+        transaction.update(
+            store.ref(org_id, lead_id),
+            {
+                "doNotContact": [*lead.do_not_contact, channel],
+                "version": lead.version + 1,
+                "updatedAt": now,
+                "updatedBy": SYSTEM.uid,
+            },
+        )
+        return True
+
+    result: bool = apply(clients.db().transaction())
+    return result
 
 
 # ---- masking changes ------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from firebase_functions import https_fn
 
 from comms import config as comms_config
 from comms import inbound
-from core import secrets
+from core import clock, secrets
 from core.deploy import https_options
 from core.errors import ApiError, invalid
 from core.http import Call, Reply, Router
@@ -113,14 +113,41 @@ def sms_report(call: Call) -> Reply:
     return Reply({"applied": inbound.sms_report(params)})
 
 
+def _sendgrid_key() -> str:
+    """The verification key of SendGrid's signed event webhook; production refuses to serve email events
+    without SendGrid's own (unset, the development key whose private half is in this repository, or not a key)."""
+    from core import settings
+
+    key = settings.require("SENDGRID_WEBHOOK_PUBLIC_KEY", comms_config.get().sendgrid_webhook_key, "email events")
+    if settings.get().emulator:
+        return key
+    if "".join(key.split()) == comms_config.DEV_SENDGRID_PUBLIC_KEY:
+        raise settings.SettingsError("SENDGRID_WEBHOOK_PUBLIC_KEY is the development key: set SendGrid's own")
+    try:
+        signatures.sendgrid_public_key(key)
+    except ValueError as error:
+        raise settings.SettingsError(f"SENDGRID_WEBHOOK_PUBLIC_KEY is not a P-256 public key: {error}") from error
+    return key
+
+
 @router.post("/email", public=True)
 def email_event(call: Call) -> Reply:
-    """Email delivery events, signed X-Justo-Signature: sha256=<hex HMAC of the body>."""
+    """SendGrid's Event Webhook: a JSON array of events, its ECDSA signature (X-Twilio-Email-Event-Webhook-
+    Signature over the X-Twilio-Email-Event-Webhook-Timestamp value and the raw body) checked first, and a
+    timestamp older than 10 minutes refused as a replay."""
     body = call.raw_body()
-    expected = signatures.email_signature(secrets.value(secrets.EMAIL_WEBHOOK_SECRET), body)
-    if not same(expected, call.header("X-Justo-Signature") or ""):
+    if not signatures.valid_sendgrid_signature(
+        _sendgrid_key(),
+        call.header("X-Twilio-Email-Event-Webhook-Timestamp"),
+        body,
+        call.header("X-Twilio-Email-Event-Webhook-Signature"),
+        now=clock.now().timestamp(),
+    ):
         raise _forged("email")
-    return Reply({"applied": inbound.email_event(_json_object(call))})
+    events = call.json()
+    if not isinstance(events, list):
+        raise invalid("body", "must be a JSON array of events")
+    return Reply({"received": inbound.email_events(events)})
 
 
 @router.post("/voice", public=True)
@@ -238,7 +265,6 @@ SECRETS = secrets.names(
     secrets.WHATSAPP_VERIFY_TOKEN,
     secrets.SMS_WEBHOOK_SECRET,
     secrets.VOICE_AUTH_TOKEN,
-    secrets.EMAIL_WEBHOOK_SECRET,
     secrets.SEARCH_KEY,
     secrets.CAPTURE_KEY_PEPPER,
 )

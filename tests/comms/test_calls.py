@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -98,7 +99,8 @@ def test_voip_session_gives_a_scoped_token_and_turn_credentials(world: World, cl
     assert json.loads(_b64decode(header)) == {"typ": "JWT", "cty": "plivo;v=1", "alg": "HS256"}
     payload = json.loads(_b64decode(claims))
     assert payload["sub"] == providers.endpoint_username(world.agent.uid)
-    assert payload["grants"] == {"voice": {"incoming_allow": False, "outgoing_allow": True}}
+    assert payload["grants"] == {"voice": {"incoming_allow": True, "outgoing_allow": True}}
+    assert payload["jti"] == session["callId"] and payload["iss"] == "LOCALAUTHID"
     assert payload["exp"] - payload["nbf"] == 600 and payload["nbf"] == int(clock.at.timestamp())
     (ice,) = session["iceServers"]
     expiry, _, uid = ice["username"].partition(":")
@@ -207,7 +209,43 @@ def test_a_lead_calling_the_orgs_number_rings_its_owner_who_gets_a_call_alert(wo
     feed = clients.db().collection("users").document(world.agent.uid).collection("notifications").stream()
     assert [(f.to_dict()["kind"], f.to_dict()["title"]) for f in feed] == [("call-alert", "A lead of yours is calling")]
     stranger = plivo_post("/voice", params | {"CallUUID": "in-0002", "From": "919000000001"})
-    assert "<Hangup" in stranger.text and len(list(tenancy.org_ref("org1").collection("calls").stream())) == 1
+    assert "<User>sip:justo" in stranger.text  # a new lead, routed, rings its owner (tests/comms/test_inbound_calls)
+    assert len(list(tenancy.org_ref("org1").collection("calls").stream())) == 2
+
+
+def test_the_app_registers_for_incoming_calls_with_a_token_of_its_own_endpoint(world: World, clock: Any) -> None:
+    response = call("POST", "/comms/voip/token", token=world.agent.token())
+    assert response.status == 200, response.body
+    registration = response.body
+    endpoint = providers.endpoint_username(world.agent.uid)
+    assert registration["provider"] == "plivo" and registration["endpoint"] == endpoint
+    header, claims, signature = registration["accessToken"].split(".")
+    expected = hmac.new(VOICE_TOKEN.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest()
+    assert _b64decode(signature) == expected
+    assert json.loads(_b64decode(header)) == {"typ": "JWT", "cty": "plivo;v=1", "alg": "HS256"}
+    payload = json.loads(_b64decode(claims))
+    assert payload["sub"] == endpoint and payload["iss"] == "LOCALAUTHID"
+    assert payload["grants"] == {"voice": {"incoming_allow": True, "outgoing_allow": True}}
+    assert payload["nbf"] == int(clock.at.timestamp()) and payload["exp"] - payload["nbf"] == 3600
+    assert registration["expiresAt"] == "2026-11-25T07:00:00Z"
+    (ice,) = registration["iceServers"]
+    assert ice["username"].endswith(f":{world.agent.uid}")
+    assert list(tenancy.org_ref("org1").collection("calls").stream()) == []  # registering starts no call
+    again = call("POST", "/comms/voip/token", token=world.agent.token(), headers={"Idempotency-Key": "reg-1"})
+    same = call("POST", "/comms/voip/token", token=world.agent.token(), headers={"Idempotency-Key": "reg-1"})
+    assert again.status == same.status == 200 and again.body == same.body
+    other = call("POST", "/comms/voip/token", token=world.other_agent.token()).body
+    assert json.loads(_b64decode(other["accessToken"].split(".")[1]))["sub"] != endpoint
+    set_org_settings("org1", rolePermissions={"agent": {"comms.call": False}})
+    assert call("POST", "/comms/voip/token", token=world.agent.token()).status == 403
+    # read fresh: a member deactivated a moment ago (this instance still caches it), or an organization whose
+    # subscription lapsed, gets none
+    assert call("GET", "/comms/calls", token=world.manager.token()).status == 200
+    tenancy.org_ref("org1").collection("members").document(world.manager.uid).update({"active": False})
+    assert call("GET", "/comms/calls", token=world.manager.token()).status == 200  # the cached window
+    assert call("POST", "/comms/voip/token", token=world.manager.token()).status == 401
+    tenancy.org_ref("org1").update({"subscriptionEndsAt": clock.at - timedelta(days=1)})
+    assert call("POST", "/comms/voip/token", token=world.other_agent.token()).status == 403
 
 
 def test_voip_needs_the_organizations_caller_id(world: World, clock: Any) -> None:

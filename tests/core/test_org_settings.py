@@ -46,6 +46,7 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
         "facebook",
         "google",
         "whatsapp",
+        "call",
         "import",
         "other",
     ],

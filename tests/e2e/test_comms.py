@@ -1,5 +1,6 @@
 """End to end on the Emulator Suite: a WhatsApp template goes to the outbox, its delivery comes back through
-the signed webhook, the activity trigger writes the lead's history, and a file round-trips through Storage."""
+the signed webhook, the activity trigger writes the lead's history; SendGrid events signed with the development
+key move an email and opt its buyer out; a file round-trips through Storage."""
 
 from __future__ import annotations
 
@@ -27,14 +28,15 @@ def auth(suite: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.login(suite, AGENT)}"}
 
 
-def _lead() -> str:
+def _lead(phone: str = "97000 12345", email: str | None = None) -> str:
     from leads.models import LeadCreate
     from leads.service import create_lead
 
     data = LeadCreate.model_validate(
         {
             "name": "E2E Comms Buyer",
-            "primaryPhone": {"countryCode": "+91", "number": "97000 12345"},
+            "primaryPhone": {"countryCode": "+91", "number": phone},
+            "emails": [email] if email else [],
             "optIns": ["whatsapp"],
             "assigneeId": "demo-agent1",
         }
@@ -100,6 +102,30 @@ def test_whatsapp_and_its_delivery_reach_the_leads_history(suite: str, auth: dic
     assert message["status"] == "delivered"
     entries = wait_for(lambda: [e for e in _activity(lead_id) if "delivered" in e["summary"]] and _activity(lead_id))
     assert {e["type"] for e in entries} >= {"messaged", "message-status"}
+
+
+def test_sendgrid_events_signed_by_the_development_key_move_an_email_and_opt_the_buyer_out(
+    suite: str, auth: dict[str, str]
+) -> None:
+    from core import tenancy
+    from devtools.sendgrid_events import event, signed_headers
+
+    lead_id = _lead(phone="97000 12346", email="e2e.sendgrid@example.com")
+    sent = httpx.post(
+        f"{suite}/comms/email", json={"leadId": lead_id, "subject": "Brochure", "body": "Hi"}, headers=auth, timeout=30
+    )
+    assert sent.status_code == 201 and sent.json()["status"] == "sent", sent.text
+    message_id = sent.json()["id"]
+    batch = [event(message_id, "delivered"), event(message_id, "open"), event(message_id, "spamreport")]
+    raw = json.dumps(batch).encode()
+    answer = httpx.post(f"{suite}/webhooks/email", content=raw, headers=signed_headers(raw), timeout=30)
+    assert answer.status_code == 200 and answer.json() == {"received": {"applied": 3, "duplicate": 0, "skipped": 0}}
+    message = httpx.get(f"{suite}/comms/messages/{message_id}", headers=auth, timeout=30).json()
+    assert message["status"] == "read"
+    lead = tenancy.org_ref("demo").collection("leads").document(lead_id).get().to_dict() or {}
+    assert lead["doNotContact"] == ["email"]
+    entries = wait_for(lambda: [e for e in _activity(lead_id) if "doNotContact" in (e.get("changes") or {})])
+    assert entries[0]["type"] == "updated"
 
 
 def test_a_file_uploads_and_downloads_through_signed_urls_on_the_storage_emulator(

@@ -640,7 +640,6 @@ def _every_read_still_answers(seeded: Seeded) -> None:
 # ---- the signed webhooks ---------------------------------------------------------------------------
 
 WHATSAPP_SECRET = "local-whatsapp-secret"  # the development secrets (LOCAL-STACK.md)
-EMAIL_SECRET = "local-email-secret"
 PLIVO_TOKENS = {"/sms": "local-sms-secret", "/voice": "local-voice-token"}
 
 HOSTILE_DELIVERIES: list[Any] = [
@@ -672,9 +671,13 @@ HOSTILE_DELIVERIES: list[Any] = [
         "object": "whatsapp_business_account",
         "entry": [{"changes": [{"value": {"statuses": [{"id": "w", "status": "failed", "errors": ["e", 5]}]}}]}],
     },
-    {"messageId": {"a": 1}, "event": ["delivered"], "reason": 5, "timestamp": "9" * 30},
-    {"messageId": "m", "event": "failed", "reason": None, "timestamp": -(2**63)},
+    # SendGrid Event Webhook batches of every wrong shape: each event skipped or applied, never a 500
     [],
+    [None, 1, "e", [], {"event": ["delivered"], "sg_event_id": {"a": 1}, "justoMessageId": ["m"]}],
+    [{"event": "bounce", "sg_event_id": "e1", "justoMessageId": "__x__", "reason": 5, "timestamp": "9" * 30}],
+    [{"event": "open", "sg_event_id": "e" * 5000, "justoMessageId": "a/b", "timestamp": -(2**63)}],
+    [{"event": "spamreport", "sg_event_id": 1e300, "justoMessageId": "m" * 2000, "type": {"x": 1}}],
+    [{"event": "delivered", "sg_event_id": "e2", "justoMessageId": ".."}] * 3,
     "text",
     # Meta Lead Ads (page leadgen) deliveries of every wrong shape: skipped or read, never a 500
     {"object": "page", "entry": [{"id": ["p"], "changes": [{"field": "leadgen", "value": {"leadgen_id": {"a": 1}}}]}]},
@@ -708,8 +711,12 @@ def _signed(path: str, query: str, body: bytes, form: dict[str, str] | None) -> 
 
     if path in ("/whatsapp", "/meta"):  # one Meta app signs both
         return {"X-Hub-Signature-256": signatures.hub_signature(WHATSAPP_SECRET, body)}
-    if path == "/email":
-        return {"X-Justo-Signature": signatures.email_signature(EMAIL_SECRET, body)}
+    if path == "/email":  # signed with the emulators' key pair, at the time the handler reads
+        from core import clock
+        from devtools.sendgrid_events import signed_headers
+
+        headers = signed_headers(body, at=clock.now().timestamp())
+        return {name: value for name, value in headers.items() if name != "Content-Type"}
     token = PLIVO_TOKENS["/sms" if path == "/sms" else "/voice"]
     url = f"{comms_config.get().public_base}/webhooks{path}" + (f"?{query}" if query else "")
     nonce = "n0nce"
@@ -786,7 +793,12 @@ def test_signed_webhooks_read_any_payload_without_failing(seeded: Seeded) -> Non
                 headers = SIGNED[path](path, query, body, None)
                 response = call("POST", url, data=body, content_type="application/json", headers=headers)
                 _judge_signed(seeded, response, f"{ref} signed {body[:60]!r}")
-        for header in ("X-Hub-Signature-256", "X-Justo-Signature", "X-Plivo-Signature-V3"):
+        for header in (
+            "X-Hub-Signature-256",
+            "X-Twilio-Email-Event-Webhook-Signature",
+            "X-Twilio-Email-Event-Webhook-Timestamp",
+            "X-Plivo-Signature-V3",
+        ):
             for value in [*HEADER_VALUES, "sha256=" + "é" * 64]:
                 response = call(
                     "POST", f"/webhooks{path}", data=b"{}", content_type="application/json", headers={header: value}

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from comms.payloads import EmailEvent, WhatsAppDelivery
+from comms.config import DEV_SENDGRID_PUBLIC_KEY
+from comms.payloads import SendGridEvent, WhatsAppDelivery
 from core.errors import ApiError
 from core.http import Call
 from core.jsonutil import MAX_DEPTH, parse_client_json
@@ -205,6 +206,11 @@ def test_signatures_of_any_text_compare_without_raising(header: str) -> None:
     body = b'{"object": "whatsapp_business_account"}'
     assert signatures.valid_hub_signature("secret", body, header) is False
     assert signatures.valid_plivo_signature("token", "POST", "https://x/y", {}, "nonce", header) is False
+    for timestamp in ("1764000000", header):
+        assert (
+            signatures.valid_sendgrid_signature(DEV_SENDGRID_PUBLIC_KEY, timestamp, body, header, now=1764000000)
+            is False
+        )
     assert signatures.valid_hub_signature("secret", body, signatures.hub_signature("secret", body)) is True
 
 
@@ -217,7 +223,7 @@ def test_any_json_reads_as_a_whatsapp_delivery_or_an_email_event(value: Any) -> 
     for shape in shapes:
         if isinstance(shape, dict):
             WhatsAppDelivery.model_validate(shape)
-            EmailEvent.model_validate(shape)
+            SendGridEvent.model_validate(shape)
 
 
 def test_entries_that_are_not_objects_are_skipped() -> None:

@@ -57,6 +57,7 @@ SECRETS = {  # label -> a number no agent or rm ever typed (all 5-digit windows 
     "captured": "8260181590",
     "captured-google": "7016613186",
     "captured-email": "9787789328",  # typed by a buyer who left only an email, in the capture's message
+    "caller": "8539261407",  # an unknown number calling the organization's number
 }
 TYPED = {"own": "9753186420", "imported": "9081726354"}  # numbers the agent types itself
 SMS_TEMPLATE = "1107170000000000001"
@@ -83,6 +84,7 @@ class World:
     masking_on: bool = False  # from the moment the admin's change committed
     stored_raw: list[str] = field(default_factory=list)  # lead states committed with a raw number since then
     ring_xml: str = ""
+    caller_ring_xml: str = ""
     dial_xml: str = ""
 
     @property
@@ -422,6 +424,15 @@ def _providers(world: World, primary: str, voice_number: str) -> None:
         "Direction": "inbound",
     }
     world.ring_xml = world.hook(plivo_post, "/voice", inbound).text
+    registration = world.api(world.agent, "POST", "/comms/voip/token")  # the app registers to receive calls
+    assert registration.status == 200, registration.body
+    unknown = inbound | {"CallUUID": "in-0002", "From": "91" + SECRETS["caller"]}
+    world.caller_ring_xml = world.hook(plivo_post, "/voice", unknown).text
+    (caller_lead,) = [lead for lead in _stored("leads") if lead.get("source") == "call"]
+    world.leads["caller"] = caller_lead["id"]
+    for xml in (world.ring_xml, world.caller_ring_xml):  # what the app's SDK is handed on the agents' phones
+        world.shown.append(("agent", "the app's incoming call", xml))
+    _email_events(world, primary)
     sent = [m for m in _stored("messages") if m.get("channel") == "whatsapp" and m.get("leadId") == primary]
     value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": local_phone_number_id(ORG)}}
     failed = {
@@ -460,6 +471,32 @@ def _providers(world: World, primary: str, voice_number: str) -> None:
     stranger = [lead for lead in _stored("leads") if lead.get("source") == "whatsapp"]
     assert stranger, "the unknown sender became a lead"
     world.leads["stranger"] = stranger[0]["id"]
+
+
+def _email_events(world: World, primary: str) -> None:
+    """SendGrid bounces the agent's email quoting the lead's address and number; the reason is stored."""
+    import json
+
+    from core import clock
+    from devtools.sendgrid_events import event, signed_headers
+
+    (email,) = [m for m in _stored("messages") if m.get("channel") == "email" and m.get("leadId") == primary]
+    reason = f"550 <buyer@example.com> unknown; call +91 {SECRETS['primary']}"
+    body = json.dumps([event(email["id"], "bounce", at=clock.now().timestamp(), type="bounce", reason=reason)])
+
+    def post(path: str, data: str) -> Response:
+        headers = signed_headers(data.encode(), at=clock.now().timestamp())
+        headers.pop("Content-Type")
+        return call("POST", f"/webhooks{path}", data=data.encode(), headers=headers, content_type="application/json")
+
+    assert world.hook(post, "/email", body).status == 200
+    assert "[number]" in (_stored_one("messages", email["id"]).get("failureReason") or "")
+
+
+def _stored_one(collection: str, doc_id: str) -> dict[str, Any]:
+    from core import tenancy
+
+    return tenancy.org_ref(ORG).collection(collection).document(doc_id).get().to_dict() or {}
 
 
 def _fire_reminders(world: World, memory: Any) -> None:
@@ -628,6 +665,8 @@ def test_the_agents_phone_rings_with_the_organizations_number_while_plivo_dials_
     assert f"<User>sip:{providers.endpoint_username(world.agent.uid)}@phone.plivo.com</User>" in world.ring_xml
     assert found(world.ring_xml, SECRETS) == [], world.ring_xml
     assert 'callerName="+91 98XXXXXX56"' in world.ring_xml
+    assert found(world.caller_ring_xml, SECRETS) == [], world.caller_ring_xml  # an unknown caller, now a lead
+    assert 'callerName="+91 85XXXXXX07"' in world.caller_ring_xml and "<User>sip:justo" in world.caller_ring_xml
     assert f"<Number>91{SECRETS['primary']}</Number>" in world.dial_xml  # server-side, to Plivo only
 
 
@@ -681,7 +720,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/webhooks/meta"): "Meta's handshake: echoes the challenge",
     ("POST", "/webhooks/meta"): "answers Meta with counts; the leads it captures are leads as any other (walked above)",
     ("POST", "/webhooks/sms"): "answers Plivo with a flag; stores a status",
-    ("POST", "/webhooks/email"): "answers the email provider with a flag; stores a status",
+    ("POST", "/webhooks/email"): "answers SendGrid with counts; the bounce reason it stores is walked above",
     ("POST", "/webhooks/voice"): "walked: the XML ringing the agent (ring_xml) and dialling the lead (dial_xml)",
     ("POST", "/webhooks/voice/status"): "answers Plivo with empty XML; the call log is walked above",
     ("POST", "/webhooks/capture/{source_id}"): "answers the sender with ids and the outcome; the leads, pushes and "

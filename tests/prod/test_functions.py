@@ -165,8 +165,8 @@ def caller_for(world: World, member: Member) -> Any:
     return caller_of(world.org_id, member.uid, record, tenancy.load_org(world.org_id, fresh=True) or {})
 
 
-def seed_message(world: World, lead: dict[str, Any], channel: str, provider_id: str) -> str:
-    """An outbound message that its provider accepted as `provider_id`."""
+def seed_message(world: World, lead: dict[str, Any], channel: str, provider_id: str | None) -> str:
+    """An outbound message that its provider accepted as `provider_id` (None: as its own id, as emails are)."""
     from comms.service import mark_sent
 
     message_id = "m" + uuid.uuid4().hex[:16]
@@ -187,7 +187,7 @@ def seed_message(world: World, lead: dict[str, Any], channel: str, provider_id: 
             "version": 1,
         }
     )
-    mark_sent(world.org_id, message_id, provider=channel, provider_message_id=provider_id)
+    mark_sent(world.org_id, message_id, provider=channel, provider_message_id=provider_id or message_id)
     return message_id
 
 
@@ -377,7 +377,8 @@ def drive_visits(ctx: Ctx) -> None:
 
 
 def drive_comms(ctx: Ctx) -> None:
-    """A call log, an email over SMTP, an SMS at Plivo, a WhatsApp template at the Cloud API, a VoIP session."""
+    """A call log, an email over SMTP (with SendGrid's X-SMTPAPI), an SMS at Plivo, a WhatsApp template at the Cloud
+    API, a VoIP session and the app's registration token for incoming calls."""
     agent, lead = ctx.world.agent, seed_lead(ctx.world)
     started = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     call = {
@@ -389,8 +390,10 @@ def drive_comms(ctx: Ctx) -> None:
     }
     expect(ctx.call("POST", "/calls", member=agent, json_body=call), 201)
     email = {"leadId": lead["id"], "subject": "Brochure", "body": "As discussed, the brochure."}
-    expect(ctx.call("POST", "/email", member=agent, json_body=email), 201)
-    wait_for(lambda: ctx.standins.smtp.to(lead["emails"][0]), message="the email at the SMTP relay")
+    emailed = expect(ctx.call("POST", "/email", member=agent, json_body=email), 201)
+    (relayed,) = wait_for(lambda: ctx.standins.smtp.to(lead["emails"][0]), message="the email at the SMTP relay")
+    smtpapi = json.loads(str(relayed.message["X-SMTPAPI"]))  # SendGrid's relay returns it on each event
+    assert smtpapi == {"unique_args": {"justoMessageId": emailed["id"]}}, smtpapi
     sms = {"leadId": lead["id"], "templateId": "1107170000000000001", "params": ["Sat 11:00"]}
     sent = expect(ctx.call("POST", "/sms", member=agent, json_body=sms), 201)
     assert sent["status"] == "sent", sent
@@ -426,6 +429,15 @@ def drive_comms(ctx: Ctx) -> None:
     assert ice["credential"] == base64.b64encode(turn).decode(), "TURN credential not signed with TURN_SECRET"
     messages = expect(ctx.call("GET", f"/messages?leadId={lead['id']}", member=agent), 200)
     assert {m["channel"] for m in messages["items"]} == {"email", "sms", "whatsapp"}
+    registration = expect(ctx.call("POST", "/voip/token", member=agent), 200)
+    claims = jwt.decode(
+        registration["accessToken"],
+        ctx.fn.secret("VOICE_AUTH_TOKEN"),
+        algorithms=["HS256"],
+        options={"verify_aud": False},
+    )
+    assert claims["sub"] == registration["endpoint"] and claims["iss"] == ctx.fleet.settings["PLIVO_AUTH_ID"]
+    assert claims["grants"] == {"voice": {"incoming_allow": True, "outgoing_allow": True}}, claims
 
 
 def _plivo_headers(secret: str, url: str, params: dict[str, str]) -> dict[str, str]:
@@ -439,10 +451,18 @@ def _plivo_headers(secret: str, url: str, params: dict[str, str]) -> dict[str, s
     }
 
 
+# The private half of env.justo-prodtest's SENDGRID_WEBHOOK_PUBLIC_KEY: this tier's SendGrid.
+SENDGRID_PRIVATE_KEY = (
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbUkW6BnvImrTwGwbeLc0EiYaHuxcDesJXHGliBZtxOmhRANCAARSlyJ/pukwKrbRHKRR"
+    "QofdjJND7LD6MRec3mKcEaO7zRozotVVzfR43O1QdWL415+Q3nfXS8sSfHlzkIwoiSgd"
+)
+
+
 def drive_webhooks(ctx: Ctx) -> None:
     """Meta's handshake; signed WhatsApp, SMS and email status callbacks move messages forward (forgeries 401);
     Plivo's signed answer request dials the lead of an app-placed call; a signed Lead Ads lead is captured."""
-    from webhooks.signatures import email_signature, hub_signature
+    from devtools import sendgrid_events
+    from webhooks.signatures import hub_signature
 
     challenge = ctx.call(
         "GET",
@@ -484,20 +504,16 @@ def drive_webhooks(ctx: Ctx) -> None:
     expect(ctx.call("POST", "/sms", content=urlencode(params).encode(), headers=signed), 200)
     assert (data_of(org_doc(ctx.world, "messages", sms_id)) or {})["status"] == "delivered"
 
-    email_provider_id = f"<{uuid.uuid4().hex}@prodtest.justo.example.com>"
-    email_id = seed_message(ctx.world, lead, "email", email_provider_id)
-    event = json.dumps({"messageId": email_provider_id, "event": "delivered"}).encode()
-    signature = email_signature(ctx.fn.secret("EMAIL_WEBHOOK_SECRET"), event)
-    expect(
-        ctx.call(
-            "POST",
-            "/email",
-            content=event,
-            headers={"X-Justo-Signature": signature, "Content-Type": "application/json"},
-        ),
-        200,
-    )
+    email_id = seed_message(ctx.world, lead, "email", None)  # indexed by its own id, as send_email does
+    events = [sendgrid_events.event(email_id, "delivered"), sendgrid_events.event(email_id, "bogus")]
+    raw_events = json.dumps(events).encode()
+    signed_events = sendgrid_events.signed_headers(raw_events, private_key_b64=SENDGRID_PRIVATE_KEY)
+    received = expect(ctx.call("POST", "/email", content=raw_events, headers=signed_events), 200)["received"]
+    assert received == {"applied": 1, "duplicate": 0, "skipped": 1}, received
     assert (data_of(org_doc(ctx.world, "messages", email_id)) or {})["status"] == "delivered"
+    # the emulators' key pair is public in this repository: a deployed function refuses what it signs
+    dev_signed = sendgrid_events.signed_headers(raw_events)
+    expect(ctx.call("POST", "/email", content=raw_events, headers=dev_signed), 401)
     _drive_capture(ctx)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +14,7 @@ from devtools.inproc import Response, call
 from tests.comms.conftest import OWN_CHANNELS, World
 from tests.comms.stub import Scripted, Stub
 from tests.comms.test_messages import accepted_sms, cloud, plivo
-from webhooks.signatures import email_signature, hub_signature, plivo_v3_signature
+from webhooks.signatures import hub_signature, plivo_v3_signature
 
 pytestmark = pytest.mark.http
 
@@ -193,8 +192,9 @@ def test_plivo_delivery_reports_update_the_sms_and_forged_ones_do_not(world: Wor
     assert message(world, sent["id"])["status"] == "delivered"
 
 
-def test_email_events_are_signed_and_move_the_email_forward(world: World, clock: Any) -> None:
+def test_sendgrid_event_batches_are_verified_and_move_the_email_forward(world: World, clock: Any) -> None:
     from core import mail
+    from devtools.sendgrid_events import event, signed_headers
 
     class Recorder:
         def send(self, email: mail.Email) -> None:
@@ -208,28 +208,24 @@ def test_email_events_are_signed_and_move_the_email_forward(world: World, clock:
         json_body={"leadId": world.lead_id, "subject": "Brochure", "body": "Hello"},
     ).body
     assert sent["status"] == "sent"
-    event = json.dumps(
-        {
-            "messageId": sent["id"],
-            "event": "opened",
-            "timestamp": int(datetime(2026, 11, 25, 7, tzinfo=UTC).timestamp()),
-        }
-    ).encode()
-    forged = call(
-        "POST",
-        "/webhooks/email",
-        data=event,
-        content_type="application/json",
-        headers={"X-Justo-Signature": "sha256=00"},
-    )
-    assert forged.status == 401 and message(world, sent["id"])["status"] == "sent"
-    signed = call(
-        "POST",
-        "/webhooks/email",
-        data=event,
-        content_type="application/json",
-        headers={"X-Justo-Signature": email_signature("local-email-secret", event)},
-    )
-    assert signed.status == 200 and message(world, sent["id"])["status"] == "read"
+    now = clock.at.timestamp()
+    body = json.dumps([event(sent["id"], "delivered", at=now), event(sent["id"], "open", at=now + 60)]).encode()
+
+    def post(data: bytes, headers: dict[str, str]) -> Response:
+        return call("POST", "/webhooks/email", data=data, content_type="application/json", headers=headers)
+
+    forged = dict(signed_headers(body, at=now)) | {"X-Twilio-Email-Event-Webhook-Timestamp": str(int(now) + 1)}
+    assert post(body, forged).status == 401
+    assert post(body, signed_headers(body, at=now - 601)).status == 401  # a replay of an old delivery
+    assert post(body, {}).status == 401
+    assert message(world, sent["id"])["status"] == "sent"
+    signed = post(body, signed_headers(body, at=now))
+    assert signed.status == 200 and signed.body == {"received": {"applied": 2, "duplicate": 0, "skipped": 0}}
+    assert message(world, sent["id"])["status"] == "read"
+    again = post(body, signed_headers(body, at=now + 30))  # SendGrid's retry of the same batch
+    assert again.status == 200 and again.body == {"received": {"applied": 0, "duplicate": 2, "skipped": 0}}
+    not_a_batch = json.dumps({"event": "delivered"}).encode()
+    refused = post(not_a_batch, signed_headers(not_a_batch, at=now))
+    assert refused.status == 400 and "body" in refused.error["fields"]
     index = clients.db().collection("providerMessages").stream()
     assert len(list(index)) == 1

@@ -133,6 +133,11 @@ NO_BODY_OR_EXTENSION = {
     ("POST", "/leads/captures/{capture_id}/retry"),
     ("POST", "/webhooks/capture/{source_id}"),  # the provider's own payload: any JSON object or form
     ("POST", "/webhooks/google/{source_id}"),  # Google's payload, read tolerantly
+    # the privacy register and settings (beyond API.md: README "What the API does beyond API.md")
+    ("POST", "/privacy/requests"),
+    ("POST", "/privacy/requests/me"),
+    ("PATCH", "/privacy/requests/{id}"),
+    ("PATCH", "/privacy/settings"),
 }
 # Query parameters API.md names for a list: (method, path) -> names (limit and cursor on every paged list).
 QUERIES: dict[tuple[str, str], set[str]] = {

@@ -38,6 +38,8 @@ def provider_key(provider: str, provider_message_id: str) -> str:
 
 
 def _refuse_do_not_contact(caller: Caller, lead: LeadRecord, channel: str) -> None:
+    if lead.restricted:
+        raise precondition("This lead restricted the processing of its data: no contact until it is lifted")
     if not lead.contactable(channel):
         # ids only: no names or numbers in logs
         log.info("do-not-contact refused org=%s lead=%s channel=%s by=%s", caller.org_id, lead.id, channel, caller.uid)

@@ -16,10 +16,11 @@ USER_AGENT = "JustoLead/1.0"
 class ProviderError(Exception):
     """A call the provider refused or that never got through; reason is safe to store and show."""
 
-    def __init__(self, reason: str, *, retryable: bool = False) -> None:
+    def __init__(self, reason: str, *, retryable: bool = False, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.status = status  # the provider's HTTP status, when it answered
 
 
 def with_retries(
@@ -67,11 +68,11 @@ def call_json(
     except httpx.TransportError as error:
         raise ProviderError("provider unreachable", retryable=True) from error
     if response.status_code >= 500:
-        raise ProviderError(f"provider error {response.status_code}", retryable=True)
+        raise ProviderError(f"provider error {response.status_code}", retryable=True, status=response.status_code)
     try:
         payload = response.json()
     except ValueError:
         payload = empty
     if response.status_code >= 300:
-        raise ProviderError(reason(response.status_code, payload))
+        raise ProviderError(reason(response.status_code, payload), status=response.status_code)
     return payload

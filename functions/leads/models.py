@@ -224,6 +224,10 @@ class Lead(ApiOut):
     first_contact_seconds: int | None = Field(None, description="Seconds from assignment to first contact")
     sla_due_at: datetime | None = Field(None, description="When it is re-routed unless contacted (working time)")
     sla_reassignments: int = Field(0, description="Times the first-response SLA re-routed it")
+    restricted: bool = Field(
+        False, description="true while the buyer restricts processing: kept, not contacted, not exported"
+    )
+    restricted_at: datetime | None = Field(None, description="When processing was restricted")
     archived: bool = Field(False, description="true once deleted (restorable by an admin for 30 days)")
     archived_at: datetime | None = Field(None, description="When it was archived")
     created_at: datetime = Field(description="When created")

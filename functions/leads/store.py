@@ -301,6 +301,8 @@ class LeadRecord:
     first_contact_seconds: int | None = None
     sla_due_at: datetime | None = None
     sla_reassignments: int = 0
+    restricted: bool = False  # the buyer restricted processing (DPDP): kept, never contacted nor exported
+    restricted_at: datetime | None = None
     created_by: str | None = None
     updated_by: str | None = None
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -367,8 +369,8 @@ class LeadRecord:
         )
 
     def contactable(self, channel: str) -> bool:
-        """False when the buyer asked not to be contacted on this channel."""
-        return channel not in self.do_not_contact
+        """False when the buyer asked not to be contacted on this channel, or restricted processing."""
+        return not self.restricted and channel not in self.do_not_contact
 
     def opted_in(self, channel: str) -> bool:
         """True when the buyer's opt-in for this channel is recorded."""
@@ -415,7 +417,7 @@ def _read(name: str, value: Any) -> Any:
         return int(value or 1)
     if name == "sla_reassignments":
         return int(value or 0)
-    if name == "archived":
+    if name in ("archived", "restricted"):
         return bool(value)
     return value
 

@@ -569,6 +569,8 @@ def export_csv(*, caller: Caller) -> Iterator[str]:
                         if c.exists
                     }
                 for lead in leads:
+                    if lead.restricted:  # only its privacy export carries a restricted lead
+                        continue
                     yield csvout.line(export_row(store.present(lead, caller, contact=contacts.get(lead.id))))
                     count += 1
                 if cursor is None:

@@ -31,15 +31,22 @@ def _user(uid: str) -> Any:
 
 def export_self(*, caller: Caller) -> dict[str, Any]:
     """Everything kept about the caller: profile, membership, devices, notifications, login history."""
+    return export_member(org_id=caller.org_id, uid=caller.uid, actor=caller.uid, org=caller.org)
+
+
+def export_member(*, org_id: str, uid: str, actor: str, org: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything kept about a member (its own export, or an admin's answer to its access request)."""
     from google.cloud.firestore import Query
 
-    member = tenancy.member_ref(caller.org_id, caller.uid).get().to_dict() or {}
+    if org is None:
+        org = tenancy.load_org(org_id, fresh=True) or {}
+    member = tenancy.member_ref(org_id, uid).get().to_dict() or {}
     profile = {k: v for k, v in records.plain(member).items() if k not in PRIVATE_MEMBER_FIELDS}
     team_name = None
     if member.get("teamId"):
-        team = tenancy.org_ref(caller.org_id).collection("teams").document(str(member["teamId"])).get()
+        team = tenancy.org_ref(org_id).collection("teams").document(str(member["teamId"])).get()
         team_name = (team.to_dict() or {}).get("name") if team.exists else None
-    trail = audit.entries_ref(caller.org_id).where(filter=clients.where("actorId", "==", caller.uid))
+    trail = audit.entries_ref(org_id).where(filter=clients.where("actorId", "==", uid))
     logins = [
         {"action": s.get("action"), "at": records.plain(s.get("createdAt")), "details": records.plain(s.get("details"))}
         for s in trail.order_by("createdAt", direction=Query.DESCENDING).limit(LOGIN_HISTORY_LIMIT).stream()
@@ -51,8 +58,8 @@ def export_self(*, caller: Caller) -> dict[str, Any]:
         "profile": profile,
         "memberships": [
             {
-                "orgId": caller.org_id,
-                "orgName": caller.org.get("name", ""),
+                "orgId": org_id,
+                "orgName": org.get("name", ""),
                 "role": member.get("role"),
                 "teamId": member.get("teamId"),
                 "teamName": team_name,
@@ -60,15 +67,16 @@ def export_self(*, caller: Caller) -> dict[str, Any]:
                 "since": records.plain(member.get("createdAt")),
             }
         ],
-        "devices": [records.document(s) for s in _user(caller.uid).collection("devices").stream()],
-        "notifications": [records.document(s) for s in _user(caller.uid).collection("notifications").stream()],
+        "devices": [records.document(s) for s in _user(uid).collection("devices").stream()],
+        "notifications": [records.document(s) for s in _user(uid).collection("notifications").stream()],
         "loginHistory": logins,
         "policy": {
             "acceptedVersion": member.get("acceptedPolicyVersion"),
             "acceptedAt": records.plain(member.get("acceptedPolicyAt")),
         },
     }
-    audit.record(caller.org_id, "privacy.self.exported", actor=caller.uid, target=caller.uid)
+    action = "privacy.self.exported" if actor == uid else "privacy.member.exported"
+    audit.record(org_id, action, actor=actor, target=uid)
     return result
 
 
@@ -91,6 +99,7 @@ def request_deletion(*, caller: Caller) -> dict[str, Any]:
     tenancy.cache.forget(ref.path)
     if new:
         audit.record(caller.org_id, "account.deletion.requested", actor=caller.uid, target=caller.uid)
+        record_own(caller=caller, kind="erasure", details="Account deletion asked for in the app")
         admins = tenancy.org_ref(caller.org_id).collection("members").where(filter=clients.where("role", "==", "admin"))
         for admin in admins.stream():
             if (admin.to_dict() or {}).get("active") and admin.id != caller.uid:
@@ -140,6 +149,7 @@ def complete_deletion(*, caller: Caller, uid: str) -> None:
 
     if uid == caller.uid:
         raise precondition("You cannot delete your own account; ask another admin")
+    _keep_an_admin(caller.org_id, uid)
     db = clients.db()
     org_ref = tenancy.org_ref(caller.org_id)
     ref = org_ref.collection("members").document(uid)
@@ -186,6 +196,26 @@ def complete_deletion(*, caller: Caller, uid: str) -> None:
     tenancy.cache.forget(org_ref.path)
     _forget_person(uid, email)
     audit.record(caller.org_id, "member.deleted", actor=caller.uid, target=uid)
+
+
+def _keep_an_admin(org_id: str, uid: str) -> None:
+    """409 when deleting this member would leave the organization without an active admin."""
+    admins = tenancy.org_ref(org_id).collection("members").where(filter=clients.where("role", "==", "admin"))
+    others = [s for s in admins.stream() if s.id != uid and (s.to_dict() or {}).get("active")]
+    member = tenancy.member_ref(org_id, uid).get().to_dict() or {}
+    if member.get("role") == "admin" and not others:
+        raise precondition("The organization's only active admin cannot be deleted; make another member admin first")
+
+
+def record_own(*, caller: Caller, kind: str, details: str | None) -> dict[str, Any]:
+    """A member's own request about its own data, recorded in the register (received in the app)."""
+    from privacy import requests
+    from privacy.models import PrivacyRequestCreate
+
+    data = PrivacyRequestCreate.model_validate(
+        {"kind": kind, "subject": {"type": "member", "id": caller.uid}, "receivedVia": "in-app", "details": details}
+    )
+    return requests.record(caller=caller, org_id=caller.org_id, data=data, by=caller.uid)
 
 
 def _forget_person(uid: str, email: str) -> None:

@@ -6,16 +6,27 @@ from typing import Any
 
 from firebase_functions import https_fn
 
+from core import clock, secrets
 from core.deploy import https_options
-from core.http import Call, Page, Reply, Router, no_content
-from privacy import account, leads, policy
+from core.http import Call, Page, Reply, Router, created, no_content
+from privacy import account, leads, policy, requests, restriction
+from privacy import settings as privacy_settings
 from privacy.models import (
     AccountExport,
     DeletionListQuery,
     DeletionRequest,
+    ExportLink,
     LeadExport,
+    OwnRequestCreate,
     PolicyAccept,
     PolicyStatus,
+    PrivacyRequest,
+    PrivacyRequestCreate,
+    PrivacyRequestListQuery,
+    PrivacyRequestUpdate,
+    PrivacySettingsOut,
+    PrivacySettingsUpdate,
+    Restriction,
 )
 
 router = Router("privacy")
@@ -66,6 +77,100 @@ def complete_deletion(call: Call) -> Reply:
     return no_content()
 
 
+@router.post("/leads/{id}/restriction", fresh=True, response=Restriction)
+def restrict_lead(call: Call) -> dict[str, Any]:
+    """Restrict a lead's processing: kept, never contacted or exported but by its privacy export (admin)."""
+    call.caller.require("privacy.manage")
+    return restriction.restrict(org_id=call.caller.org_id, lead_id=call.params["id"], actor=call.caller.uid)
+
+
+@router.delete("/leads/{id}/restriction", fresh=True, response=Restriction)
+def lift_restriction(call: Call) -> dict[str, Any]:
+    """Lift a lead's restriction (admin)."""
+    call.caller.require("privacy.manage")
+    return restriction.lift(org_id=call.caller.org_id, lead_id=call.params["id"], actor=call.caller.uid)
+
+
+# ---- the register of requests ---------------------------------------------------------------------------
+
+
+def _shown(request: dict[str, Any]) -> dict[str, Any]:
+    """A request as the API shows it: with whether it is overdue now."""
+    overdue = request.get("status") in requests.OPEN and request["dueAt"] < clock.now()
+    return request | {"overdue": overdue}
+
+
+@router.get("/requests", query=PrivacyRequestListQuery, items=PrivacyRequest)
+def list_requests(call: Call) -> Page:
+    """The register: newest first, or the overdue ones (admin)."""
+    call.caller.require("privacy.manage")
+    items, cursor = requests.listed(org_id=call.caller.org_id, query=call.query(PrivacyRequestListQuery))
+    return Page([_shown(item) for item in items], cursor)
+
+
+@router.post("/requests", fresh=True, idempotent=True, body=PrivacyRequestCreate, response=PrivacyRequest, status=201)
+def record_request(call: Call) -> Reply:
+    """Record a data principal's request about a lead or a member (admin)."""
+    call.caller.require("privacy.manage")
+    data = call.body(PrivacyRequestCreate)
+    recorded = requests.record(caller=call.caller, org_id=call.caller.org_id, data=data, by=call.caller.uid)
+    return created(_shown(recorded))
+
+
+@router.post("/requests/me", idempotent=True, body=OwnRequestCreate, response=PrivacyRequest, status=201)
+def record_own_request(call: Call) -> Reply:
+    """A member's own request about its own data (any member)."""
+    data = call.body(OwnRequestCreate)
+    return created(_shown(account.record_own(caller=call.caller, kind=data.kind, details=data.details)))
+
+
+@router.get("/requests/{id}", response=PrivacyRequest)
+def get_request(call: Call) -> dict[str, Any]:
+    """One request of the register (admin)."""
+    call.caller.require("privacy.manage")
+    return _shown(requests.get(call.caller.org_id, call.params["id"]))
+
+
+@router.patch("/requests/{id}", fresh=True, body=PrivacyRequestUpdate, response=PrivacyRequest)
+def move_request(call: Call) -> dict[str, Any]:
+    """Move a request: in-progress, done with a note, refused with the reason (admin; If-Match)."""
+    call.caller.require("privacy.manage")
+    data = call.body(PrivacyRequestUpdate)
+    moved = requests.update(caller=call.caller, request_id=call.params["id"], data=data, expected=call.if_match())
+    return _shown(moved)
+
+
+@router.post("/requests/{id}/fulfil", fresh=True, response=PrivacyRequest)
+def fulfil_request(call: Call) -> dict[str, Any]:
+    """Carry out an access, portability, erasure or restriction request and close it with its evidence (admin)."""
+    call.caller.require("privacy.manage")
+    return _shown(requests.fulfil(caller=call.caller, request_id=call.params["id"], expected=call.if_match()))
+
+
+@router.get("/requests/{id}/export", response=ExportLink)
+def request_export(call: Call) -> dict[str, Any]:
+    """A short-lived link to the export a fulfilled access or portability request kept (admin)."""
+    call.caller.require("privacy.manage")
+    return requests.export_link(caller=call.caller, request_id=call.params["id"])
+
+
+@router.get("/settings", response=PrivacySettingsOut)
+def get_settings(call: Call) -> dict[str, Any]:
+    """The organization's response period and retention by purpose (admin)."""
+    call.caller.require("privacy.manage")
+    return privacy_settings.load(call.caller.org_id).reply()
+
+
+@router.patch("/settings", fresh=True, body=PrivacySettingsUpdate, response=PrivacySettingsOut)
+def change_settings(call: Call) -> dict[str, Any]:
+    """Change the response period or the retention periods (admin; If-Match)."""
+    call.caller.require("privacy.manage")
+    body = call.body(PrivacySettingsUpdate)
+    changes = body.model_dump(by_alias=True, exclude_unset=True)
+    saved = privacy_settings.save(call.caller.org_id, changes, by=call.caller.uid, expected=call.if_match())
+    return saved.reply()
+
+
 @router.get("/policy", response=PolicyStatus)
 def get_policy(call: Call) -> dict[str, Any]:
     """The current privacy policy version and the caller's acceptance."""
@@ -79,7 +184,12 @@ def accept_policy(call: Call) -> dict[str, Any]:
     return policy.accept(caller=call.caller, version=body.version)
 
 
-@https_fn.on_request(**https_options(timeout_sec=300, memory_mb=512))
+# An erasure deletes the lead's copies at the providers: recordings (the Plivo voice token), WhatsApp media (the
+# organization's sealed token); the register's reminders and exports send no email, so no SMTP here.
+SECRETS = secrets.names(secrets.VOICE_AUTH_TOKEN, secrets.CHANNELS_KEY)
+
+
+@https_fn.on_request(**https_options(timeout_sec=300, memory_mb=512, secrets=SECRETS))
 def privacy(req: https_fn.Request) -> https_fn.Response:
     """HTTPS function `privacy`."""
     return router(req)

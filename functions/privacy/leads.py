@@ -22,7 +22,7 @@ from routing import counters, queue
 from routing.eligibility import is_open
 
 # Organization collections that never hold a lead's data, and the trail that must never be erased.
-UNRELATED = frozenset({"audit", "auditHead", "members", "teams", "projects", "templates"})
+UNRELATED = frozenset({"audit", "auditHead", "members", "teams", "projects", "templates", "privacyRequests"})
 LINK_FIELDS = ("leadId", "mergedInto")
 # A record of a lead's record: attachments of its visits, statuses of its messages, ...
 CHILD_LINKS = {"visits": "visitId", "calls": "callId", "messages": "messageId", "tasks": "taskId"}
@@ -178,27 +178,52 @@ def object_paths(org_id: str, lead_id: str, snapshots: Iterable[Any]) -> list[st
     return sorted(paths)
 
 
-def erase(*, org_id: str, lead_id: str, actor: str | None, action: str = "privacy.lead.erased") -> dict[str, int]:
-    """Erase every trace of a lead (objects first, the lead's own document last, so a retry resumes),
-    then write one audit entry naming only who erased which lead id (actor None: the platform; the
-    30-day purge of archived leads can pass its own action, e.g. lead.purged)."""
-    from privacy import storage
+def erase(*, org_id: str, lead_id: str, actor: str | None, action: str = "privacy.lead.erased") -> dict[str, Any]:
+    """Erase every trace of a lead: the copies at providers first (recordings, WhatsApp media), then Cloud
+    Storage objects, then documents, the lead's own last, so a retry resumes; then one audit entry naming only
+    who erased which lead id (actor None: the platform; the 30-day purge of archived leads can pass its own
+    action, e.g. lead.purged). The report names every store and provider reached, with what a provider could
+    not delete."""
+    from privacy import providers, storage
 
     found = find(org_id, lead_id)
     elsewhere = find_elsewhere(org_id, lead_id, found)
     record_snapshots = [s for group in found.records.values() for s in group.values()]
     lead_ref = store.ref(org_id, lead_id)
+    copies = providers.copies(s.to_dict() or {} for s in record_snapshots)
+    at_providers = providers.erase_all(org_id, copies)
     objects = storage.delete_objects(object_paths(org_id, lead_id, record_snapshots))
     refs: dict[str, Any] = {}
     for snapshot in [*record_snapshots, *elsewhere]:
         if snapshot.reference.path != lead_ref.path:
             for ref in purge.subtree(snapshot.reference):
                 refs[ref.path] = ref
+    lead_refs = list(purge.subtree(lead_ref))
+    stores: dict[str, int] = {}
+    for ref in [*refs.values(), *lead_refs]:
+        where = _store_name(ref)
+        stores[where] = stores.get(where, 0) + 1
     documents = purge.delete_refs(refs.values())
-    documents += purge.delete_refs(list(purge.subtree(lead_ref)))
+    documents += purge.delete_refs(lead_refs)
     _release(org_id, found.lead.to_dict() or {})
-    audit.record(org_id, action, actor=actor, target=lead_id, documents=documents, objects=objects)
-    return {"documents": documents, "objects": objects}
+    failed = sum(1 for line in at_providers if line["outcome"] == "failed")
+    audit.record(
+        org_id, action, actor=actor, target=lead_id, documents=documents, objects=objects, providerFailures=failed
+    )
+    return {
+        "documents": documents,
+        "objects": objects,
+        "stores": {"firestore": dict(sorted(stores.items())), "cloudStorage": objects},
+        "providers": at_providers,
+        "complete": failed == 0,
+    }
+
+
+def _store_name(ref: Any) -> str:
+    """Where a document lives, as an erasure report names it: its collection path without ids
+    (orgs/*/leads/*/notes, outbox, users/*/notifications, ...)."""
+    parts = ref.path.split("/")
+    return "/".join(part if index % 2 == 0 else "*" for index, part in enumerate(parts[:-1]))
 
 
 def _release(org_id: str, lead: dict[str, Any]) -> None:

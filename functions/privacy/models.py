@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from core.models import ApiModel, ApiOut
+from core.models import ApiModel, ApiOut, ApiPatch, DocId, Instant
 from core.pagination import PageQuery
 
 Record = dict[str, Any]
@@ -104,3 +104,124 @@ class PolicyAccept(ApiModel):
 
 class DeletionListQuery(PageQuery):
     """`?limit=&cursor=` of the pending deletion requests."""
+
+
+# ---- the register of data-principal requests ---------------------------------------------------------------
+
+RequestKind = Literal["access", "correction", "erasure", "portability", "restriction", "grievance"]
+RequestStatus = Literal["received", "in-progress", "done", "refused"]
+ReceivedVia = Literal["in-app", "email", "phone", "letter", "in-person", "website", "other"]
+
+
+class RequestSubject(ApiModel):
+    """Whom a request is about: a lead or a member of the organization."""
+
+    type: Literal["lead", "member"] = Field(description="lead or member")
+    id: DocId = Field(description="The lead's id or the member's uid")
+
+
+class PrivacyRequestCreate(ApiModel):
+    """A data principal's request as an admin records it."""
+
+    kind: RequestKind = Field(description="access, correction, erasure, portability, restriction or grievance")
+    subject: RequestSubject = Field(description="Whom it is about")
+    received_via: ReceivedVia = Field(description="How it arrived")
+    received_at: Instant | None = Field(None, description="When it arrived (default now; the due date runs from it)")
+    details: str | None = Field(None, max_length=2000, description="What the person asked, in their words")
+
+
+class OwnRequestCreate(ApiModel):
+    """A member's own request about its own data (recorded in the register as received in the app)."""
+
+    kind: Literal["access", "correction", "erasure", "restriction", "grievance"] = Field(description="What it asks")
+    details: str | None = Field(None, max_length=2000, description="What the member asks")
+
+
+class PrivacyRequestUpdate(ApiPatch):
+    """Moving a request: in-progress, done (with what was done) or refused (with the reason); a note alone adds
+    a step to its history."""
+
+    status: Literal["in-progress", "done", "refused"] | None = Field(None, description="The new status")
+    note: str | None = Field(None, max_length=2000, description="What was done")
+    reason: str | None = Field(None, max_length=2000, description="Why it is refused (required to refuse)")
+
+
+class PrivacyRequestListQuery(PageQuery):
+    """`?status=&kind=&subjectId=&overdue=true`."""
+
+    status: RequestStatus | None = Field(None, description="Only requests in this status")
+    kind: RequestKind | None = Field(None, description="Only requests of this kind")
+    subject_id: DocId | None = Field(None, description="Only requests about this lead or member")
+    overdue: bool = Field(False, description="true: open requests past their due date, most overdue first")
+
+
+class RequestStep(ApiOut):
+    """One step of a request's history."""
+
+    status: str = Field(description="The status it moved to")
+    at: datetime = Field(description="When")
+    by: str | None = Field(None, description="Who (uid)")
+    note: str | None = Field(None, description="What was done")
+
+
+class PrivacyRequest(ApiOut):
+    """A request of the register."""
+
+    id: str = Field(description="Request id")
+    kind: str = Field(description="access, correction, erasure, portability, restriction or grievance")
+    subject_type: str = Field(description="lead or member")
+    subject_id: str = Field(description="The lead's id or the member's uid")
+    received_via: str = Field(description="How it arrived")
+    received_at: datetime = Field(description="When it arrived")
+    details: str | None = Field(None, description="What the person asked")
+    recorded_by: str | None = Field(None, description="Who recorded it")
+    status: str = Field(description="received, in-progress, done or refused")
+    due_at: datetime = Field(description="When it must be answered by (the organization's response period)")
+    overdue: bool = Field(False, description="Open and past its due date")
+    history: list[RequestStep] = Field(description="Every step, oldest first")
+    evidence: Record | None = Field(
+        None, description="What fulfilled it: export {objectPath, sizeBytes, sha256}, erasure report, restriction"
+    )
+    refusal_reason: str | None = Field(None, description="Why it was refused")
+    closed_at: datetime | None = Field(None, description="When it was done or refused")
+    version: int = Field(description="For If-Match")
+    created_at: datetime = Field(description="When it was recorded")
+    updated_at: datetime = Field(description="Last change")
+
+
+class ExportLink(ApiOut):
+    """A short-lived link to a kept export."""
+
+    download_url: str = Field(description="Signed URL of the JSON export")
+    expires_at: datetime = Field(description="When the link stops working")
+
+
+class PrivacySettingsOut(ApiOut):
+    """The organization's privacy settings."""
+
+    response_days: int = Field(description="Days the organization gives itself to answer a request")
+    inactive_lead_months: int | None = Field(
+        None, description="Leads without activity this long are archived, then erased (null: kept)"
+    )
+    message_months: int | None = Field(
+        None, description="Calls' and messages' content older than this is erased, counts kept (null: kept)"
+    )
+    version: int = Field(description="For If-Match")
+
+
+class PrivacySettingsUpdate(ApiPatch):
+    """A change of the privacy settings."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset({"inactive_lead_months", "message_months"})
+
+    response_days: int | None = Field(None, ge=1, le=90, description="1-90 days")
+    inactive_lead_months: int | None = Field(None, ge=1, le=120, description="1-120 months, or null to keep")
+    message_months: int | None = Field(None, ge=1, le=120, description="1-120 months, or null to keep")
+
+
+class Restriction(ApiOut):
+    """A lead's restriction of processing."""
+
+    restricted: bool = Field(description="true while restricted")
+    restricted_at: datetime | None = Field(None, description="Since when")
+    changed: bool = Field(description="false when it already was so")

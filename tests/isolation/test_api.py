@@ -81,6 +81,19 @@ def seed_lead(world: World) -> str:
     return _lead(world, by=world.admin, assignee=world.agent.uid, phone="9876500001")
 
 
+def seed_restricted_lead(world: World) -> str:
+    """The agent's lead, its processing restricted by the admin."""
+    lead_id = seed_lead(world)
+    _ok(call("POST", f"/privacy/leads/{lead_id}/restriction", token=world.admin.token()), "restriction")
+    return lead_id
+
+
+def seed_privacy_request(world: World) -> str:
+    """A restriction request about the agent's lead, recorded by the admin."""
+    body = {"kind": "restriction", "subject": {"type": "lead", "id": seed_lead(world)}, "receivedVia": "email"}
+    return str(_ok(call("POST", "/privacy/requests", token=world.admin.token(), json_body=body), "request")["id"])
+
+
 def seed_archived_lead(world: World) -> str:
     """A lead the admin deleted (archived, restorable)."""
     lead_id = seed_lead(world)
@@ -412,6 +425,37 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/leads/{id}/activity", seed_lead, denied="peer"),
     Endpoint("GET", "/privacy/leads/{id}/export", seed_lead, denied="agent"),
     Endpoint("DELETE", "/privacy/leads/{id}", seed_lead, denied="agent", allowed=None, note=NEEDS_STORAGE),
+    # the privacy register (admin; a lead's restriction)
+    Endpoint("POST", "/privacy/leads/{id}/restriction", seed_lead, denied="agent"),
+    Endpoint("DELETE", "/privacy/leads/{id}/restriction", seed_restricted_lead, denied="agent"),
+    Endpoint(
+        "POST",
+        "/privacy/requests",
+        seed_lead,
+        denied="agent",
+        body={"kind": "access", "subject": {"type": "lead", "id": "{id}"}, "receivedVia": "email"},
+        unknown_status=400,
+    ),
+    Endpoint("GET", "/privacy/requests/{id}", seed_privacy_request, denied="agent"),
+    Endpoint("PATCH", "/privacy/requests/{id}", seed_privacy_request, denied="agent", body={"status": "in-progress"}),
+    Endpoint("POST", "/privacy/requests/{id}/fulfil", seed_privacy_request, denied="agent"),
+    Endpoint(
+        "GET",
+        "/privacy/requests/{id}/export",
+        seed_privacy_request,
+        denied="agent",
+        allowed=None,
+        note="a restriction keeps no export; an access request's export is read in tests/privacy",
+    ),
+    Endpoint(
+        "GET",
+        "/privacy/requests?subjectId={id}",
+        seed_lead,
+        denied="agent",
+        unknown_status=200,
+        allowed=None,
+        note="the register lists what the caller's organization recorded: nothing about another's lead",
+    ),
     # ids in bodies and queries: a member or project of another organization is never reachable
     Endpoint("GET", "/leads?assigneeId={id}", seed_lead_owner, denied="peer", unknown_status=200, denied_status=200),
     Endpoint("GET", "/leads?projectId={id}", seed_project_of_a_lead, denied=None, unknown_status=200),

@@ -369,6 +369,7 @@ def _agent_work(world: World, primary: str, project: str) -> None:
     world.api(agent, "DELETE", "/devices/phone-1")
     policy = world.api(agent, "GET", "/privacy/policy").body
     world.api(agent, "POST", "/privacy/policy/accept", json_body={"version": str(policy.get("version") or "1")})
+    world.api(agent, "POST", "/privacy/requests/me", json_body={"kind": "access", "details": "What do you hold?"})
 
 
 def _rm_work(world: World, primary: str) -> None:
@@ -703,6 +704,12 @@ NOT_WALKED: dict[tuple[str, str], str] = {
     ("POST", "/leads/{lead_id}/restore"): "admin only",
     ("DELETE", "/privacy/leads/{id}"): "admin only (privacy.manage)",
     ("DELETE", "/privacy/members/{uid}"): "admin only (privacy.manage)",
+    ("POST", "/privacy/requests"): "admin only (privacy.manage): the register",
+    ("PATCH", "/privacy/requests/{id}"): "admin only (privacy.manage)",
+    ("POST", "/privacy/requests/{id}/fulfil"): "admin only (privacy.manage)",
+    ("POST", "/privacy/leads/{id}/restriction"): "admin only (privacy.manage)",
+    ("DELETE", "/privacy/leads/{id}/restriction"): "admin only (privacy.manage)",
+    ("PATCH", "/privacy/settings"): "admin only (privacy.manage): periods, no lead data",
     ("POST", "/leads/sources"): "admin only; the world's admin calls it (_captures)",
     ("PATCH", "/leads/sources/{source_id}"): "admin only",
     ("POST", "/leads/sources/{source_id}/rotate-key"): "admin only",

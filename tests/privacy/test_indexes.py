@@ -35,3 +35,10 @@ def test_the_feed_is_searchable_across_users_for_erasure_and_retention() -> None
     assert {"arrayConfig": "CONTAINS", "queryScope": "COLLECTION_GROUP"} in overrides[("notifications", "refs")]
     assert {"order": "ASCENDING", "queryScope": "COLLECTION_GROUP"} in overrides[("notifications", "createdAt")]
     assert {"order": "ASCENDING", "queryScope": "COLLECTION_GROUP"} in overrides[("notifications", "data.leadId")]
+
+
+def test_the_register_lists_by_status_kind_subject_and_overdue_with_indexes() -> None:
+    register = [_fields(i) for i in _declared()["indexes"] if i["collectionGroup"] == "privacyRequests"]
+    assert [("status", "ASCENDING"), ("dueAt", "ASCENDING")] in register  # overdue, and the daily reminder
+    for filters in (["status"], ["kind"], ["subjectId"], ["kind", "subjectId"]):
+        assert [(f, "ASCENDING") for f in filters] + [("createdAt", "DESCENDING")] in register

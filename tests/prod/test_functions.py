@@ -1047,6 +1047,27 @@ def drive_retentiondaily(ctx: Ctx) -> None:
     assert (data_of(audit.head_ref(org_id)) or {}).get("anchorSeq") == int(max(old))
 
 
+def drive_privacydue(ctx: Ctx) -> None:
+    """The admins of an organization with a privacy request due in two days get a push and an email."""
+    from privacy import requests
+    from privacy.models import PrivacyRequestCreate
+
+    lead = seed_lead(ctx.world)
+    data = PrivacyRequestCreate.model_validate(
+        {
+            "kind": "access",
+            "subject": {"type": "lead", "id": lead["id"]},
+            "receivedVia": "email",
+            "receivedAt": (datetime.now(UTC) - timedelta(days=28)).isoformat(),
+        }
+    )
+    admin = ctx.world.admin
+    requests.record(caller=None, org_id=ctx.world.org_id, data=data, by=admin.uid)
+    ctx.schedule()
+    assert pushes(ctx.standins, admin, "privacy-requests-due"), "no reminder push reached FCM"
+    wait_for(lambda: ctx.standins.smtp.to(admin.email), message="the reminder email at the SMTP relay")
+
+
 def drive_purgeleads(ctx: Ctx) -> None:
     """A lead archived 40 days ago is purged."""
     lead = seed_lead(ctx.world)

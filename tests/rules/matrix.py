@@ -330,6 +330,7 @@ for coll, doc in (
     ("captures", "cap1"),
     ("captureSources", "src1"),
     ("config", "routing"),
+    ("privacyRequests", "prq1"),
     ("openLeads", "u1"),
 ):
     get(coll, f"{ORG_DOC}/{coll}/{doc}", NONE)

@@ -317,15 +317,36 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
 
 def archive_lead(*, caller: Caller, lead_id: str, if_match: int | None) -> None:
     """Delete = archive: hidden from lists, its contact keys released, restorable by an admin for 30 days."""
+    caller.require("leads.delete")
+    _archive(caller.org_id, lead_id, lambda t: store.get_visible(caller, lead_id, transaction=t), if_match, caller.uid)
+
+
+def archive_inactive(*, org_id: str, lead_id: str) -> bool:
+    """Archive a lead for retention (the system, no caller); False when it is gone or archived already."""
+
+    def visible(transaction: Any) -> LeadRecord:
+        lead = store.get(org_id, lead_id, transaction=transaction)
+        if lead is None or lead.archived:
+            raise not_found("Lead")
+        return lead
+
+    try:
+        _archive(org_id, lead_id, visible, None, None)
+    except ApiError as error:
+        if error.code == "NOT_FOUND":
+            return False
+        raise
+    return True
+
+
+def _archive(org_id: str, lead_id: str, read: Any, if_match: int | None, by: str | None) -> None:
     from google.cloud import firestore
 
-    caller.require("leads.delete")
     now = clock.now()
-    org_id = caller.org_id
 
     @firestore.transactional
     def apply(transaction: Any) -> str | None:
-        lead = store.get_visible(caller, lead_id, transaction=transaction)
+        lead = read(transaction)
         version = check(lead.version, if_match)
         contact = store.read_contact(org_id, lead_id, transaction=transaction) or Contact(None)
         keys = list(contact.keys())
@@ -340,7 +361,7 @@ def archive_lead(*, caller: Caller, lead_id: str, if_match: int | None) -> None:
                 "queue": None,  # an archived lead waits for nobody
                 "version": version + 1,
                 "updatedAt": now,
-                "updatedBy": caller.uid,
+                "updatedBy": by,
             },
         )
         released = lead.assignee_id if is_open(lead.stage, archived=False) else None

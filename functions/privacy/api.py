@@ -9,7 +9,7 @@ from firebase_functions import https_fn
 from core import clock, secrets
 from core.deploy import https_options
 from core.http import Call, Page, Reply, Router, created, no_content
-from privacy import account, leads, policy, requests, restriction
+from privacy import account, leads, policy, purpose, requests, restriction
 from privacy import settings as privacy_settings
 from privacy.models import (
     AccountExport,
@@ -27,6 +27,7 @@ from privacy.models import (
     PrivacySettingsOut,
     PrivacySettingsUpdate,
     Restriction,
+    RetentionPreview,
 )
 
 router = Router("privacy")
@@ -152,6 +153,13 @@ def request_export(call: Call) -> dict[str, Any]:
     """A short-lived link to the export a fulfilled access or portability request kept (admin)."""
     call.caller.require("privacy.manage")
     return requests.export_link(caller=call.caller, request_id=call.params["id"])
+
+
+@router.get("/retention/preview", response=RetentionPreview)
+def retention_preview(call: Call) -> dict[str, Any]:
+    """What the next retention sweep would erase under the organization's periods (admin)."""
+    call.caller.require("privacy.manage")
+    return purpose.preview(call.caller.org_id)
 
 
 @router.get("/settings", response=PrivacySettingsOut)

@@ -225,3 +225,23 @@ class Restriction(ApiOut):
     restricted: bool = Field(description="true while restricted")
     restricted_at: datetime | None = Field(None, description="Since when")
     changed: bool = Field(description="false when it already was so")
+
+
+class InactiveLead(ApiOut):
+    """A lead the next sweep archives."""
+
+    id: str = Field(description="Lead id")
+    last_activity_at: datetime | None = Field(None, description="Its last change or history entry")
+
+
+class RetentionPreview(ApiOut):
+    """What the next retention sweep erases (a day's batch of each kind; `truncated` when more is due)."""
+
+    as_of: datetime = Field(description="When the preview was made")
+    inactive_lead_months: int | None = Field(None, description="The organization's period for inactive leads")
+    message_months: int | None = Field(None, description="The organization's period for calls' and messages' content")
+    leads: list[InactiveLead] = Field(description="Leads archived (then erased 30 days later)")
+    calls: list[str] = Field(description="Calls whose notes and recording are erased (the call log stays)")
+    messages: list[str] = Field(description="Messages whose text, numbers and attachments are erased (counts stay)")
+    attachments: list[str] = Field(description="Attachments of those messages, deleted")
+    truncated: bool = Field(description="More is due than one sweep takes: the next days continue")

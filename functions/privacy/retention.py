@@ -123,11 +123,16 @@ def purge_captures(org_id: str, now: datetime, config: Periods) -> dict[str, int
 
 
 def run_daily(now: datetime, config: Periods | None = None) -> dict[str, int]:
-    """The daily job, in every org: audit months past their period, captured payloads past theirs."""
+    """The daily job, in every org: audit months past their period, captured payloads past theirs, and what the
+    organization keeps only for a purpose (privacy.purpose)."""
+    from privacy import purpose
+
     config = config or periods()
     totals = {"audit": 0, "rejectedCaptures": 0, "oldCaptures": 0}
     for org in clients.db().collection("orgs").select([]).stream():
         totals["audit"] += prune_audit(org.id, now, config.audit_months).removed
         for name, count in purge_captures(org.id, now, config).items():
             totals[name] += count
+        for name, count in purpose.sweep(org.id, now).items():  # each organization's own periods
+            totals[name] = totals.get(name, 0) + count
     return totals

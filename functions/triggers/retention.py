@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from firebase_functions import scheduler_fn
 
-from core import clock
+from core import clock, secrets
 from core.settings import REGION
 from registry import SCHEDULES
 
@@ -19,6 +19,7 @@ log = logging.getLogger("justo")
     timezone=ZoneInfo(SCHEDULES["retentiondaily"][1]),
     region=REGION,
     timeout_sec=540,
+    secrets=list(secrets.names(secrets.VOICE_AUTH_TOKEN, secrets.CHANNELS_KEY)),  # recordings erased at Plivo
 )
 def retentiondaily(event: scheduler_fn.ScheduledEvent) -> None:
     """Remove audit months past their period (everything else that expires goes by Firestore TTL)."""

@@ -39,3 +39,12 @@ def test_people_are_found_wherever_a_record_names_them() -> None:
         {"assigneeId": None, "createdBy": ""},
     ]
     assert people_named(items) == {"u1", "u2", "u3", "u4"}
+
+
+def test_months_before_clamps_to_the_months_end() -> None:
+    from datetime import UTC, datetime
+
+    from privacy import purpose
+
+    assert purpose.months_before(datetime(2026, 3, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
+    assert purpose.months_before(datetime(2026, 1, 15, tzinfo=UTC), 13) == datetime(2024, 12, 15, tzinfo=UTC)

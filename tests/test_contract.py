@@ -138,6 +138,7 @@ NO_BODY_OR_EXTENSION = {
     ("POST", "/privacy/requests/me"),
     ("PATCH", "/privacy/requests/{id}"),
     ("PATCH", "/privacy/settings"),
+    ("PATCH", "/privacy/me"),
 }
 # Query parameters API.md names for a list: (method, path) -> names (limit and cursor on every paged list).
 QUERIES: dict[tuple[str, str], set[str]] = {

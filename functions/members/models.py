@@ -40,6 +40,14 @@ class MemberUpdate(ApiPatch):
     )
 
 
+class MemberPhone(ApiOut):
+    """A member's phone."""
+
+    country_code: str = Field(description="Country calling code, e.g. +91")
+    number: str = Field(description="National number as given")
+    e164: str = Field(description="E.164 form")
+
+
 class Member(ApiOut):
     """A member of the organization."""
 
@@ -56,6 +64,7 @@ class Member(ApiOut):
     availability: Availability | None = Field(None, description="Routing state; absent: available")
     leave: list[LeaveOut] = Field(default_factory=list, description="Leave periods")
     max_open_leads: int | None = Field(None, description="Cap on open leads for routing")
+    phone: MemberPhone | None = Field(None, description="The member's own phone, as it corrected it")
 
 
 class OrgSummary(ApiOut):

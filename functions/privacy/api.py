@@ -9,6 +9,7 @@ from firebase_functions import https_fn
 from core import clock, secrets
 from core.deploy import https_options
 from core.http import Call, Page, Reply, Router, created, no_content
+from members.models import Member
 from privacy import account, leads, policy, purpose, requests, restriction
 from privacy import settings as privacy_settings
 from privacy.models import (
@@ -28,6 +29,7 @@ from privacy.models import (
     PrivacySettingsUpdate,
     Restriction,
     RetentionPreview,
+    SelfCorrection,
 )
 
 router = Router("privacy")
@@ -76,6 +78,14 @@ def complete_deletion(call: Call) -> Reply:
     call.caller.require("privacy.manage")
     account.complete_deletion(caller=call.caller, uid=call.params["uid"])
     return no_content()
+
+
+@router.patch("/me", fresh=True, body=SelfCorrection, response=Member)
+def correct_self(call: Call) -> dict[str, Any]:
+    """Correct one's own name or phone (any member)."""
+    body = call.body(SelfCorrection)
+    fields = {name for name in body.model_fields_set}
+    return account.correct_self(caller=call.caller, name=body.name, phone=body.phone, fields=fields)
 
 
 @router.post("/leads/{id}/restriction", fresh=True, response=Restriction)

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from core.models import ApiModel, ApiOut, ApiPatch, DocId, Instant
 from core.pagination import PageQuery
+from leads.models import PhoneIn
 
 Record = dict[str, Any]
 
@@ -245,3 +246,12 @@ class RetentionPreview(ApiOut):
     messages: list[str] = Field(description="Messages whose text, numbers and attachments are erased (counts stay)")
     attachments: list[str] = Field(description="Attachments of those messages, deleted")
     truncated: bool = Field(description="More is due than one sweep takes: the next days continue")
+
+
+class SelfCorrection(ApiPatch):
+    """A member correcting its own data (DPDP right to correction): its name and its phone."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset({"phone"})
+
+    name: str | None = Field(None, min_length=1, max_length=120, description="Full name")
+    phone: PhoneIn | None = Field(None, description="The member's own phone; null removes it")

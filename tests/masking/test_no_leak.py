@@ -370,6 +370,7 @@ def _agent_work(world: World, primary: str, project: str) -> None:
     policy = world.api(agent, "GET", "/privacy/policy").body
     world.api(agent, "POST", "/privacy/policy/accept", json_body={"version": str(policy.get("version") or "1")})
     world.api(agent, "POST", "/privacy/requests/me", json_body={"kind": "access", "details": "What do you hold?"})
+    world.api(agent, "PATCH", "/privacy/me", json_body={"name": "Agent Renamed"})
 
 
 def _rm_work(world: World, primary: str) -> None:

@@ -237,3 +237,25 @@ def test_admins_get_one_reminder_a_day_of_requests_near_their_due_date(db: Any, 
     mails = [m for m in outbox if m.get("to") == world.admin.email]
     assert len(mails) == 1 and "1 privacy request(s) due soon" in mails[0]["subject"]
     assert "access about a lead" in mails[0]["text"] and LEAD_ID not in mails[0]["text"]
+
+
+def test_a_member_corrects_its_own_name_and_phone(db: Any, bucket: Any, clock: Any) -> None:
+    world = populate(bucket)
+    token = world.agent.token()
+    fixed = call(
+        "PATCH", "/privacy/me", token=token, json_body={"name": "Neha Sharma", "phone": {"number": "098765 11111"}}
+    )
+    assert fixed.status == 200, fixed.body
+    assert fixed.body["name"] == "Neha Sharma"
+    assert fixed.body["phone"] == {"countryCode": "+91", "number": "9876511111", "e164": "+919876511111"}
+    assert call("GET", "/members/me", token=token).body["phone"]["e164"] == "+919876511111"
+    bad = call("PATCH", "/privacy/me", token=token, json_body={"phone": {"number": "12"}})
+    assert bad.status == 400 and "phone.number" in bad.error["fields"]
+    empty = call("PATCH", "/privacy/me", token=token, json_body={"name": None})
+    assert empty.status == 400 and "name" in empty.error["fields"]
+    cleared = call("PATCH", "/privacy/me", token=token, json_body={"phone": None})
+    assert cleared.status == 200 and cleared.body["phone"] is None
+    assert cleared.body["version"] == fixed.body["version"] + 1
+    corrected = [s.to_dict() or {} for s in audit.entries_ref("org1").stream() if s.get("action") == "member.corrected"]
+    assert [entry["details"]["fields"] for entry in corrected] == [["name", "phone"], ["phone"]]
+    assert "9876511111" not in str(corrected)

@@ -688,6 +688,12 @@ def drive_privacy(ctx: Ctx) -> None:
     )
     with ctx.standins.state.lock:
         ctx.standins.state.objects[(harness.BUCKET, object_path)] = StoredObject(b"\x89PNG", "image/png", 1)
+    request = {"kind": "restriction", "subject": {"type": "lead", "id": lead["id"]}, "receivedVia": "phone"}
+    recorded = expect(ctx.call("POST", "/requests", member=admin, json_body=request), 201)
+    done = expect(ctx.call("POST", f"/requests/{recorded['id']}/fulfil", member=admin), 200)
+    assert done["status"] == "done" and done["evidence"]["restriction"]["restricted"] is True
+    expect(ctx.call("PATCH", "/me", member=ctx.world.agent, json_body={"phone": {"number": "98765 11111"}}), 200)
+    assert expect(ctx.call("GET", "/retention/preview", member=admin), 200)["leads"] == []
     response = ctx.call("DELETE", f"/leads/{lead['id']}", member=admin)
     assert response.status_code in (200, 204), f"erasure: {response.status_code} {response.text[:300]}"
     assert data_of(org_doc(ctx.world, "leads", lead["id"])) is None

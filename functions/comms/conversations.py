@@ -278,11 +278,19 @@ def _follow(org_id: str, lead_id: str, channel: str) -> bool:
     return result
 
 
+def _survivor(org_id: str, lead_id: str) -> str | None:
+    """The lead a deleted lead was merged into (it lists it in `mergedFrom`), or None."""
+    query = store.collection(org_id).where(filter=clients.where("mergedFrom", "array_contains", lead_id)).limit(1)
+    return next((snapshot.id for snapshot in query.select([]).stream()), None)
+
+
 def follow_lead(org_id: str, lead_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> int:
     """After a lead write: fold a merged lead's conversations into the surviving lead's, delete those of a lead
     that is gone, and move the others after their lead's assignee, team, stage and archive flag; how many
     conversations changed. Idempotent (each step reads the documents as they are now)."""
     merged_into = (after if after is not None else before or {}).get("mergedInto")
+    if after is None and not merged_into:
+        merged_into = _survivor(org_id, lead_id)  # the merge's archive and the delete seen as one event
     changed = 0
     if merged_into and merged_into != lead_id:
         for channel in CHANNELS:

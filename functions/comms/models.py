@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from core.models import ApiModel, ApiOut, DocId, Instant
 from core.pagination import PageQuery
@@ -173,15 +173,21 @@ class WhatsAppReply(ApiModel):
         None, description="A ready attachment of the lead: JPEG/PNG image, PDF, audio or MP4 video (or text)"
     )
 
-    @model_validator(mode="after")
-    def _one_body(self) -> WhatsAppReply:
-        if self.text is not None and self.attachment_id is not None:
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("attachment_id")
+    @classmethod
+    def _exactly_one(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "text" not in info.data:  # text itself was refused: that is the error to name
+            return value
+        if value is not None and info.data["text"] is not None:
             raise ValueError("give text or attachmentId, not both")
-        if self.text is None and self.attachment_id is None:
-            raise ValueError("give text or attachmentId")
-        if self.text is not None and not self.text.strip():
-            raise ValueError("text must not be blank")
-        return self
+        return value  # neither: the service names `text` (a default is not validated)
 
 
 class StatusChange(ApiOut):

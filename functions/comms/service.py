@@ -343,6 +343,8 @@ def send_reply(*, caller: Caller, data: WhatsAppReply) -> dict[str, Any]:
     from attachments import service as attachment_service
     from comms import conversations
 
+    if data.text is None and data.attachment_id is None:
+        raise invalid("text", "give text or attachmentId")
     caller.require("comms.send")
     lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "whatsapp")

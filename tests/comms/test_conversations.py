@@ -166,7 +166,10 @@ def test_media_is_fetched_with_the_organizations_token_and_kept_as_a_lead_attach
     described = {"url": f"{stub.base}/lookaside/m1", "mime_type": "image/png", "sha256": sha, "file_size": len(PNG)}
     stub.reply(Scripted(200, described | {"id": "MEDIA1"}), Scripted(200, PNG, content_type="image/png"))
     media.install(graph(stub))
-    image: dict[str, Any] = {"type": "image", "image": {"id": "MEDIA1", "mime_type": "image/png", "sha256": sha, "caption": "Plan"}}
+    image: dict[str, Any] = {
+        "type": "image",
+        "image": {"id": "MEDIA1", "mime_type": "image/png", "sha256": sha, "caption": "Plan"},
+    }
     assert inbound("wamid.M1", now_ts(clock), **image).status == 200
     info, download = stub.requests
     assert (info.method, info.path, info.headers["Authorization"]) == ("GET", "/MEDIA1", f"Bearer {TOKEN}")
@@ -190,7 +193,10 @@ def test_media_is_fetched_with_the_organizations_token_and_kept_as_a_lead_attach
     # fetches the media (no second message, unread counted once).
     clock.at += timedelta(minutes=1)
     stub.reply(Scripted(500, {}), Scripted(500, {}))
-    document: dict[str, Any] = {"type": "document", "document": {"id": "MEDIA2", "mime_type": "application/pdf", "filename": "a.pdf"}}
+    document: dict[str, Any] = {
+        "type": "document",
+        "document": {"id": "MEDIA2", "mime_type": "application/pdf", "filename": "a.pdf"},
+    }
     assert inbound("wamid.M2", now_ts(clock, 1), **document).status == 503
     assert conversation(world.lead_id)["unreadCount"] == 2
     pdf = b"%PDF-1.4\n" + b"x" * 100 + b"\n%%EOF\n"
@@ -237,7 +243,10 @@ def test_stop_records_do_not_contact_confirms_once_and_start_lifts_it(world: Wor
 
 
 def test_an_unknown_number_becomes_a_routed_lead_whose_assignee_is_pushed(world: World, clock: Any) -> None:
-    location: dict[str, Any] = {"type": "location", "location": {"latitude": 18.52, "longitude": 73.85, "name": "Skyline site"}}
+    location: dict[str, Any] = {
+        "type": "location",
+        "location": {"latitude": 18.52, "longitude": 73.85, "name": "Skyline site"},
+    }
     assert inbound("wamid.U1", now_ts(clock), sender="919111122222", **location).status == 200
     (conv,) = [c for c in tenancy.org_ref("org1").collection("conversations").stream()]
     stored = conv.to_dict() or {}

@@ -310,6 +310,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
         "whatsapp",
         phone,
         senderId=number.phone_number_id,
+        kind="template",
         template=data.template_name,
         language=data.language,
         category=template.get("category"),

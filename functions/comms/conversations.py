@@ -306,5 +306,6 @@ def follow_lead(org_id: str, lead_id: str, before: Mapping[str, Any] | None, aft
     if before is not None and all(before.get(key) == after.get(key) for key in OWNER_FIELDS):
         return 0
     for channel in CHANNELS:
-        changed += _follow(org_id, lead_id, channel)
+        if ref(org_id, conversation_id(lead_id, channel)).get().exists:  # most leads never write: one read
+            changed += _follow(org_id, lead_id, channel)
     return changed

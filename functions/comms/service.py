@@ -349,6 +349,9 @@ def send_reply(*, caller: Caller, data: WhatsAppReply) -> dict[str, Any]:
     caller.require("comms.send")
     lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "whatsapp")
+    phone = store.dialable(caller.org_id, lead)
+    if not phone:
+        raise precondition("This lead has no phone number")
     number = channels.whatsapp(caller.org_id)
     snapshot = conversations.ref(caller.org_id, conversations.conversation_id(lead.id, "whatsapp")).get()
     window = (snapshot.to_dict() or {}).get("windowOpenUntil") if snapshot.exists else None
@@ -367,9 +370,6 @@ def send_reply(*, caller: Caller, data: WhatsAppReply) -> dict[str, Any]:
         if record.get("contentType") not in REPLY_MEDIA:
             raise invalid("attachmentId", "WhatsApp sends JPEG or PNG images, PDF documents, audio and MP4 video")
         kind, attachment_ids = REPLY_MEDIA[str(record["contentType"])], [data.attachment_id]
-    phone = store.dialable(caller.org_id, lead)
-    if not phone:
-        raise precondition("This lead has no phone number")
     message = new_message(
         caller,
         store.masks_now(caller.org_id),

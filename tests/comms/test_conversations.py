@@ -189,6 +189,23 @@ def test_media_is_fetched_with_the_organizations_token_and_kept_as_a_lead_attach
 
     assert httpx.get(attachment.body["downloadUrl"]).content == PNG
 
+    # the agent sends a ready attachment of the lead back as media, by a fresh signed link of its approved file
+    stub.requests.clear()
+    stub.reply(accepted_whatsapp("wamid.OUTIMG"))
+    providers.install(whatsapp=cloud(stub))
+    reply = {"leadId": world.lead_id, "attachmentId": message["media"]["attachmentId"]}
+    sent = call("POST", "/comms/whatsapp/reply", token=world.agent.token(), json_body=reply)
+    assert sent.status == 201 and sent.body["kind"] == "image", sent.body
+    (request,) = stub.requests
+    body = request.json()
+    assert body["type"] == "image" and set(body["image"]) == {"link"}
+    assert f"generation={_generation(message['media']['attachmentId'])}" in body["image"]["link"]
+    other = make_lead("org1", assignee=world.agent.uid, phone="98765 00022", emails=(), name="Other Buyer")
+    assert inbound("wamid.M0", now_ts(clock), sender="919876500022").status == 200  # its window is open too
+    foreign = call("POST", "/comms/whatsapp/reply", token=world.agent.token(), json_body=reply | {"leadId": other})
+    assert foreign.status == 400 and "attachmentId" in foreign.body["error"]["fields"]  # another lead's file
+    assert len(stub.requests) == 1
+
     # The Graph API is down: the message is kept, Meta is told to deliver again, and the redelivery only
     # fetches the media (no second message, unread counted once).
     clock.at += timedelta(minutes=1)
@@ -206,7 +223,7 @@ def test_media_is_fetched_with_the_organizations_token_and_kept_as_a_lead_attach
     assert conversation(world.lead_id)["unreadCount"] == 2
     thread = call("GET", f"/comms/conversations/whatsapp_{world.lead_id}/messages", token=world.agent.token())
     newest = thread.body["items"][0]
-    assert len(thread.body["items"]) == 2 and newest["media"]["status"] == "ready"
+    assert [m["direction"] for m in thread.body["items"]].count("inbound") == 2 and newest["media"]["status"] == "ready"
     assert newest["media"]["fileName"] == "a.pdf" and newest["text"] == "a.pdf"
 
     # Media that can never be fetched: kept as failed, and 200 so Meta stops retrying.
@@ -217,6 +234,11 @@ def test_media_is_fetched_with_the_organizations_token_and_kept_as_a_lead_attach
     newest = call("GET", f"/comms/messages?leadId={world.lead_id}", token=world.agent.token()).body["items"][0]
     assert newest["media"]["status"] == "failed" and "404" in newest["media"]["reason"]
     assert newest["media"]["contentType"] == "audio/ogg"
+
+
+def _generation(attachment_id: str) -> str:
+    """The Cloud Storage generation an attachment was approved at."""
+    return str(tenancy.org_ref("org1").collection("attachments").document(attachment_id).get().get("objectGeneration"))
 
 
 def test_stop_records_do_not_contact_confirms_once_and_start_lifts_it(world: World, stub: Stub, clock: Any) -> None:

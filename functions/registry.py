@@ -42,6 +42,7 @@ FUNCTIONS: dict[str, str] = {
     "routingsweep": "triggers.routing",
     "leadslaschedule": "triggers.sla",
     "leadsla": "triggers.sla",
+    "conversationfollow": "triggers.conversations",
 }
 
 # Emulator-only functions: never part of a deploy.

@@ -106,6 +106,7 @@ BODIES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
         {"leadId", "templateName", "language", "params", "header", "buttonParams"},
         {"leadId", "templateName"},
     ),
+    ("POST", "/comms/whatsapp/reply"): ({"leadId", "text", "attachmentId"}, {"leadId"}),
     ("POST", "/attachments"): (
         {"leadId", "visitId", "fileName", "contentType", "sizeBytes"},
         {"fileName", "contentType", "sizeBytes"},

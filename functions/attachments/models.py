@@ -56,7 +56,7 @@ class Attachment(ApiOut):
         description="pending, ready or rejected (also when never completed within an hour)"
     )
     rejected_reason: str | None = Field(None, description="Why the upload was refused")
-    uploaded_by: str = Field(description="Member who uploaded it")
+    uploaded_by: str | None = Field(description="Member who uploaded it; null for a file the buyer sent (WhatsApp)")
     version: int = Field(1, description="Version: grows when the upload is completed, rejected or swept")
     created_at: datetime = Field(description="When requested")
     download_url: str | None = Field(None, description="Short-lived signed URL to GET the file (ready only)")

@@ -98,6 +98,51 @@ def create(*, caller: Caller, data: AttachmentCreate) -> dict[str, Any]:
     return {**record, "uploadUrl": upload_url, "uploadHeaders": headers, "expiresAt": expires_at}
 
 
+def received(
+    org_id: str, attachment_id: str, *, lead: Any, file_name: str, content_type: str, size_bytes: int, source: str
+) -> dict[str, Any]:
+    """The pending record of a file a buyer sent (WhatsApp media), before its bytes are fetched: the lead's,
+    owned by its assignee, uploaded by nobody (`uploadedBy` null)."""
+    now = clock.now()
+    return {
+        "id": attachment_id,
+        "orgId": org_id,
+        "leadId": lead.id,
+        "visitId": None,
+        "teamId": lead.team_id,
+        "ownerId": lead.assignee_id,
+        "fileName": file_name,
+        "contentType": content_type,
+        "sizeBytes": size_bytes,
+        "objectPath": f"orgs/{org_id}/attachments/{attachment_id}/{_safe_name(file_name)}",
+        "status": "pending",
+        "rejectedReason": None,
+        "objectGeneration": None,
+        "uploadedBy": None,
+        "source": source,
+        "createdAt": now,
+        "updatedAt": now,
+        "version": 1,
+    }
+
+
+def store_received(org_id: str, attachment_id: str, data: bytes) -> dict[str, Any]:
+    """Store the bytes of a received file and make its pending record ready (pinned to the stored generation);
+    a type with a content check must pass it, or the record is rejected and nothing is kept."""
+    record = load(org_id, attachment_id)
+    if record is None:
+        raise not_found("Attachment")
+    if record["status"] != "pending":
+        return record
+    check = content.CHECKS.get(record["contentType"])
+    if check is not None and not check(data[: content.HEAD_BYTES], len(data)):
+        refused = {"status": "rejected", "rejectedReason": "the file is not really of its type"}
+        return _settle(org_id, attachment_id, record, refused)
+    stored = storage.write(record["objectPath"], data, content_type=record["contentType"])
+    changes = {"status": "ready", "objectGeneration": stored.generation, "sizeBytes": len(data)}
+    return _settle(org_id, attachment_id, record, changes)
+
+
 def load(org_id: str, attachment_id: str) -> dict[str, Any] | None:
     """The stored attachment record, or None."""
     if not valid_doc_id(attachment_id):

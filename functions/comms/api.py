@@ -7,11 +7,13 @@ from typing import Any
 from firebase_functions import https_fn
 
 from comms import config as comms_config
-from comms import contact, service
+from comms import contact, conversations, service
 from comms.models import (
     Call,
     CallCreate,
     CallListQuery,
+    Conversation,
+    ConversationListQuery,
     EmailCreate,
     Message,
     MessageListQuery,
@@ -21,12 +23,14 @@ from comms.models import (
     VoipSession,
     VoipSessionCreate,
     WhatsAppCreate,
+    WhatsAppReply,
 )
 from core import secrets
 from core.caller import Caller
 from core.deploy import https_options
 from core.http import Call as HttpCall
 from core.http import Page, Reply, Router, created
+from core.pagination import PageQuery
 from leads import phones
 
 router = Router("comms")
@@ -114,6 +118,43 @@ def get_message(call: HttpCall) -> dict[str, Any]:
     """One message with its status history."""
     message = service.get_message(caller=call.caller, message_id=call.params["message_id"])
     return _message(message, call.caller)
+
+
+@router.post("/whatsapp/reply", idempotent=True, body=WhatsAppReply, response=Message, status=201)
+def send_whatsapp_reply(call: HttpCall) -> Reply:
+    """A free-form WhatsApp reply (text or a ready attachment) inside the 24-hour window; outside it 409."""
+    return created(_message(service.send_reply(caller=call.caller, data=call.body(WhatsAppReply)), call.caller))
+
+
+@router.get("/conversations", query=ConversationListQuery, items=Conversation)
+def list_conversations(call: HttpCall) -> Page:
+    """The WhatsApp threads the caller may see, newest activity first."""
+    query = call.query(ConversationListQuery)
+    items, cursor = conversations.list_conversations(
+        caller=call.caller,
+        lead_id=query.lead_id,
+        assignee_id=query.assignee_id,
+        unread=query.unread,
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+    return Page(items, cursor)
+
+
+@router.get("/conversations/{conversation_id}/messages", query=PageQuery, items=Message)
+def conversation_messages(call: HttpCall) -> Page:
+    """A thread, newest first: inbound and outbound messages with their statuses and media."""
+    page = call.query(PageQuery)
+    items, cursor = conversations.thread(
+        caller=call.caller, conv_id=call.params["conversation_id"], limit=page.limit, cursor=page.cursor
+    )
+    return Page(_messages(items, call.caller), cursor)
+
+
+@router.post("/conversations/{conversation_id}/read", response=Conversation)
+def mark_conversation_read(call: HttpCall) -> dict[str, Any]:
+    """Mark a thread read (unreadCount 0); idempotent."""
+    return conversations.mark_read(caller=call.caller, conv_id=call.params["conversation_id"])
 
 
 # The senders' credentials (SMS, WhatsApp, email), the voice token for SDK tokens, TURN for app-to-app calls.

@@ -6,12 +6,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from comms import config as comms_config
 from comms import numbers, providers, service
-from comms.payloads import SendGridEvent, WhatsAppDelivery, WhatsAppMessage
+from comms.payloads import SendGridEvent, WhatsAppDelivery, WhatsAppMedia, WhatsAppMessage
 from core import clients, clock, tenancy
 from core.caller import SYSTEM
 from core.errors import ApiError
@@ -70,11 +71,15 @@ def provider_status(provider: str, provider_message_id: str, status: str, *, at:
 
 def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
     """Statuses and inbound messages of one WhatsApp Cloud API webhook delivery (parts of another shape are
-    skipped: comms.payloads)."""
+    skipped: comms.payloads). A buyer's media the Graph API cannot give now (5xx, timeout) ends the delivery in
+    503 UNAVAILABLE once every other part is handled: Meta delivers again, and the redelivery writes nothing twice
+    and only fetches the media again. Media that can never be fetched (4xx, too large, a type we do not keep) is
+    kept on its message as `failed`: 200, so Meta does not retry forever."""
     counts = {"statuses": 0, "messages": 0}
     delivery = WhatsAppDelivery.model_validate(payload)
     if delivery.object != "whatsapp_business_account":
         return counts
+    retry_later = False
     for entry in delivery.entry:
         for change in entry.changes:
             value = change.value
@@ -92,9 +97,18 @@ def whatsapp_event(payload: dict[str, Any]) -> dict[str, int]:
             phone_number_id = value.metadata.phone_number_id or ""
             profiles = {contact.wa_id: contact.profile.name for contact in value.contacts}
             for message in value.messages:
-                if _inbound_whatsapp(phone_number_id, message, profiles.get(message.sender)):
-                    counts["messages"] += 1
+                try:
+                    if _inbound_whatsapp(phone_number_id, message, profiles.get(message.sender)):
+                        counts["messages"] += 1
+                except RetryLater:
+                    retry_later = True
+    if retry_later:
+        raise ApiError("UNAVAILABLE", "A media file could not be fetched from the Graph API; deliver again")
     return counts
+
+
+class RetryLater(Exception):
+    """A part of the delivery that the provider must deliver again (the rest is stored)."""
 
 
 def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> LeadRecord | None:
@@ -132,9 +146,97 @@ def _lead_for_inbound(org_id: str, e164: str, profile_name: str | None) -> LeadR
         return store.get(org_id, str(duplicate))
 
 
+MEDIA_KINDS = ("image", "document", "audio", "video", "sticker")
+STOP_WORDS = frozenset({"stop", "unsubscribe"})
+START_WORDS = frozenset({"start"})
+DEFAULT_OPT_OUT = "You will no longer receive WhatsApp messages from us. Reply START to subscribe again."
+DEFAULT_OPT_IN = "You will receive our WhatsApp messages again. Reply STOP to unsubscribe."
+
+
+@dataclass(frozen=True)
+class Content:
+    """What an inbound message says, whatever its type: its text (a caption, a location's name, a button's
+    title, `[type]` for what has none), the media to fetch, a location, a chosen reply."""
+
+    kind: str
+    text: str
+    media: WhatsAppMedia | None = None
+    location: dict[str, Any] | None = None
+    choice: dict[str, Any] | None = None
+
+
+def content_of(message: WhatsAppMessage) -> Content:
+    """The content of an inbound message of any type (pure; a part missing reads as absent)."""
+    kind = (message.type or "text")[:40]
+    if kind == "text":
+        return Content("text", message.text.body or "")
+    if kind in MEDIA_KINDS:
+        media = getattr(message, kind)
+        if media is None or not media.id:
+            return Content(kind, f"[{kind}]")
+        label = media.caption or (media.filename if kind == "document" else None) or f"[{kind}]"
+        return Content(kind, label, media=media)
+    if kind == "location":
+        place = message.location
+        if place.latitude is None or place.longitude is None or not (-90 <= place.latitude <= 90):
+            return Content(kind, "[location]")
+        where = {
+            "latitude": place.latitude,
+            "longitude": place.longitude,
+            "name": (place.name or "")[:200] or None,
+            "address": (place.address or "")[:500] or None,
+        }
+        return Content(kind, place.name or place.address or "[location]", location=where)
+    if kind == "button":
+        title = message.button.text or message.button.payload or ""
+        return Content(kind, title or "[button]", choice={"id": (message.button.payload or "")[:256], "title": title})
+    if kind == "interactive":
+        interactive = message.interactive
+        chosen = interactive.list_reply if interactive.type == "list_reply" else interactive.button_reply
+        title = chosen.title or ""
+        choice = {"id": (chosen.id or "")[:256], "title": title, "description": chosen.description}
+        return Content(kind, title or "[interactive]", choice=choice)
+    return Content(kind, f"[{kind}]")
+
+
+def command_of(content: Content) -> str | None:
+    """ "stop" or "start" when the buyer typed (or tapped) STOP / UNSUBSCRIBE or START, in any case."""
+    if content.kind not in ("text", "button", "interactive"):
+        return None
+    word = content.text.strip().casefold()
+    return "stop" if word in STOP_WORDS else "start" if word in START_WORDS else None
+
+
+def _media_fields(
+    org_id: str, lead: LeadRecord, message_id: str, content: Content
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the message's `media`, the pending attachment record) of an inbound media message; (None, None) otherwise."""
+    from attachments import service as attachment_service
+    from comms import media
+
+    if content.media is None or not content.media.id:
+        return None, None
+    attachment_id = "att_" + sha256_hex("whatsapp-media", message_id)[:24]
+    mime = content.media.mime_type or ""
+    kept = media.kept_type(mime)
+    name = (content.media.filename or f"whatsapp-{content.kind}")[:150]
+    if kept and "." not in name:
+        name += media.KEPT_TYPES[kept]
+    shown = {"attachmentId": attachment_id, "status": "pending", "contentType": kept or mime[:100], "fileName": name}
+    if kept is None:
+        return shown | {"attachmentId": None, "status": "failed", "reason": "a file type we do not keep"}, None
+    record = attachment_service.received(
+        org_id, attachment_id, lead=lead, file_name=name, content_type=kept, size_bytes=0, source="whatsapp"
+    )
+    return shown | {"reason": None, "mediaId": content.media.id[:200]}, record
+
+
 def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_name: str | None) -> bool:
-    """Log one inbound message on its lead (creating the lead if unknown); replays write nothing."""
-    from google.api_core.exceptions import AlreadyExists
+    """Log one inbound message in its lead's conversation (creating the lead if unknown), then push its owner,
+    answer STOP/START once and fetch its media; a replay writes nothing twice and finishes what was left."""
+    from google.cloud import firestore
+
+    from comms import channels, conversations
 
     org_id = numbers.org_of_whatsapp_number(phone_number_id)
     sender = message.sender or ""
@@ -143,7 +245,9 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
         return False
     doc_id = "wa_" + sha256_hex("whatsapp-inbound", message.id)[:24]
     ref = tenancy.org_ref(org_id).collection("messages").document(doc_id)
-    if ref.get().exists:
+    existing = ref.get()
+    if existing.exists:
+        _after_inbound(org_id, existing.to_dict() or {})
         return False
     e164 = "+" + sender
     lead = _lead_for_inbound(org_id, e164, profile_name)
@@ -151,9 +255,9 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
         log.info("inbound WhatsApp from a number that is not a phone number ignored")
         return False
     masked = store.masks_now(org_id)
-    kind = message.type or "text"
-    text = (message.text.body or "") if kind == "text" else f"[{kind[:40]}]"
+    content = content_of(message)
     at = _timestamp(message.timestamp)
+    media_shown, attachment = _media_fields(org_id, lead, doc_id, content)
     record = service.new_message(
         SYSTEM,
         masked,
@@ -163,17 +267,150 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
         "",  # an inbound message is to the organization: no lead number to show
         id=doc_id,
         direction="inbound",
+        kind=content.kind,
         sender=phones.mask(e164) if masked else e164,
-        text=text[:4096],
+        text=content.text[:4096],
+        media=media_shown,
+        location=content.location,
+        choice=content.choice,
+        attachmentIds=[attachment["id"]] if attachment else [],
+        receivedAt=at,
         status="delivered",
         statusHistory=[{"status": "delivered", "at": at, "reason": None}],
         providerMessageId=message.id[:200],
     )
-    try:
-        ref.create(record)
-    except AlreadyExists:
+    command = command_of(content)
+    reply = None
+    if command is not None:
+        configured = channels.load(org_id).opt_out_text if command == "stop" else None
+        reply = service.new_message(
+            SYSTEM,
+            masked,
+            org_id,
+            lead,
+            "whatsapp",
+            e164,
+            id="wa_" + sha256_hex("whatsapp-optout-reply", message.id)[:24],
+            kind="text",
+            text=(configured or (DEFAULT_OPT_OUT if command == "stop" else DEFAULT_OPT_IN))[:4096],
+            optOutReply=command,  # sent to a buyer who just opted out: the confirmation, and nothing else
+        )
+        reply["dueAt"] = reply["createdAt"]
+        record["optOutReplyId"] = reply["id"]
+
+    @firestore.transactional
+    def apply(transaction: Any) -> bool:
+        if ref.get(transaction=transaction).exists:
+            return False
+        current = store.get(org_id, lead.id, transaction=transaction) or lead
+        conversations.touch(transaction, org_id, current, [record, *([reply] if reply else [])])
+        transaction.create(ref, record)
+        if attachment is not None:
+            transaction.set(_attachment_ref(org_id, attachment["id"]), attachment)
+        if reply is not None:
+            transaction.update(store.ref(org_id, lead.id), _opt_out_changes(current, command == "stop", at))
+            transaction.create(ref.parent.document(reply["id"]), reply)
+        return True
+
+    created: bool = apply(clients.db().transaction())
+    if not created:
         return False
+    _after_inbound(org_id, record)
     return True
+
+
+def _attachment_ref(org_id: str, attachment_id: str) -> Any:
+    return tenancy.org_ref(org_id).collection("attachments").document(attachment_id)
+
+
+def _opt_out_changes(lead: LeadRecord, stop: bool, at: datetime) -> dict[str, Any]:
+    """The lead's do-not-contact after a STOP (whatsapp added, with when) or a START (lifted)."""
+    channels = [channel for channel in lead.do_not_contact if channel != "whatsapp"]
+    if stop:
+        channels.append("whatsapp")
+    return {
+        "doNotContact": channels,
+        "optOuts.whatsapp": at if stop else None,
+        "version": lead.version + 1,
+        "updatedAt": clock.now(),
+        "updatedBy": None,
+    }
+
+
+def _after_inbound(org_id: str, record: dict[str, Any]) -> None:
+    """What follows a stored inbound message, each step once however often it runs: the owner's push, the
+    STOP/START confirmation, the media download (RetryLater when the provider should deliver again)."""
+    _push_owner(org_id, record)
+    if record.get("optOutReplyId"):
+        service.dispatch(org_id, str(record["optOutReplyId"]))
+    shown = record.get("media") or {}
+    if shown.get("status") == "pending":
+        _fetch_media(org_id, record)
+
+
+def _push_owner(org_id: str, record: dict[str, Any]) -> None:
+    """Tell the lead's owner a WhatsApp message came in: the lead's name and a preview, never a number."""
+    from comms import conversations
+    from core import notify
+
+    lead = store.get(org_id, str(record["leadId"]))
+    if lead is None or not lead.assignee_id:
+        return
+    name = conversations.preview(lead.name).replace("[number]", "").strip() or "Your lead"
+    notify.send(
+        notify.Push(
+            uid=lead.assignee_id,
+            kind="whatsapp-message",
+            title=f"WhatsApp from {name}"[:80],
+            body=conversations.preview(str(record.get("text") or "")),
+            data={
+                "orgId": org_id,
+                "leadId": lead.id,
+                "conversationId": conversations.conversation_id(lead.id, "whatsapp"),
+                "messageId": str(record["id"]),
+            },
+            refs=(lead.id,),
+        ),
+        dedupe_key=f"whatsapp-inbound:{org_id}:{record['id']}",
+    )
+
+
+def _fetch_media(org_id: str, record: dict[str, Any]) -> None:
+    """Fetch a buyer's media with the organization's token and store it as the lead's attachment; the message's
+    media then shows ready, or failed with the reason (RetryLater for a failure worth a redelivery)."""
+    from attachments import service as attachment_service
+    from comms import channels, media
+
+    shown = dict(record.get("media") or {})
+    try:
+        channel = channels.whatsapp(org_id)
+        info = media.fetcher().info(channel, str(shown.get("mediaId")))
+        if info.file_size > media.MAX_BYTES:
+            raise providers.ProviderError("larger than 20 MB")
+        if media.kept_type(info.mime_type) not in (None, shown.get("contentType")):
+            raise providers.ProviderError("the file is not of the type announced")
+        data = media.fetcher().download(channel, info)
+        media.checked(info, data)
+        stored = attachment_service.store_received(org_id, str(shown["attachmentId"]), data)
+    except providers.ProviderError as error:
+        if error.retryable:
+            log.warning("inbound WhatsApp media not fetched yet org=%s message=%s", org_id, record.get("id"))
+            raise RetryLater from error
+        stored = {"status": "rejected", "rejectedReason": error.reason}
+    except ApiError as error:  # the organization's WhatsApp channel is gone: nothing can fetch it
+        stored = {"status": "rejected", "rejectedReason": str(error)[:200]}
+    if stored.get("status") == "ready":
+        shown.update({"status": "ready", "reason": None, "sizeBytes": stored.get("sizeBytes")})
+    else:
+        reason = providers.scrub(str(stored.get("rejectedReason") or "failed"))[:200]
+        shown.update({"status": "failed", "reason": reason})
+        attachment_ref = _attachment_ref(org_id, str(shown["attachmentId"]))
+        attachment = attachment_ref.get()
+        if attachment.exists and (attachment.to_dict() or {}).get("status") == "pending":
+            attachment_ref.update({"status": "rejected", "rejectedReason": reason, "updatedAt": clock.now()})
+    tenancy.org_ref(org_id).collection("messages").document(str(record["id"])).update(
+        {"media": shown, "updatedAt": clock.now()}
+    )
 
 
 def sms_report(params: dict[str, str]) -> bool:

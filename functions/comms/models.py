@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from core.models import ApiModel, ApiOut, DocId, Instant
 from core.pagination import PageQuery
@@ -176,6 +176,32 @@ class WhatsAppCreate(ApiModel):
     )
 
 
+class WhatsAppReply(ApiModel):
+    """A free-form WhatsApp reply inside the customer-service window: text, or a ready attachment of the lead."""
+
+    lead_id: DocId = Field(description="The lead")
+    text: str | None = Field(None, min_length=1, max_length=4096, description="The reply's text (or attachmentId)")
+    attachment_id: DocId | None = Field(
+        None, description="A ready attachment of the lead: JPEG/PNG image, PDF, audio or MP4 video (or text)"
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("attachment_id")
+    @classmethod
+    def _exactly_one(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "text" not in info.data:  # text itself was refused: that is the error to name
+            return value
+        if value is not None and info.data["text"] is not None:
+            raise ValueError("give text or attachmentId, not both")
+        return value  # neither: the service names `text` (a default is not validated)
+
+
 class StatusChange(ApiOut):
     """One step of a message's delivery."""
 
@@ -190,6 +216,34 @@ class MessageHeader(ApiOut):
     type: HeaderType = Field(description="image, document, video or text")
     attachment_id: str | None = Field(None, description="The attachment shown in it")
     text: str | None = Field(None, description="Its text")
+
+
+class MessageMedia(ApiOut):
+    """A buyer's media kept as a lead attachment (GET /attachments/{id} gives its download link)."""
+
+    attachment_id: str | None = Field(None, description="The lead's attachment holding the file")
+    status: Literal["pending", "ready", "failed"] = Field(description="pending while fetched, ready, or failed")
+    content_type: str = Field("", description="MIME type")
+    file_name: str = Field("", description="File name")
+    size_bytes: int | None = Field(None, description="Size in bytes, once ready")
+    reason: str | None = Field(None, description="Why it could not be kept")
+
+
+class MessageLocation(ApiOut):
+    """A location the buyer shared."""
+
+    latitude: float = Field(description="Latitude")
+    longitude: float = Field(description="Longitude")
+    name: str | None = Field(None, description="The place's name")
+    address: str | None = Field(None, description="Its address")
+
+
+class MessageChoice(ApiOut):
+    """The quick-reply button or list row the buyer chose."""
+
+    id: str = Field("", description="The button's payload or the row's id")
+    title: str = Field("", description="What the buyer saw and tapped")
+    description: str | None = Field(None, description="A list row's description")
 
 
 class Message(ApiOut):
@@ -215,6 +269,12 @@ class Message(ApiOut):
     attachment_ids: list[str] = Field(default_factory=list, description="Attachments sent")
     header: MessageHeader | None = Field(None, description="A WhatsApp template's header as sent")
     button_params: list[str] = Field(default_factory=list, description="A WhatsApp template's URL button variables")
+    kind: str | None = Field(
+        None, description="WhatsApp: template, text, image, document, audio, video, sticker, location, button, ..."
+    )
+    media: MessageMedia | None = Field(None, description="An inbound WhatsApp media file, kept as a lead attachment")
+    location: MessageLocation | None = Field(None, description="An inbound WhatsApp location")
+    choice: MessageChoice | None = Field(None, description="An inbound WhatsApp button or list reply")
     created_at: datetime = Field(description="When stored")
 
 
@@ -235,3 +295,30 @@ class Template(ApiOut):
     language: str = Field(description="Language code")
     params: list[str] = Field(description="Names of the variables, in order")
     text: str = Field("", description="The registered text, {#var#} or {{n}} for variables")
+
+
+class Conversation(ApiOut):
+    """A WhatsApp thread with a lead (its listener document is `orgs/{orgId}/conversations/{id}`)."""
+
+    id: str = Field(description="Conversation id (one per lead and channel)")
+    lead_id: str = Field(description="The lead")
+    channel: Literal["whatsapp"] = Field(description="whatsapp")
+    assignee_id: str | None = Field(None, description="The lead's assignee")
+    team_id: str | None = Field(None, description="The lead's team")
+    last_message_at: datetime = Field(description="When the newest message was sent or received")
+    last_direction: Direction = Field(description="inbound or outbound: who wrote last")
+    last_text: str = Field("", description="A short preview of the newest message (phone numbers scrubbed)")
+    unread_count: int = Field(0, description="Inbound messages since the thread was last marked read")
+    window_open_until: datetime | None = Field(
+        None, description="WhatsApp's customer-service window: free-form replies until then (24 h after the buyer)"
+    )
+    created_at: datetime = Field(description="When the first message came or went")
+    updated_at: datetime = Field(description="Last change")
+
+
+class ConversationListQuery(PageQuery):
+    """Filters of GET /comms/conversations."""
+
+    lead_id: DocId | None = Field(None, description="Only this lead's")
+    assignee_id: DocId | None = Field(None, description="Only those of this assignee's leads")
+    unread: bool = Field(False, description="true: only threads with unread inbound messages")

@@ -29,7 +29,19 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _number(value: Any) -> float | None:
+    """A finite number (or its text); anything else reads as absent."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value) if isinstance(value, int | float | str) else None
+    except (ValueError, OverflowError):
+        return None
+    return number if number is not None and abs(number) != float("inf") and number == number else None
+
+
 Text = Annotated[str | None, BeforeValidator(_text)]
+Number = Annotated[float | None, BeforeValidator(_number)]
 Objects = Annotated[list[T], BeforeValidator(_objects)]
 
 
@@ -61,6 +73,55 @@ class WhatsAppText(Payload):
     body: Text = None
 
 
+class WhatsAppMedia(Payload):
+    """The media of an inbound image, document, audio, video or sticker: fetched by its id from the Graph API."""
+
+    id: Text = None
+    mime_type: Text = None
+    sha256: Text = None
+    caption: Text = None
+    filename: Text = None
+
+
+class WhatsAppLocation(Payload):
+    """A shared location."""
+
+    latitude: Number = None
+    longitude: Number = None
+    name: Text = None
+    address: Text = None
+
+
+class WhatsAppButton(Payload):
+    """The reply a buyer gave with a template's quick-reply button."""
+
+    text: Text = None
+    payload: Text = None
+
+
+class WhatsAppReplyChoice(Payload):
+    """The button or list row a buyer chose in an interactive message."""
+
+    id: Text = None
+    title: Text = None
+    description: Text = None
+
+
+class WhatsAppInteractive(Payload):
+    """An interactive reply: button_reply or list_reply."""
+
+    type: Text = None
+    button_reply: Annotated[WhatsAppReplyChoice, BeforeValidator(_object)] = Field(default_factory=WhatsAppReplyChoice)
+    list_reply: Annotated[WhatsAppReplyChoice, BeforeValidator(_object)] = Field(default_factory=WhatsAppReplyChoice)
+
+
+def _media(value: Any) -> WhatsAppMedia | None:
+    return WhatsAppMedia.model_validate(value) if isinstance(value, dict) else None
+
+
+Media = Annotated[WhatsAppMedia | None, BeforeValidator(_media)]
+
+
 class WhatsAppMessage(Payload):
     """An inbound message."""
 
@@ -69,6 +130,14 @@ class WhatsAppMessage(Payload):
     type: Text = None
     timestamp: Text = None
     text: Annotated[WhatsAppText, BeforeValidator(_object)] = Field(default_factory=WhatsAppText)
+    image: Media = None
+    document: Media = None
+    audio: Media = None
+    video: Media = None
+    sticker: Media = None
+    location: Annotated[WhatsAppLocation, BeforeValidator(_object)] = Field(default_factory=WhatsAppLocation)
+    button: Annotated[WhatsAppButton, BeforeValidator(_object)] = Field(default_factory=WhatsAppButton)
+    interactive: Annotated[WhatsAppInteractive, BeforeValidator(_object)] = Field(default_factory=WhatsAppInteractive)
 
 
 class WhatsAppProfile(Payload):

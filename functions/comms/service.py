@@ -7,7 +7,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from comms import channels, contact, providers, rules
-from comms.models import CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
+from comms.models import (
+    CallCreate,
+    CallListQuery,
+    EmailCreate,
+    MessageListQuery,
+    SmsCreate,
+    WhatsAppCreate,
+    WhatsAppReply,
+)
 from core import clients, clock, pagination, secrets, tenancy
 from core.caller import SYSTEM, Actor, Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
@@ -319,6 +327,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
         "whatsapp",
         phone,
         senderId=number.phone_number_id,
+        kind="template",
         template=data.template_name,
         language=data.language,
         category=template.get("category"),
@@ -327,6 +336,68 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
         header=header,
         buttonParams=list(data.button_params),
         attachmentIds=[header["attachmentId"]] if header and header.get("attachmentId") else [],
+    )
+    return _store_and_send(caller.settings, caller.org_id, message)
+
+
+# Free-form media a reply can carry, by the attachment's type (WhatsApp's own media types).
+REPLY_MEDIA = {
+    "image/jpeg": "image",
+    "image/png": "image",
+    "application/pdf": "document",
+    "audio/ogg": "audio",
+    "audio/mpeg": "audio",
+    "audio/aac": "audio",
+    "audio/mp4": "audio",
+    "audio/amr": "audio",
+    "video/mp4": "video",
+    "video/3gpp": "video",
+}
+
+
+def send_reply(*, caller: Caller, data: WhatsAppReply) -> dict[str, Any]:
+    """A free-form WhatsApp reply (text, or a ready attachment of the lead) inside the customer-service window,
+    stored in the lead's conversation and sent; outside the window 409 (a template is what may go out)."""
+    from attachments import service as attachment_service
+    from comms import conversations
+
+    if data.text is None and data.attachment_id is None:
+        raise invalid("text", "give text or attachmentId")
+    caller.require("comms.send")
+    lead = store.get_visible(caller, data.lead_id)
+    _refuse_do_not_contact(caller, lead, "whatsapp")
+    phone = store.dialable(caller.org_id, lead)
+    if not phone:
+        raise precondition("This lead has no phone number")
+    number = channels.whatsapp(caller.org_id)
+    snapshot = conversations.ref(caller.org_id, conversations.conversation_id(lead.id, "whatsapp")).get()
+    window = (snapshot.to_dict() or {}).get("windowOpenUntil") if snapshot.exists else None
+    if window is None or window <= clock.now():
+        raise precondition(
+            "The lead has not written in the last 24 hours: WhatsApp allows only a template; send a template instead",
+            windowOpenUntil=clock.rfc3339(window) if window else None,
+        )
+    kind, attachment_ids = "text", []
+    if data.attachment_id is not None:
+        record = attachment_service.load(caller.org_id, data.attachment_id)
+        if record is None or record.get("leadId") != lead.id:
+            raise invalid("attachmentId", "no such attachment on this lead")
+        if record.get("status") != "ready":
+            raise invalid("attachmentId", "the upload is not complete")
+        if record.get("contentType") not in REPLY_MEDIA:
+            raise invalid("attachmentId", "WhatsApp sends JPEG or PNG images, PDF documents, audio and MP4 video")
+        kind, attachment_ids = REPLY_MEDIA[str(record["contentType"])], [data.attachment_id]
+    message = new_message(
+        caller,
+        store.masks_now(caller.org_id),
+        caller.org_id,
+        lead,
+        "whatsapp",
+        phone,
+        senderId=number.phone_number_id,
+        kind=kind,
+        text=data.text or "",
+        attachmentIds=attachment_ids,
     )
     return _store_and_send(caller.settings, caller.org_id, message)
 
@@ -378,7 +449,12 @@ def _store_and_send(settings: OrgSettings, org_id: str, message: dict[str, Any])
         message["sendAfter"] = rules.promotional_send_after(clock.now(), settings.time_zone)
     # dueAt lets the scheduled sender pick up a message whose immediate send never finished.
     message["dueAt"] = message["sendAfter"] or message["createdAt"]
-    _org_col(org_id, "messages").document(message["id"]).create(message)
+    if message["channel"] == "whatsapp":
+        from comms import conversations
+
+        conversations.store_outbound(org_id, message)  # the lead's conversation moves with it, atomically
+    else:
+        _org_col(org_id, "messages").document(message["id"]).create(message)
     if message["sendAfter"] is not None:
         return message
     return dispatch(org_id, message["id"])
@@ -418,7 +494,7 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
     try:
         if lead is None or lead.archived:
             raise providers.ProviderError("the lead no longer exists")
-        if not lead.contactable(channel):
+        if not lead.contactable(channel) and not message.get("optOutReply"):  # STOP's one confirmation goes out
             raise providers.ProviderError(f"the lead asked not to be contacted by {channel}")
         phone = store.dialable(org_id, lead)
         if not phone:
@@ -439,17 +515,7 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
             )
         else:
             provider_id = providers.whatsapp_sender().send(
-                _channel(channels.whatsapp, org_id),
-                providers.OutgoingWhatsApp(
-                    message_id=message_id,
-                    lead_id=lead.id,
-                    to=phone,
-                    template_name=str(message["template"]),
-                    language=str(message.get("language") or "en"),
-                    params=tuple(message.get("params") or ()),
-                    header=_outgoing_header(org_id, message),
-                    button_params=tuple(message.get("buttonParams") or ()),
-                ),
+                _channel(channels.whatsapp, org_id), _outgoing_whatsapp(org_id, message_id, lead, phone, message)
             )
     except providers.ProviderError as error:
         log.warning("message send failed org=%s message=%s channel=%s", org_id, message_id, channel)
@@ -458,6 +524,43 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
     mark_sent(org_id, message_id, provider=channel, provider_message_id=provider_id)
     _first_contact(org_id, message)
     return ref.get().to_dict() or {}
+
+
+def _outgoing_whatsapp(
+    org_id: str, message_id: str, lead: LeadRecord, phone: str, message: dict[str, Any]
+) -> providers.OutgoingWhatsApp:
+    """The stored WhatsApp message as the provider takes it: a template, or a free-form reply (text, or media by a
+    fresh link to the lead's ready attachment)."""
+    from attachments import service as attachment_service
+
+    kind = str(message.get("kind") or "template")
+    if kind == "template":
+        return providers.OutgoingWhatsApp(
+            message_id=message_id,
+            lead_id=lead.id,
+            to=phone,
+            template_name=str(message["template"]),
+            language=str(message.get("language") or "en"),
+            params=tuple(message.get("params") or ()),
+            header=_outgoing_header(org_id, message),
+            button_params=tuple(message.get("buttonParams") or ()),
+        )
+    link, filename = "", ""
+    if kind != "text":
+        record = attachment_service.load(org_id, str((message.get("attachmentIds") or [""])[0]))
+        if record is None or record.get("status") != "ready":
+            raise providers.ProviderError("the attachment is no longer available")
+        link = attachment_service.download_link(record, minutes=HEADER_LINK_MINUTES)
+        filename = str(record.get("fileName") or "")
+    return providers.OutgoingWhatsApp(
+        message_id=message_id,
+        lead_id=lead.id,
+        to=phone,
+        kind=kind,
+        text=str(message.get("text") or "") if kind == "text" else "",
+        media_link=link,
+        filename=filename,
+    )
 
 
 def _channel(read: Any, org_id: str) -> Any:

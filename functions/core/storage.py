@@ -140,6 +140,20 @@ def read(object_path: str, *, generation: int) -> bytes:
     return data
 
 
+def write(object_path: str, data: bytes, *, content_type: str) -> Stored:
+    """Store bytes the server itself received (create-only: an existing object is kept); the stored generation."""
+    from google.api_core.exceptions import PreconditionFailed
+
+    blob = bucket().blob(object_path)
+    try:
+        blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+    except PreconditionFailed:
+        blob = bucket().get_blob(object_path)  # a retry after the first upload landed
+        if blob is None:
+            raise
+    return Stored(int(blob.size or len(data)), str(blob.content_type or content_type), int(blob.generation or 0))
+
+
 def delete(object_path: str, *, generation: int | None = None) -> None:
     """Remove the object (only that generation when given) if it exists."""
     from google.api_core.exceptions import NotFound, PreconditionFailed

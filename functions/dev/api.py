@@ -1,5 +1,6 @@
 """The `dev` HTTPS function (emulator only): GET /dev/outbox?to=, and the local provider stubs the capture
-clients call on the emulators: the Graph API's Lead Ads reads (leads registered with POST /dev/meta/leads)
+clients call on the emulators: the Graph API's Lead Ads reads (leads registered with POST /dev/meta/leads) and
+WhatsApp media reads (media registered with POST /dev/meta/media)
 and 99acres' pull (the enquiries registered with POST /dev/99acres/enquiries for the pull's user name, in the
 pull's window, as 99acres' XML answers them; none for a user name nothing was registered for)."""
 
@@ -18,6 +19,8 @@ from core.models import valid_doc_id
 
 router = Router("dev")
 META_LEADS = "devMetaLeads"  # {leadgen id} -> the Graph API's lead object, as the stub serves it
+META_MEDIA = "devMetaMedia"  # {media id} -> a buyer's WhatsApp media the Graph stub serves (bytes base64)
+MEDIA_MAX_BYTES = 512 * 1024  # the stub keeps media in one Firestore document
 ACRES99_ENQUIRIES = "devAcres99Enquiries"  # {user name hash + query id} -> an enquiry the pull stub serves
 ACRES99_FIELDS = {  # what a registration names -> the element of 99acres' <Resp> that carries it
     "name": "Name",
@@ -89,16 +92,77 @@ def _graph_error(status: int, message: str, code: int) -> Reply:
 
 @router.get("/meta/graph/{version}/{leadgen_id}", public=True)
 def graph_lead(call: Call) -> Reply:
-    """The Graph API stub: a registered lead, as `GET /{leadgen_id}` with a token (bearer or query) answers it."""
+    """The Graph API stub: a registered lead, as `GET /{leadgen_id}` with a token (bearer or query) answers it,
+    or a registered WhatsApp media's metadata, as `GET /{media-id}` answers it (its url is the download below)."""
     _emulator_only()
     bearer = (call.header("Authorization") or "").removeprefix("Bearer ").strip()
     if not (bearer or call.request.args.get("access_token")):
         return _graph_error(400, "An access token is required to request this resource.", 104)
-    leadgen_id = call.params["leadgen_id"]
-    snapshot = clients.db().collection(META_LEADS).document(leadgen_id).get() if valid_doc_id(leadgen_id) else None
+    object_id = call.params["leadgen_id"]
+    for collection in (META_LEADS, META_MEDIA):
+        snapshot = clients.db().collection(collection).document(object_id).get() if valid_doc_id(object_id) else None
+        if snapshot is not None and snapshot.exists:
+            found = snapshot.to_dict() or {}
+            if collection == META_LEADS:
+                return Reply(found)
+            config = settings.get()
+            url = f"http://127.0.0.1:5001/{config.project_id}/{config.region}/dev/meta/media/{object_id}/download"
+            return Reply(
+                {
+                    "messaging_product": "whatsapp",
+                    "url": url,
+                    "mime_type": found["mimeType"],
+                    "sha256": found["sha256"],
+                    "file_size": found["size"],
+                    "id": object_id,
+                }
+            )
+    return _graph_error(400, f"Unsupported get request. Object with ID '{object_id[:40]}' does not exist", 100)
+
+
+@router.post("/meta/media", public=True, status=201)
+def register_meta_media(call: Call) -> Reply:
+    """Register a buyer's WhatsApp media `{id, mimeType, data (base64)}` that the Graph stub then serves by id
+    (metadata) and its url (the bytes, with the organization's token)."""
+    import base64
+    import binascii
+    import hashlib
+
+    _emulator_only()
+    body = call.json()
+    if not isinstance(body, dict):
+        raise invalid("body", "must be a JSON object")
+    media_id, mime = body.get("id"), body.get("mimeType")
+    if not isinstance(media_id, str) or not valid_doc_id(media_id) or len(media_id) > 200:
+        raise invalid("id", "must be the media id (letters, digits, - and _)")
+    if not isinstance(mime, str) or "/" not in mime or len(mime) > 100:
+        raise invalid("mimeType", "must be a MIME type, e.g. image/jpeg")
+    try:
+        data = base64.b64decode(str(body.get("data") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid("data", "must be base64") from None
+    if not data or len(data) > MEDIA_MAX_BYTES:
+        raise invalid("data", f"must be 1 to {MEDIA_MAX_BYTES} bytes")
+    sha = hashlib.sha256(data).hexdigest()
+    stored = {"mimeType": mime, "sha256": sha, "size": len(data), "data": base64.b64encode(data).decode()}
+    clients.db().collection(META_MEDIA).document(media_id).set(stored)
+    return Reply({"id": media_id, "sha256": sha, "fileSize": len(data)}, status=201)
+
+
+@router.get("/meta/media/{media_id}/download", public=True)
+def download_meta_media(call: Call) -> Reply:
+    """The media url of the Graph stub: the bytes, to a request with a bearer token (as Meta's lookaside URL)."""
+    import base64
+
+    _emulator_only()
+    if not (call.header("Authorization") or "").removeprefix("Bearer ").strip():
+        return _graph_error(401, "An access token is required to request this resource.", 104)
+    media_id = call.params["media_id"]
+    snapshot = clients.db().collection(META_MEDIA).document(media_id).get() if valid_doc_id(media_id) else None
     if snapshot is None or not snapshot.exists:
-        return _graph_error(400, f"Unsupported get request. Object with ID '{leadgen_id[:40]}' does not exist", 100)
-    return Reply(snapshot.to_dict())
+        return _graph_error(404, "Media not found", 100)
+    found = snapshot.to_dict() or {}
+    return Reply(base64.b64decode(found["data"]), content_type=str(found["mimeType"]))
 
 
 def _enquiry(index: int, item: Any, now: datetime) -> dict[str, Any]:

@@ -37,8 +37,9 @@ def copies(records: Iterable[Mapping[str, Any]]) -> list[Copy]:
         match = RECORDING.search(str(url)) if isinstance(url, str) else None
         if match:
             found[("plivo", match.group(1))] = Copy("plivo", "recording", match.group(1))
-        for field in MEDIA_FIELDS:
-            value = record.get(field)
+        media = record.get("media")  # an inbound WhatsApp message's media (comms.inbound)
+        nested = media if isinstance(media, Mapping) else {}
+        for value in [record.get(field) for field in MEDIA_FIELDS] + [nested.get("mediaId")]:
             if isinstance(value, str) and value.isdigit():
                 found[("whatsapp", value)] = Copy("whatsapp", "media", value)
     return [found[key] for key in sorted(found)]

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from comms import service
+from comms import conversations, service
 from comms.models import CallListQuery, MessageListQuery, SmsCreate, WhatsAppCreate
 from core.caller import caller_from_claims
 from tests.comms.conftest import World
 from tests.support import indexes
+from tests.support.factory import add_person
 
 pytestmark = pytest.mark.http
 
@@ -36,5 +37,24 @@ def test_comms_queries_are_indexed(world: World, clock: Any) -> None:
         body = {"leadId": world.lead_id, "templateName": "site_visit_reminder", "language": "en", "params": ["x"]}
         service.send_whatsapp(caller=agent, data=WhatsAppCreate.model_validate(body))
         service.send_due()
+
+        person = add_person("org1", "rm", "north")
+        rm = caller_from_claims({"orgId": "org1", "uid": person.uid, "role": "rm", "teamId": "north"}, fresh=True)
+        for caller in (*callers, rm):
+            for lead_id, assignee_id, unread in (
+                (None, None, False),
+                (None, None, True),
+                (None, caller.uid, False),
+                (None, caller.uid, True),
+                (world.lead_id, None, True),
+            ):
+                if lead_id and caller is rm:
+                    continue
+                conversations.list_conversations(
+                    caller=caller, lead_id=lead_id, assignee_id=assignee_id, unread=unread, limit=2, cursor=None
+                )
+        conversations.follow_lead("org1", "gone", {"name": "x"}, None)
+        # the template sent above opened the lead's conversation
+        conversations.thread(caller=callers[0], conv_id=f"whatsapp_{world.lead_id}", limit=2, cursor=None)
     assert recorder.shapes
     assert indexes.missing(recorder.shapes) == []

@@ -20,6 +20,7 @@ EXPECTED = {
     "/comms/voip/session": 409,
     "/comms/sms": 409,
     "/comms/whatsapp": 409,
+    "/comms/whatsapp/reply": 409,
     "/comms/email": 201,
     "/comms/calls": 201,
 }

@@ -16,5 +16,5 @@ def test_the_send_table_covers_every_comms_route_that_reaches_a_lead() -> None:
     assert posts - NOT_TO_A_LEAD == {path for path, _ in SENDS}
 
 
-# POST routes of comms that reach no lead (tests/comms/test_calls.py covers them).
-NOT_TO_A_LEAD = {"/comms/voip/token"}
+# POST routes of comms that reach no lead (tests/comms/test_calls.py, tests/comms/test_conversations.py).
+NOT_TO_A_LEAD = {"/comms/voip/token", "/comms/conversations/{conversation_id}/read"}

@@ -21,6 +21,7 @@ parameter name without a seeded resource gets only hostile values (and a new web
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -642,6 +643,25 @@ def _every_read_still_answers(seeded: Seeded) -> None:
 WHATSAPP_SECRET = "local-whatsapp-secret"  # the development secrets (LOCAL-STACK.md)
 PLIVO_TOKENS = {"/sms": "local-sms-secret", "/voice": "local-voice-token"}
 
+_HOSTILE_INBOUND: tuple[dict[str, Any], ...] = (  # inbound WhatsApp parts of every kind, each of a wrong shape
+    {"type": "image", "image": {"id": {"a": 1}, "mime_type": ["x"], "caption": 5}},
+    {"type": "image", "image": {"id": "x" * 3000, "mime_type": "image/png", "sha256": None}},
+    {"type": "document", "document": {"id": "__x__", "mime_type": "text/html", "filename": "../a"}},
+    {"type": "audio", "audio": {"id": "m/../1", "mime_type": "audio/ogg" + ";x" * 500}},
+    {"type": "video", "video": []},
+    {"type": "location", "location": {"latitude": 1e308, "longitude": "nan", "name": ["n"]}},
+    {"type": "location", "location": {"latitude": "-0", "longitude": True, "address": "a" * 5000}},
+    {"type": "button", "button": {"text": {"t": 1}, "payload": "p" * 5000}},
+    {"type": "interactive", "interactive": {"type": "list_reply", "list_reply": "r"}},
+    {
+        "type": "interactive",
+        "interactive": {"type": 5, "button_reply": {"id": [], "title": "S" * 9000}},
+    },
+    {"type": "text", "text": {"body": " STOP\u0000 "}},
+    {"type": "text", "text": {"body": "UNSUBSCRIBE"}},
+    {"type": "sticker", "sticker": {"id": "s", "mime_type": "image/webp"}},
+)
+
 HOSTILE_DELIVERIES: list[Any] = [
     {"object": "whatsapp_business_account", "entry": "x"},
     {"object": "whatsapp_business_account", "entry": ["x", 1, None, [], {"changes": "y"}]},
@@ -671,6 +691,30 @@ HOSTILE_DELIVERIES: list[Any] = [
         "object": "whatsapp_business_account",
         "entry": [{"changes": [{"value": {"statuses": [{"id": "w", "status": "failed", "errors": ["e", 5]}]}}]}],
     },
+    # inbound messages of every kind, of every wrong shape, to the world's own number (a lead's and a stranger's)
+    *(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "changes": [
+                        {
+                            "value": {
+                                "metadata": {"phone_number_id": "109876543210"},
+                                "messages": [{"id": f"hostile-{index}", "from": sender, "timestamp": "1", **part}],
+                            }
+                        }
+                    ]
+                }
+            ],
+        }
+        for index, (sender, part) in enumerate(
+            itertools.product(
+                ("919876543210", "919000000000"),
+                _HOSTILE_INBOUND,
+            )
+        )
+    ),
     # SendGrid Event Webhook batches of every wrong shape: each event skipped or applied, never a 500
     [],
     [None, 1, "e", [], {"event": ["delivered"], "sg_event_id": {"a": 1}, "justoMessageId": ["m"]}],
@@ -767,7 +811,29 @@ def _capture_receivers(seeded: Seeded, ref: RouteRef) -> None:
         judge(seeded, response, f"{ref} whole body {data[:40]!r}", None, None)
 
 
+class _NoMedia:
+    """The Graph API refusing every media id, as it does one it never issued (a final failure, no network)."""
+
+    def info(self, channel: Any, media_id: str) -> Any:
+        from core.provider_calls import ProviderError
+
+        raise ProviderError("provider refused (400): unknown media")
+
+    def download(self, channel: Any, info: Any) -> bytes:
+        raise AssertionError("never reached")
+
+
 def test_signed_webhooks_read_any_payload_without_failing(seeded: Seeded) -> None:
+    from comms import media
+
+    media.install(_NoMedia())
+    try:
+        _walk_signed_webhooks(seeded)
+    finally:
+        media.install(None)
+
+
+def _walk_signed_webhooks(seeded: Seeded) -> None:
     webhooks = [ref for ref in routes() if ref.function == "webhooks" and ref.method == "POST"]
     known = set(SIGNED) | set(CAPTURE_RECEIVERS)
     assert {ref.route.path for ref in webhooks} <= known, "a new webhook: add its signer to SIGNED"

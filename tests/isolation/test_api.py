@@ -155,6 +155,66 @@ def seed_message(world: World) -> str:
     return "msg-1"
 
 
+def seed_conversation(world: World) -> str:
+    """The WhatsApp conversation of the agent's lead with one unread inbound message (stored as the webhook
+    stores them: the inbound path needs the signed webhook, tested in tests/comms)."""
+    from core import clients
+
+    lead_id = seed_lead(world)
+    now = datetime.now(UTC)
+    conv_id = f"whatsapp_{lead_id}"
+    clients.db().document(f"orgs/{OWNER}/messages/msg-in-1").set(
+        {
+            "id": "msg-in-1",
+            "leadId": lead_id,
+            "agentId": world.agent.uid,
+            "teamId": "north",
+            "channel": "whatsapp",
+            "direction": "inbound",
+            "kind": "text",
+            "to": "",
+            "sender": "+91 98XXXXXX01",
+            "text": "Hello",
+            "status": "delivered",
+            "statusHistory": [{"status": "delivered", "at": now}],
+            "attachmentIds": [],
+            "createdAt": now,
+        }
+    )
+    clients.db().document(f"orgs/{OWNER}/conversations/{conv_id}").set(
+        {
+            "id": conv_id,
+            "orgId": OWNER,
+            "leadId": lead_id,
+            "channel": "whatsapp",
+            "assigneeId": world.agent.uid,
+            "teamId": "north",
+            "stage": "new",
+            "archived": False,
+            "lastMessageAt": now,
+            "lastDirection": "inbound",
+            "lastText": "Hello",
+            "unreadCount": 1,
+            "unread": True,
+            "windowOpenUntil": now + timedelta(hours=24),
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    )
+    return conv_id
+
+
+def seed_lead_with_conversation(world: World) -> str:
+    """A lead with a WhatsApp conversation."""
+    return seed_conversation(world).removeprefix("whatsapp_")
+
+
+def seed_conversation_owner(world: World) -> str:
+    """The agent, assignee of a lead with a conversation."""
+    seed_conversation(world)
+    return world.agent.uid
+
+
 def seed_attachment(world: World) -> str:
     """A ready attachment of the agent's lead (stored directly: the upload needs Cloud Storage)."""
     from core import clients
@@ -612,6 +672,27 @@ ENDPOINTS: list[Endpoint] = [
         allowed=None,
         note=NEEDS_PROVIDER,
     ),
+    Endpoint(
+        "POST",
+        "/comms/whatsapp/reply",
+        seed_lead_with_conversation,
+        denied="peer",
+        body={"leadId": "{id}", "text": "Hello"},
+        allowed=None,
+        note=NEEDS_PROVIDER,
+    ),
+    # WhatsApp conversations: shown as their lead is
+    Endpoint("GET", "/comms/conversations/{id}/messages", seed_conversation, denied="peer"),
+    Endpoint("POST", "/comms/conversations/{id}/read", seed_conversation, denied="peer"),
+    Endpoint("GET", "/comms/conversations?leadId={id}", seed_lead_with_conversation, denied="peer"),
+    Endpoint(
+        "GET",
+        "/comms/conversations?assigneeId={id}",
+        seed_conversation_owner,
+        denied="peer",
+        unknown_status=200,
+        denied_status=200,
+    ),
     # large imports: the creator or an admin (a manager may import, but not see another member's import)
     Endpoint("GET", "/leads/imports/{id}", seed_import, denied="manager"),
     Endpoint("POST", "/leads/imports/{id}/start", seed_import, denied="manager", allowed=None, note=NEEDS_STORAGE),
@@ -763,6 +844,8 @@ def test_isolation(endpoint: Endpoint, db: Any, world: World) -> None:
 EXEMPT: dict[tuple[str, str, str], str] = {
     ("POST", "/devices", "deviceId"): "the caller names its own install; stored under its own user",
     ("POST", "/comms/sms", "templateId"): "a DLT template id the provider checks, not a document id",
+    ("POST", "/comms/whatsapp/reply", "attachmentId"): "read in the caller's organization only, after the lead's "
+    "check, and refused unless it is that lead's (tests/comms)",
     ("PATCH", "/org/settings", "callerId"): "a phone number, not an id",
     ("POST", "/leads", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
     ("PATCH", "/leads/{lead_id}", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",

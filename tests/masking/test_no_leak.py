@@ -470,6 +470,10 @@ def _providers(world: World, primary: str, voice_number: str) -> None:
     for part in parts:
         payload = {"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"value": value | part}]}]}
         assert world.hook(lambda _path, body: whatsapp_post(body), "/whatsapp", payload).status == 200
+    # the agent answers inside the window the lead's message opened, and reads the thread
+    reply = {"leadId": primary, "text": "Sunday 11:00 works"}
+    assert world.api(world.agent, "POST", "/comms/whatsapp/reply", json_body=reply).status == 201
+    assert world.api(world.agent, "POST", f"/comms/conversations/whatsapp_{primary}/read").status == 200
     stranger = [lead for lead in _stored("leads") if lead.get("source") == "whatsapp"]
     assert stranger, "the unknown sender became a lead"
     world.leads["stranger"] = stranger[0]["id"]
@@ -578,6 +582,7 @@ HINTS = {
     "call": "calls",
     "project": "projects",
     "attachment": "attachments",
+    "conversation": "conversations",
     "team": "teams",
     "device": "devices",
     "uid": "members",

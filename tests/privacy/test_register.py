@@ -64,7 +64,7 @@ def test_an_erasure_request_goes_to_done_with_a_report_naming_every_store_and_pr
     org.collection("calls").document("call1").update(
         {"recordingUrl": f"https://media.plivo.com/v1/Account/MA123/Recording/{RECORDING_ID}.mp3"}
     )
-    org.collection("messages").document("m1").update({"mediaId": MEDIA_ID})
+    org.collection("messages").document("m1").update({"media": {"mediaId": MEDIA_ID, "status": "ready"}})
 
     recorded = _record(world.admin, details="Please delete everything you hold about me")
     assert recorded.status == 201, recorded.body

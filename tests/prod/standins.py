@@ -14,8 +14,8 @@ the service account) and records every request, so tests assert what was sent.
 - storage: the JSON API (object metadata, media download, list, delete, generation preconditions) and
   signed-URL uploads and downloads, whose v4 signature is checked against the service account's key and
   whose signed length range, create-only precondition and pinned generation are enforced
-- /plivo and /graph: the SMS and WhatsApp providers; /99acres/pull: 99acres' lead pull; SMTP with STARTTLS
-  and AUTH on its own port
+- /plivo and /graph: the SMS and WhatsApp providers (WhatsApp media by id, downloaded from /graph-media);
+  /99acres/pull: 99acres' lead pull; SMTP with STARTTLS and AUTH on its own port
 """
 
 from __future__ import annotations
@@ -181,6 +181,7 @@ class State:
     objects: dict[tuple[str, str], StoredObject] = field(default_factory=dict)
     acres99: str = '<Xml ActionStatus="true"></Xml>'  # what the 99acres pull answers
     meta_leads: dict[str, dict[str, Any]] = field(default_factory=dict)  # leadgen id -> what the Graph API answers
+    whatsapp_media: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # media id -> (MIME type, bytes)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -546,10 +547,21 @@ def _provider(state: State, record: Recorded, path: str) -> _Reply:
         if not record.headers.get("Authorization", "").startswith("Bearer "):
             return _Reply(401, {"error": {"message": "Invalid OAuth access token", "code": 190}})
         return _Reply(200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.{time.monotonic_ns()}"}]})
+    download = re.fullmatch(r"/graph-media/([^/]+)", path)
+    if download and record.method == "GET":  # WhatsApp media's lookaside url, fetched with the number's token
+        if not record.headers.get("Authorization", "").startswith("Bearer "):
+            return _Reply(401, {"error": {"message": "An access token is required", "code": 104}})
+        held = state.whatsapp_media.get(download.group(1))
+        return _Reply(200, held[1], {"Content-Type": held[0]}) if held else _Reply(404, {"error": "no such media"})
     lead = re.fullmatch(r"/graph/(?:v[\d.]+/)?([^/]+)", path)
-    if lead and record.method == "GET":  # a Lead Ads lead, read with the page's token
+    if lead and record.method == "GET":  # a Lead Ads lead (the page's token) or WhatsApp media (the number's)
         if not record.headers.get("Authorization", "").startswith("Bearer "):
             return _Reply(400, {"error": {"message": "An access token is required", "code": 104}})
+        media = state.whatsapp_media.get(lead.group(1))
+        if media is not None:
+            url = f"http://{record.headers.get('Host')}/graph-media/{lead.group(1)}"
+            sha = hashlib.sha256(media[1]).hexdigest()
+            return _Reply(200, {"url": url, "mime_type": media[0], "sha256": sha, "file_size": len(media[1])})
         found = state.meta_leads.get(lead.group(1))
         return (
             _Reply(200, found) if found else _Reply(400, {"error": {"message": "Unsupported get request", "code": 100}})

@@ -438,6 +438,29 @@ def drive_comms(ctx: Ctx) -> None:
     )
     assert claims["sub"] == registration["endpoint"] and claims["iss"] == ctx.fleet.settings["PLIVO_AUTH_ID"]
     assert claims["grants"] == {"voice": {"incoming_allow": True, "outgoing_allow": True}}, claims
+    _drive_conversation(ctx, lead)
+
+
+def _drive_conversation(ctx: Ctx, lead: dict[str, Any]) -> None:
+    """The template opened the lead's conversation; once the buyer has written (the window open), a free-form
+    reply reaches the Cloud API, the thread lists both, and reading it clears the unread count."""
+    agent, conv_id = ctx.world.agent, f"whatsapp_{lead['id']}"
+    stored = data_of(org_doc(ctx.world, "conversations", conv_id)) or {}
+    assert stored.get("lastDirection") == "outbound", stored
+    window = datetime.now(UTC) + timedelta(hours=20)
+    org_doc(ctx.world, "conversations", conv_id).update({"windowOpenUntil": window, "unreadCount": 1, "unread": True})
+    reply = expect(
+        ctx.call("POST", "/whatsapp/reply", member=agent, json_body={"leadId": lead["id"], "text": "Hi"}), 201
+    )
+    assert reply["status"] == "sent" and reply["kind"] == "text", reply
+    to = lead["primaryPhone"]["e164"].lstrip("+")
+    texts = [r for r in ctx.standins.seen("127.0.0.1", "/graph/") if (r.json() or {}).get("type") == "text"]
+    assert [r.json()["text"]["body"] for r in texts if r.json().get("to") == to] == ["Hi"]
+    listed = expect(ctx.call("GET", f"/conversations?leadId={lead['id']}", member=agent), 200)
+    assert [c["id"] for c in listed["items"]] == [conv_id]
+    thread = expect(ctx.call("GET", f"/conversations/{conv_id}/messages", member=agent), 200)
+    assert {m["kind"] for m in thread["items"]} == {"template", "text"}
+    assert expect(ctx.call("POST", f"/conversations/{conv_id}/read", member=agent), 200)["unreadCount"] == 0
 
 
 def _plivo_headers(secret: str, url: str, params: dict[str, str]) -> dict[str, str]:
@@ -514,7 +537,57 @@ def drive_webhooks(ctx: Ctx) -> None:
     # the emulators' key pair is public in this repository: a deployed function refuses what it signs
     dev_signed = sendgrid_events.signed_headers(raw_events)
     expect(ctx.call("POST", "/email", content=raw_events, headers=dev_signed), 401)
+    _drive_whatsapp_inbound(ctx)
     _drive_capture(ctx)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def _drive_whatsapp_inbound(ctx: Ctx) -> None:
+    """A lead's signed photo: its media read from the Graph API with the organization's own token, stored in
+    Cloud Storage as the lead's attachment, in its conversation; Meta's redelivery writes nothing twice."""
+    from webhooks.signatures import hub_signature
+
+    lead, media_id = seed_lead(ctx.world), f"media{uuid.uuid4().hex[:12]}"
+    ctx.standins.state.whatsapp_media[media_id] = ("image/png", PNG)
+    message = {
+        "from": lead["primaryPhone"]["e164"].lstrip("+"),
+        "id": f"wamid.{uuid.uuid4().hex}",
+        "timestamp": str(int(time.time())),
+        "type": "image",
+        "image": {"id": media_id, "mime_type": "image/png"},
+    }
+    number = local_channels(ctx.world.org_id)["whatsapp"]
+    value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": number["phoneNumberId"]}}
+    change = {"field": "messages", "value": value | {"messages": [message]}}
+    raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [change]}]}).encode()
+    signed = {"X-Hub-Signature-256": hub_signature(ctx.fn.secret("WHATSAPP_APP_SECRET"), raw)}
+    headers = signed | {"Content-Type": "application/json"}
+    for expected in (1, 0):  # Meta redelivers
+        answer = expect(ctx.call("POST", "/whatsapp", content=raw, headers=headers), 200)
+        assert answer["received"]["messages"] == expected, answer
+    reads = ctx.standins.seen("127.0.0.1", f"/graph/v21.0/{media_id}", "GET")
+    downloads = ctx.standins.seen("127.0.0.1", f"/graph-media/{media_id}", "GET")
+    assert [r.headers.get("Authorization") for r in reads + downloads] == [f"Bearer {number['accessToken']}"] * 2
+    conversation = data_of(org_doc(ctx.world, "conversations", f"whatsapp_{lead['id']}")) or {}
+    assert conversation.get("unreadCount") == 1 and conversation.get("windowOpenUntil"), conversation
+    stored = [
+        s.to_dict() or {}
+        for s in org_doc(ctx.world).collection("messages").where(filter=_where("leadId", "==", lead["id"])).stream()
+    ]
+    (inbound,) = stored
+    assert inbound["media"]["status"] == "ready", inbound["media"]
+    attachment = data_of(org_doc(ctx.world, "attachments", inbound["media"]["attachmentId"])) or {}
+    assert attachment["status"] == "ready"
+    held = [o for (_bucket, name), o in ctx.standins.state.objects.items() if name == attachment["objectPath"]]
+    assert [o.data for o in held] == [PNG], "the photo is not in Cloud Storage"
+
+
+def _where(field: str, op: str, value: Any) -> Any:
+    from core import clients
+
+    return clients.where(field, op, value)
 
 
 def _drive_capture(ctx: Ctx) -> None:
@@ -864,6 +937,34 @@ def drive_notifyonlead(ctx: Ctx) -> None:
     ctx.event(path, before=None, after=after, event_id=event_id, at=at)
     ctx.event(path, before=None, after=after, event_id=event_id, at=at)  # redelivered
     assert len(pushes(ctx.standins, ctx.world.agent, "lead-assigned", leadId=lead["id"])) == 1
+
+
+def drive_conversationfollow(ctx: Ctx) -> None:
+    """A lead moved to the rm: its WhatsApp conversation (the listener document) follows, once however often
+    production redelivers the event."""
+    lead = seed_lead(ctx.world)
+    path, conv_id = f"orgs/{ctx.world.org_id}/leads/{lead['id']}", f"whatsapp_{lead['id']}"
+    now = datetime.now(UTC)
+    org_doc(ctx.world, "conversations", conv_id).set(
+        {
+            "id": conv_id,
+            "leadId": lead["id"],
+            "channel": "whatsapp",
+            "assigneeId": ctx.world.agent.uid,
+            "teamId": "north",
+            "stage": "new",
+            "archived": False,
+            "lastMessageAt": now,
+            "unreadCount": 1,
+        }
+    )
+    before = data_of(org_doc(ctx.world, "leads", lead["id"]))
+    org_doc(ctx.world, "leads", lead["id"]).update({"assigneeId": ctx.world.rm.uid})
+    after = data_of(org_doc(ctx.world, "leads", lead["id"]))
+    event_id, at = uuid.uuid4().hex, datetime.now(UTC)
+    for _ in range(2):
+        ctx.event(path, before=before, after=after, event_id=event_id, at=at)
+        assert (data_of(org_doc(ctx.world, "conversations", conv_id)) or {})["assigneeId"] == ctx.world.rm.uid
 
 
 def drive_notifyontask(ctx: Ctx) -> None:

@@ -284,6 +284,42 @@ get(K, ORG_DOC + "/leadKeys/phone:+919876543210", NONE)
 query(K, ORG_DOC, K, NONE)
 writes(K, ORG_DOC + "/leadKeys/phone:+919876543210", ORG_DOC + "/leadKeys/new-{me}", {"leadId": "L_south"})
 
+# ---- WhatsApp conversations: the lead's shapes (they carry its assigneeId, teamId, stage) -------------
+CV = "conversations"
+CONV = ORG_DOC + "/conversations/whatsapp_"
+get(CV, CONV + "L_agent", LEAD_AGENT, "agent's lead, north, new")
+get(CV, CONV + "L_peer", frozenset({"admin", "manager"}), "peer's lead, north, contacted")
+get(CV, CONV + "L_booked", frozenset({"admin", "manager", "rm"}), "peer's lead, north, booked")
+get(CV, CONV + "L_south", ADMIN, "south agent's lead, south, booked")
+get(CV, "orgs/{other}/conversations/whatsapp_L_x", OTHER_ORG, "org2's")
+query(CV, ORG_DOC, CV, ADMIN)
+query(CV, ORG_DOC, CV, ADMIN, order_by=(("lastMessageAt", DESC),))
+query(CV, ORG_DOC, CV, MINE_QUERY, where=(("assigneeId", EQ, "{me}"),))
+query(CV, ORG_DOC, CV, MINE_QUERY, where=(("assigneeId", EQ, "{me}"),), order_by=(("lastMessageAt", DESC),))
+query(CV, ORG_DOC, CV, MINE_QUERY, where=(("assigneeId", EQ, "{me}"), ("unread", EQ, True)))
+query(CV, ORG_DOC, CV, frozenset({"admin", "manager"}), where=(("teamId", EQ, "north"),))
+query(
+    CV,
+    ORG_DOC,
+    CV,
+    frozenset({"admin", "manager"}),
+    where=(("teamId", EQ, "north"),),
+    order_by=(("lastMessageAt", DESC),),
+)
+query(CV, ORG_DOC, CV, NORTH_BOOKED, where=(("teamId", EQ, "north"), ("stage", EQ, "booked")))
+query(CV, ORG_DOC, CV, ADMIN, where=(("teamId", EQ, "south"),))
+query(CV, ORG_DOC, CV, ADMIN, where=(("unread", EQ, True),))
+query(CV, ORG_DOC, CV, frozenset({"admin", "agent"}), where=(("assigneeId", EQ, "{agent}"),))
+query(CV, ORG_DOC, CV, LEAD_AGENT, where=(("teamId", EQ, "north"), ("assigneeId", EQ, "{agent}")))
+query(CV, ORG_DOC, CV, frozenset({"admin", "agent"}), where=(("leadId", EQ, "L_agent"), ("assigneeId", EQ, "{agent}")))
+query(CV, ORG_DOC, CV, ADMIN, where=(("leadId", EQ, "L_agent"),))
+query(CV, "orgs/{other}", CV, OTHER_ORG, where=(("teamId", EQ, "north"),))
+query(CV, "", CV, NONE, where=(("assigneeId", EQ, "{me}"),), group=True)
+create(CV, CONV + "new-{me}", MINE | {"stage": "new", "unreadCount": 0})
+update(CV, CONV + "L_agent", {"unreadCount": 0})
+update(CV, CONV + "L_south", {"assigneeId": "{me}", "teamId": "north"})
+delete(CV, CONV + "L_agent")
+
 # ---- tasks and visits: listeners by owner (assigneeId / agentId) and team ------------------------
 for coll, owner, prefix, due in (("tasks", "assigneeId", "T", "dueAt"), ("visits", "agentId", "V", "scheduledAt")):
     get(coll, f"{ORG_DOC}/{coll}/{prefix}_agent", LEAD_AGENT, "agent's, north")

@@ -35,6 +35,7 @@ SERVER_ONLY = (
     "voipCalls",
     "voiceNumbers",
     "devMetaLeads",
+    "devMetaMedia",
     "captureRoutes",
     "privacyReminders",
 )
@@ -137,6 +138,9 @@ def seed(db: Any) -> World:
         )
         put(f"{o}/leads/{lead_id}/notes/n1", {"text": "Wants a corner flat", "authorId": assignee, "createdAt": NOW})
     put(f"orgs/{OTHER}/leads/L_x", _lead(uid["other_agent"], "north", "booked", "other org lead"))
+    for lead_id, (assignee, team, stage) in leads.items():  # each lead's WhatsApp thread, with its owner fields
+        put(f"{o}/conversations/whatsapp_{lead_id}", _conversation(lead_id, assignee, team, stage))
+    put(f"orgs/{OTHER}/conversations/whatsapp_L_x", _conversation("L_x", uid["other_agent"], "north", "booked"))
     put(f"{o}/leadKeys/phone:+919876543210", {"leadId": "L_agent"})
     owners = {"agent": (uid["agent"], "north"), "south": (uid["south"], "south")}
     for suffix, (owner, team) in owners.items():
@@ -215,6 +219,22 @@ def seed(db: Any) -> World:
     )
     callers.append(Caller("anon", "signed out (tries the agent's own paths)", None, ORG, None, None, uid["agent"]))
     return World(tuple(callers), people, audit_id)
+
+
+def _conversation(lead_id: str, assignee: str, team: str, stage: str) -> dict[str, Any]:
+    return {
+        "leadId": lead_id,
+        "channel": "whatsapp",
+        "assigneeId": assignee,
+        "teamId": team,
+        "stage": stage,
+        "archived": False,
+        "lastMessageAt": NOW,
+        "lastDirection": "inbound",
+        "lastText": "Is it available?",
+        "unreadCount": 1,
+        "unread": True,
+    }
 
 
 def _notification() -> dict[str, Any]:

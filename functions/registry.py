@@ -41,6 +41,13 @@ FUNCTIONS: dict[str, str] = {
     "routingsweep": "triggers.routing",
     "leadslaschedule": "triggers.sla",
     "leadsla": "triggers.sla",
+    "reports": "reports.api",
+    "reportleads": "triggers.reports",
+    "reportcalls": "triggers.reports",
+    "reportmessages": "triggers.reports",
+    "reportvisits": "triggers.reports",
+    "reportcheck": "triggers.reports",
+    "reportweekly": "triggers.reports",
 }
 
 # Emulator-only functions: never part of a deploy.
@@ -60,4 +67,6 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "attachmentsweep": ("20 * * * *", "UTC"),
     "capturepull": ("*/5 * * * *", SCHEDULE_TIME_ZONE),
     "routingsweep": ("*/5 * * * *", "UTC"),
+    "reportcheck": ("15 1 * * *", "UTC"),  # yesterday of every zone east of UTC-1 is over by 01:15 UTC
+    "reportweekly": ("5 * * * *", "UTC"),  # hourly: each organization's Monday 09:xx falls in one run
 }

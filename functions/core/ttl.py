@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 FIELD = "expiresAt"
 # Collection groups with a TTL policy on FIELD; every document written to them sets it.
-COLLECTION_GROUPS = ("otpChallenges", "idempotency", "throttles", "outbox", "notifications")
+COLLECTION_GROUPS = ("otpChallenges", "idempotency", "throttles", "outbox", "notifications", "reportEvents")
 
 
 class RetentionSettingsError(RuntimeError):

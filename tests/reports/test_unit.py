@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import ApiError
-from reports import counting, figures, service
+from reports import counting, figures, service, weekly
 from reports.counting import BOUNDS, Dims, bucket, exact_median_bucketed, median_of
 from reports.models import ReportQuery
 
@@ -130,3 +130,9 @@ def test_no_function_but_the_weekly_email_imports_matplotlib_at_import_time() ->
     )
     out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_chart_is_a_png_drawn_with_matplotlib() -> None:
+    rows = [{"stage": s, "entered": n} for s, n in (("new", 12), ("contacted", 7), ("booked", 2))]
+    png = weekly.chart_png(rows)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000

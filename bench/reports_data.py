@@ -250,21 +250,18 @@ def _member(uid: str, role: str, team: str) -> dict[str, Any]:
 COLLECTIONS = {"leads": "leads", "calls": "calls", "messages": "messages", "visits": "visits"}
 
 
-def write_records(world: World, *, batch_size: int = 450) -> int:
-    """Store the last state of every record (bulk batches); the number of documents written."""
+def write_records(world: World) -> int:
+    """Store the last state of every record (a BulkWriter: parallel batches); the number of documents written."""
     from core import clients, tenancy
 
     org = tenancy.org_ref(world.org_id)
     written = 0
-    batch = clients.db().batch()
+    bulk = clients.db().bulk_writer()
     for kind in COLLECTIONS:
         for record_id, document in world.final(kind).items():
-            batch.set(org.collection(kind).document(record_id), document)
+            bulk.set(org.collection(kind).document(record_id), document)
             written += 1
-            if written % batch_size == 0:
-                batch.commit()
-                batch = clients.db().batch()
-    batch.commit()
+    bulk.close()
     return written
 
 

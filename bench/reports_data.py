@@ -265,11 +265,21 @@ def write_records(world: World) -> int:
     return written
 
 
-def events(world: World, *, redeliver: float = 0.0, seed: int = 3) -> Iterator[tuple[str, str, str, Any, Any]]:
-    """(kind, record id, event id, before, after) of every write, in order per record; a share delivered twice."""
+def _of_leads(kind: str, record_id: str, states: list[dict[str, Any]], leads: set[str] | None) -> bool:
+    """True when the record is one of these leads' (all records when leads is None)."""
+    return leads is None or (record_id if kind == "leads" else states[-1].get("leadId")) in leads
+
+
+def events(
+    world: World, *, redeliver: float = 0.0, seed: int = 3, leads: set[str] | None = None
+) -> Iterator[tuple[str, str, str, Any, Any]]:
+    """(kind, record id, event id, before, after) of every write (of these leads' records), in order per record;
+    a share delivered twice."""
     rng = random.Random(seed)
     for kind in COLLECTIONS:
         for record_id, states in getattr(world, kind).items():
+            if not _of_leads(kind, record_id, states, leads):
+                continue
             previous = None
             for index, state in enumerate(states):
                 event_id = f"{kind}-{record_id}-{index}"
@@ -279,7 +289,7 @@ def events(world: World, *, redeliver: float = 0.0, seed: int = 3) -> Iterator[t
                 previous = state
 
 
-def replay(world: World, *, redeliver: float = 0.0, workers: int = 6) -> Counter[str]:
+def replay(world: World, *, redeliver: float = 0.0, workers: int = 6, leads: set[str] | None = None) -> Counter[str]:
     """Deliver every event to the report triggers' code (as Eventarc would, some twice, records concurrently
     and each record's events in order); events applied per kind."""
     from concurrent.futures import ThreadPoolExecutor
@@ -287,7 +297,7 @@ def replay(world: World, *, redeliver: float = 0.0, workers: int = 6) -> Counter
     from reports import events as report_events
 
     by_record: dict[tuple[str, str], list[tuple[str, str, Any, Any]]] = {}
-    for kind, record_id, event_id, before, after in events(world, redeliver=redeliver):
+    for kind, record_id, event_id, before, after in events(world, redeliver=redeliver, leads=leads):
         by_record.setdefault((kind, record_id), []).append((kind, event_id, before, after))
 
     def deliver(batch: list[tuple[str, str, Any, Any]]) -> Counter[str]:
@@ -307,20 +317,24 @@ def replay(world: World, *, redeliver: float = 0.0, workers: int = 6) -> Counter
     return total
 
 
-def write_counters_in_bulk(world: World) -> int:
-    """The counters of the stored records written directly (one document per day, shard 0), through the same
-    counting code the triggers run: the sum of every record's contributions. The number of day documents."""
+def write_counters_in_bulk(world: World, *, leads: set[str] | None = None) -> int:
+    """The counters of the stored records (of these leads) written directly (one document per day, shard 0),
+    through the same counting code the triggers run: the sum of every record's contributions. The number of
+    day documents written."""
     from core import clients
     from reports import counters, counting
     from reports.counting import LeadContext
 
-    leads = world.final("leads")
+    stored = world.final("leads")
     cells: counting.Cells = {}
-    for document in leads.values():
-        counting.merge(cells, counting.lead(document, world.zone))
+    for lead_id, document in stored.items():
+        if leads is None or lead_id in leads:
+            counting.merge(cells, counting.lead(document, world.zone))
     for kind, count in (("calls", counting.call), ("messages", counting.message), ("visits", counting.visit)):
         for record in world.final(kind).values():
-            context = LeadContext.of(leads.get(record["leadId"]))
+            if leads is not None and record["leadId"] not in leads:
+                continue
+            context = LeadContext.of(stored.get(record["leadId"]))
             counting.merge(cells, count(record, context, world.zone))
     writes = counters.day_writes(cells)
     bulk = clients.db().bulk_writer()

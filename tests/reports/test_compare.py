@@ -40,12 +40,17 @@ def generated(firestore_emulator: str) -> Iterator[tuple[reports_data.World, Rec
     previous = clock.install(clock.FixedClock(END))
     try:
         make_org(ORG, teams=())
-        world = reports_data.generate(ORG, 100, days=42, end=END)
+        world = reports_data.generate(ORG, 300, days=42, end=END)
         reports_data.write_setup(world)
         reports_data.write_records(world)
-        events = sum(1 for _ in reports_data.events(world, redeliver=0.2))
-        applied = reports_data.replay(world, redeliver=0.2)
-        yield world, Records.read(ORG), {"events": events, "applied": sum(applied.values())}
+        # A sixth of the leads (and their calls, messages, visits) through the triggers' code with redeliveries,
+        # the rest counted in bulk by the same counting code (the replay is what takes time).
+        triggered = {lead_id for index, lead_id in enumerate(sorted(world.leads)) if index % 6 == 0}
+        reports_data.write_counters_in_bulk(world, leads=set(world.leads) - triggered)
+        events = sum(1 for _ in reports_data.events(world, redeliver=0.2, leads=triggered))
+        applied = reports_data.replay(world, redeliver=0.2, leads=triggered)
+        writes = sum(1 for _ in reports_data.events(world, leads=triggered))
+        yield world, Records.read(ORG), {"events": events, "writes": writes, "applied": sum(applied.values())}
     finally:
         clock.install(previous)
 
@@ -79,7 +84,7 @@ def test_every_figure_of_every_report_equals_the_brute_force_recount(
     generated: tuple[reports_data.World, Records, dict[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world, records, events = generated
-    assert events["events"] > len(world.leads) * 3, "the generated organization has too little history"
+    assert events["events"] > len(world.leads) // 6 * 3, "the triggered leads have too little history"
     names = service.member_names(ORG)
     stages = reports_data.STAGES
     read_once: dict[tuple[str, str], Any] = {}
@@ -127,10 +132,9 @@ def test_a_redelivered_event_counts_nothing_twice(
     generated: tuple[reports_data.World, Records, dict[str, int]],
 ) -> None:
     world, _, events = generated
-    assert events["events"] > sum(
-        len(states) for kind in reports_data.COLLECTIONS for states in getattr(world, kind).values()
-    )
-    kind, _, event_id, before, after = next(reports_data.events(world))
+    assert events["events"] > events["writes"], "no event was delivered twice"
+    kind, record_id, event_id, before, after = next(reports_data.events(world))
+    assert record_id == sorted(world.leads)[0]  # one of the leads counted through the triggers' code
     assert kind == "leads"
     from reports import events as report_events
 

@@ -67,6 +67,6 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "attachmentsweep": ("20 * * * *", "UTC"),
     "capturepull": ("*/5 * * * *", SCHEDULE_TIME_ZONE),
     "routingsweep": ("*/5 * * * *", "UTC"),
-    "reportcheck": ("15 1 * * *", "UTC"),  # yesterday of every zone east of UTC-1 is over by 01:15 UTC
+    "reportcheck": ("15 1 * * *", "UTC"),  # checks yesterday in each organization's zone: always a day that is over
     "reportweekly": ("5 * * * *", "UTC"),  # hourly: each organization's Monday 09:xx falls in one run
 }

@@ -136,3 +136,15 @@ def test_the_chart_is_a_png_drawn_with_matplotlib() -> None:
     rows = [{"stage": s, "entered": n} for s, n in (("new", 12), ("contacted", 7), ("booked", 2))]
     png = weekly.chart_png(rows)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+
+
+def test_an_inline_attachment_is_a_related_part_of_the_html_with_its_content_id() -> None:
+    from core import mail
+
+    chart = mail.Attachment("funnel.png", "image/png", b"\x89PNG-bytes", content_id="funnel")
+    email = mail.Email(to="m@example.com", subject="S", text="t", html="<img src='cid:funnel'>", attachments=(chart,))
+    message = mail.build_message(email, "Justo <noreply@example.com>")
+    [image] = [part for part in message.walk() if part.get_content_type() == "image/png"]
+    assert image["Content-ID"] == "<funnel>" and image.get_payload(decode=True) == b"\x89PNG-bytes"
+    related = [part for part in message.walk() if part.get_content_type() == "multipart/related"]
+    assert related and image in list(related[0].iter_parts())

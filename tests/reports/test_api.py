@@ -125,3 +125,30 @@ def test_each_role_sees_its_own_scope_and_no_further(db: Any) -> None:
     assert _get(manager, f"/reports/funnel?{PERIOD}&teamId=south").status == 403
     assert _get(agent, f"/reports/funnel?{PERIOD}&teamId=north").status == 200
     assert _get(admin, f"/reports/funnel?{PERIOD}&teamId=nowhere").status == 404
+
+
+def test_a_stage_move_through_the_api_is_in_the_lead_history_and_the_funnel(db: Any) -> None:
+    from tests.support.leads import create, make_team
+    from tests.support.triggers import Triggers
+
+    team = make_team(ORG)
+    triggers = Triggers()
+    with triggers.running():
+        lead = create(team.agent1).body
+        moved = call(
+            "PATCH",
+            f"/leads/{lead['id']}",
+            token=team.agent1.token(),
+            json_body={"stage": "contacted"},
+            headers={"If-Match": str(lead["version"])},
+        )
+    assert moved.status == 200, moved.body
+    stored = db.document(f"orgs/{ORG}/leads/{lead['id']}").get().to_dict()
+    assert [e["stage"] for e in stored["stageHistory"]] == ["new", "contacted"]
+    assert triggers.delivered["reportleads"] >= 1  # the harness delivers a block's writes of a document as one event
+    today = datetime.now(ZoneInfo("Asia/Kolkata")).date().isoformat()
+    funnel = _get(team.manager, f"/reports/funnel?from={today}&to={today}").body["stages"]
+    new, contacted = funnel[0], funnel[1]
+    assert (new["entered"], new["convertedToNext"], contacted["entered"]) == (1, 1, 1)
+    agents = _get(team.agent1, f"/reports/agents?from={today}&to={today}").body["rows"]
+    assert [(r["uid"], r["leadsAssigned"], r["slaMetPct"]) for r in agents] == [(team.agent1.uid, 1, 100.0)]

@@ -363,10 +363,23 @@ class Records:
 
         org = tenancy.org_ref(org_id)
 
-        def every(kind: str) -> list[dict[str, Any]]:
-            return [snapshot.to_dict() or {} for snapshot in org.collection(kind).stream()]
+        def pages(kind: str) -> Iterator[Any]:
+            """Every document, a page at a time (one long stream of 100,000 documents outlives its deadline)."""
+            from google.cloud.firestore_v1.field_path import FieldPath
 
-        leads = {snapshot.id: snapshot.to_dict() or {} for snapshot in org.collection("leads").stream()}
+            query = org.collection(kind).order_by(FieldPath.document_id()).limit(2000)
+            last = None
+            while True:
+                page = list((query.start_after(last) if last is not None else query).stream())
+                yield from page
+                if len(page) < 2000:
+                    return
+                last = page[-1]
+
+        def every(kind: str) -> list[dict[str, Any]]:
+            return [snapshot.to_dict() or {} for snapshot in pages(kind)]
+
+        leads = {snapshot.id: snapshot.to_dict() or {} for snapshot in pages("leads")}
         return cls(leads, every("calls"), every("messages"), every("visits"))
 
 

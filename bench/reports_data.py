@@ -367,12 +367,12 @@ class Records:
             """Every document, a page at a time (one long stream of 100,000 documents outlives its deadline)."""
             from google.cloud.firestore_v1.field_path import FieldPath
 
-            query = org.collection(kind).order_by(FieldPath.document_id()).limit(2000)
+            query = org.collection(kind).order_by(FieldPath.document_id()).limit(500)
             last = None
             while True:
                 page = list((query.start_after(last) if last is not None else query).stream())
                 yield from page
-                if len(page) < 2000:
+                if len(page) < 500:
                     return
                 last = page[-1]
 

@@ -257,6 +257,12 @@ def table(results: dict[str, Any]) -> str:
 
         for item, value, baseline in routing_bench.rows(routing):
             rows.append(["routing", item, value, baseline, "-", "", ""])
+    reports = results.get("reports")
+    if reports:
+        for item, figure in reports["endpoints"].items():
+            verdict = "ok" if figure["equalsBruteForce"] else "DIFFERS"
+            value = f"{figure['reads']} reads, p50 {figure['p50Ms']:.0f} ms"
+            rows.append(["reports", f"{item} ({reports['leads']} leads)", value, "brute force", "-", "", verdict])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -281,11 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage-rows", type=int, default=100_000, help="rows of the Storage import")
     parser.add_argument("--burst", type=int, default=500, help="leads of the routing burst")
     parser.add_argument("--quick", action="store_true", help="small counts, for development")
-    parser.add_argument("--only", choices=("routing",), help="run one section alone (the others take minutes)")
+    parser.add_argument(
+        "--only", choices=("routing", "reports"), help="run one section alone (the others take minutes)"
+    )
+    parser.add_argument("--report-leads", type=int, default=50_000, help="leads of the reports' organization")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.iterations, args.captures, args.rows, args.storage_rows = 2, 15, 15, 500, 2_000
+        args.report_leads = 2_000
     started = time.monotonic()
     functions = https_functions()
     results: dict[str, Any] = {
@@ -309,13 +319,19 @@ def main(argv: list[str] | None = None) -> int:
     with env.firestore() as host:
         if args.only is None:
             _run_sections(results, args, functions, host)
-        from bench import routing_bench
+        if args.only in (None, "routing"):
+            from bench import routing_bench
 
-        print(f"bench: routing ({args.iterations} creates each, a burst of {args.burst})...", file=sys.stderr)
-        results["routing"] = {
-            "latency": routing_bench.routing_latency(args.iterations),
-            "burst": routing_bench.burst(args.burst),
-        }
+            print(f"bench: routing ({args.iterations} creates each, a burst of {args.burst})...", file=sys.stderr)
+            results["routing"] = {
+                "latency": routing_bench.routing_latency(args.iterations),
+                "burst": routing_bench.burst(args.burst),
+            }
+        if args.only in (None, "reports"):
+            from bench import reports_bench
+
+            print(f"bench: reports ({args.report_leads} leads, a year)...", file=sys.stderr, flush=True)
+            results["reports"] = reports_bench.reports_bench(args.report_leads)
     _finish(results, args, started)
     return 0
 

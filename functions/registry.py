@@ -43,6 +43,13 @@ FUNCTIONS: dict[str, str] = {
     "leadslaschedule": "triggers.sla",
     "leadsla": "triggers.sla",
     "conversationfollow": "triggers.conversations",
+    "reports": "reports.api",
+    "reportleads": "triggers.reports",
+    "reportcalls": "triggers.reports",
+    "reportmessages": "triggers.reports",
+    "reportvisits": "triggers.reports",
+    "reportcheck": "triggers.reports",
+    "reportweekly": "triggers.reports",
 }
 
 # Emulator-only functions: never part of a deploy.
@@ -63,4 +70,6 @@ SCHEDULES: dict[str, tuple[str, str]] = {
     "attachmentsweep": ("20 * * * *", "UTC"),
     "capturepull": ("*/5 * * * *", SCHEDULE_TIME_ZONE),
     "routingsweep": ("*/5 * * * *", "UTC"),
+    "reportcheck": ("15 1 * * *", "UTC"),  # checks yesterday in each organization's zone: always a day that is over
+    "reportweekly": ("5 * * * *", "UTC"),  # hourly: each organization's Monday 09:xx falls in one run
 }

@@ -19,6 +19,7 @@ class Attachment:
     filename: str
     content_type: str
     data: bytes
+    content_id: str | None = None  # set: shown inline by the html part (`<img src="cid:...">`)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,20 @@ def build_message(email: Email, sender: str) -> EmailMessage:
     message.set_content(email.text)
     if email.html:
         message.add_alternative(email.html, subtype="html")
+        html = message.get_body(preferencelist=("html",))
+        for attachment in email.attachments:
+            if attachment.content_id and isinstance(html, EmailMessage):
+                maintype, _, subtype = attachment.content_type.partition("/")
+                html.add_related(
+                    attachment.data,
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{attachment.content_id}>",
+                    filename=attachment.filename,
+                )
     for attachment in email.attachments:
+        if attachment.content_id and email.html:
+            continue
         maintype, _, subtype = attachment.content_type.partition("/")
         if maintype == "text" and subtype == "calendar":
             message.add_attachment(
@@ -109,7 +123,12 @@ class OutboxMailer:
             text=email.text,
             refs=list(email.refs),
             attachments=[
-                {"fileName": a.filename, "contentType": a.content_type, "sizeBytes": len(a.data)}
+                {
+                    "fileName": a.filename,
+                    "contentType": a.content_type,
+                    "sizeBytes": len(a.data),
+                    "contentId": a.content_id,
+                }
                 for a in email.attachments
             ],
         )

@@ -12,7 +12,15 @@ from datetime import datetime, timedelta
 
 FIELD = "expiresAt"
 # Collection groups with a TTL policy on FIELD; every document written to them sets it.
-COLLECTION_GROUPS = ("otpChallenges", "idempotency", "throttles", "outbox", "notifications", "emailEvents")
+COLLECTION_GROUPS = (
+    "otpChallenges",
+    "idempotency",
+    "throttles",
+    "outbox",
+    "notifications",
+    "emailEvents",
+    "reportEvents",
+)
 
 
 class RetentionSettingsError(RuntimeError):

@@ -300,6 +300,8 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
             updates.update(store.conform(lead, masked=masked))
         if "stage" in changes and first_contact.is_stage_contact(lead.stage, changes["stage"], conf.stages):
             updates.update(first_contact.changes(lead.document(), caller.uid, now))
+        if "stage" in changes and changes["stage"] != lead.stage:
+            updates["stageHistory"] = store.stage_moved(lead.document(), changes["stage"], now)
         updates.update(version=version + 1, updatedAt=now, updatedBy=caller.uid)
         was_open = is_open(lead.stage, archived=lead.archived)
         now_open = is_open(updates.get("stage", lead.stage), archived=lead.archived)

@@ -390,6 +390,31 @@ ROUTING_FIELDS = (
     "queuedAt",
 )
 
+# Each stage a lead entered and when, oldest first (`stageHistory`: [{stage, at}]), appended in the transaction
+# that moves the stage; the reports' funnel is counted from it. A lead written before it existed reads as
+# having entered its current stage at its creation. The last STAGE_HISTORY_KEPT entries are kept.
+STAGE_HISTORY_KEPT = 50
+
+
+def stage_history(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A lead document's stage entries, oldest first (its current stage since creation when none are stored)."""
+    stored = [
+        {"stage": entry["stage"], "at": entry["at"]}
+        for entry in document.get("stageHistory") or ()
+        if isinstance(entry, Mapping) and isinstance(entry.get("stage"), str) and isinstance(entry.get("at"), datetime)
+    ]
+    if stored:
+        return stored
+    created = document.get("createdAt")
+    stage = document.get("stage")
+    return [{"stage": stage, "at": created}] if isinstance(stage, str) and isinstance(created, datetime) else []
+
+
+def stage_moved(document: Mapping[str, Any], stage: str, at: datetime) -> list[dict[str, Any]]:
+    """The `stageHistory` to store when a lead moves to `stage` at `at`."""
+    return [*stage_history(document), {"stage": stage, "at": at}][-STAGE_HISTORY_KEPT:]
+
+
 _TUPLES = {
     "emails",
     "search_tokens",

@@ -79,7 +79,13 @@ def _stage_move(transaction: Any, caller: Caller, lead: LeadRecord, target: str,
         return  # never backwards (booked, lost, ...)
     from routing import contact as first_contact
 
-    changes = {"stage": target, "updatedAt": now, "updatedBy": caller.uid, "version": lead.version + 1}
+    changes = {
+        "stage": target,
+        "stageHistory": store.stage_moved(lead.document(), target, now),
+        "updatedAt": now,
+        "updatedBy": caller.uid,
+        "version": lead.version + 1,
+    }
     if first_contact.is_stage_contact(current, target, stages):  # the assignee's visit move is first contact too
         changes |= first_contact.changes(lead.document(), caller.uid, now)
     transaction.update(store.ref(caller.org_id, lead.id), changes)

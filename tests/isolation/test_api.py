@@ -718,6 +718,15 @@ ENDPOINTS: list[Endpoint] = [
         note=NEEDS_STORAGE,
     ),
 ]
+# reports: a filter naming another organization's team, member, project or capture source is 404; a team or a
+# member outside the caller's scope is 403 (this south manager: an org1-only team, a north agent)
+REPORTS = ("funnel", "sources", "agents", "visits")
+ENDPOINTS += [
+    *(Endpoint("GET", f"/reports/{r}?teamId={{id}}", seed_team, denied="manager") for r in REPORTS),
+    *(Endpoint("GET", f"/reports/{r}?assigneeId={{id}}", seed_member, denied="manager") for r in REPORTS),
+    *(Endpoint("GET", f"/reports/{r}?projectId={{id}}", seed_project, denied=None) for r in REPORTS),
+    *(Endpoint("GET", f"/reports/{r}?sourceId={{id}}", seed_capture_source, denied=None) for r in REPORTS),
+]
 
 
 @pytest.fixture

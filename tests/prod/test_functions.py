@@ -1352,6 +1352,116 @@ def drive_leadimport(ctx: Ctx) -> None:
     assert (harness.BUCKET, stored["errorsPath"]) in ctx.standins.state.objects, "no errors CSV in Storage"
 
 
+def _report_today(ctx: Ctx, metric: str) -> int:
+    """Today's (organization zone) count of a report metric over every cell of the seeded organization."""
+    from zoneinfo import ZoneInfo
+
+    from reports import counters
+
+    day = datetime.now(ZoneInfo("Asia/Kolkata")).date().isoformat()
+    return sum(counts.get(metric, 0) for counts in counters.read(ctx.world.org_id, day, day).values())
+
+
+def _count_event(ctx: Ctx, collection: str, record: dict[str, Any], metric: str) -> None:
+    """Deliver a record's created event twice (one event id): the metric moves by one, once."""
+    before = _report_today(ctx, metric)
+    event_id = "ev-" + uuid.uuid4().hex
+    path = f"orgs/{ctx.world.org_id}/{collection}/r{uuid.uuid4().hex[:10]}"
+    ctx.event(path, before=None, after=record, event_id=event_id)
+    ctx.event(path, before=None, after=record, event_id=event_id)
+    assert _report_today(ctx, metric) == before + 1, f"{metric} did not move by exactly one"
+
+
+def drive_reports(ctx: Ctx) -> None:
+    """The funnel as JSON and the agents as CSV for the admin; another team's report is refused to the agent."""
+    funnel = expect(ctx.call("GET", "/funnel", member=ctx.world.admin), 200)
+    assert [s["stage"] for s in funnel["stages"]][:1] == ["new"]
+    csv_text = expect(ctx.call("GET", "/agents?format=csv", member=ctx.world.admin), 200)
+    assert csv_text.splitlines()[0].startswith('"uid","name","leadsAssigned"')
+    expect(ctx.call("GET", "/visits?teamId=south", member=ctx.world.agent), 403)
+
+
+def drive_reportleads(ctx: Ctx) -> None:
+    """A new lead counts once today even when its event is delivered twice."""
+    lead = seed_lead(ctx.world)
+    record = data_of(org_doc(ctx.world, "leads", lead["id"])) or {}
+    _count_event(ctx, "leads", record, "leads")
+
+
+def drive_reportcalls(ctx: Ctx) -> None:
+    """A logged call counts once for its agent."""
+    lead = seed_lead(ctx.world)
+    now = datetime.now(UTC)
+    call = {
+        "leadId": lead["id"],
+        "agentId": ctx.world.agent.uid,
+        "teamId": "north",
+        "direction": "outbound",
+        "kind": "phone",
+        "startedAt": now,
+        "durationSec": 60,
+        "outcome": "connected",
+        "createdAt": now,
+    }
+    _count_event(ctx, "calls", call, "calls")
+
+
+def drive_reportmessages(ctx: Ctx) -> None:
+    """A message a member sent counts once."""
+    lead = seed_lead(ctx.world)
+    message = {
+        "leadId": lead["id"],
+        "agentId": ctx.world.agent.uid,
+        "sentBy": ctx.world.agent.uid,
+        "teamId": "north",
+        "channel": "sms",
+        "direction": "outbound",
+        "status": "sent",
+        "createdAt": datetime.now(UTC),
+    }
+    _count_event(ctx, "messages", message, "sent")
+
+
+def drive_reportvisits(ctx: Ctx) -> None:
+    """A booked visit counts once."""
+    lead = seed_lead(ctx.world)
+    now = datetime.now(UTC)
+    visit = {
+        "leadId": lead["id"],
+        "agentId": ctx.world.agent.uid,
+        "teamId": "north",
+        "status": "scheduled",
+        "scheduledAt": now + timedelta(days=1),
+        "createdAt": now,
+    }
+    _count_event(ctx, "visits", visit, "vScheduled")
+
+
+def drive_reportcheck(ctx: Ctx) -> None:
+    """The nightly check records yesterday's check of the organization."""
+    from zoneinfo import ZoneInfo
+
+    ctx.schedule()  # may fix what this tier's seeding wrote without the triggers
+    ctx.schedule()
+    yesterday = (datetime.now(ZoneInfo("Asia/Kolkata")).date() - timedelta(days=1)).isoformat()
+    check = data_of(org_doc(ctx.world, "reportChecks", yesterday)) or {}
+    assert check.get("differences") == 0 and check.get("day") == yesterday, check
+
+
+def drive_reportweekly(ctx: Ctx) -> None:
+    """At Monday 09:05 in the organization's zone its admin is emailed the week with the funnel chart."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Kolkata")
+    today = datetime.now(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    run_at = datetime(monday.year, monday.month, monday.day, 9, 5, tzinfo=zone)
+    ctx.schedule(run_at)
+    found = wait_for(lambda: ctx.standins.smtp.to(ctx.world.admin.email), message="the weekly report email")
+    images = [p for p in found[-1].message.walk() if p.get_content_type() == "image/png"]
+    assert images and images[0]["Content-ID"] == "<funnel>", "no inline funnel chart"
+
+
 DRIVERS: dict[str, Callable[[Ctx], None]] = {
     name.removeprefix("drive_"): function for name, function in dict(globals()).items() if name.startswith("drive_")
 }

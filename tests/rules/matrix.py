@@ -368,6 +368,11 @@ for coll, doc in (
     ("config", "routing"),
     ("privacyRequests", "prq1"),
     ("openLeads", "u1"),
+    # the report counters, their event markers, nightly checks and weekly email claims (reports/)
+    ("reportDays", "2026-11-24-0"),
+    ("reportEvents", "e1"),
+    ("reportChecks", "2026-11-24"),
+    ("reportMails", "2026-11-23-u1"),
 ):
     get(coll, f"{ORG_DOC}/{coll}/{doc}", NONE)
     query(coll, ORG_DOC, coll, NONE)

@@ -1,0 +1,131 @@
+"""The report counters in Firestore: server-only day documents, sharded, applied once per event.
+
+`orgs/{orgId}/reportDays/{day}-{shard}`: `{day, shard, dims {cellKey: Dims}, cells {cellKey: {metric: n}}}`,
+one document per organization day and shard. An event's increments all go to the shard its id hashes to, so
+a burst (a 10,000-row import) spreads over SHARDS documents per day instead of queueing on one; a read sums
+the shards. A range of days is one query on `day`, billed one read per stored document: at most
+days x SHARDS, whatever the number of leads.
+
+Once per event: the increments and a marker `orgs/{orgId}/reportEvents/{hash of the event id}` are one batch
+whose marker is created (`create` fails when it exists), so a redelivered event commits nothing. Markers
+expire by TTL after MARKER_DAYS, far past the triggers' DATA_EVENTS bound on retries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from core import clients, clock, tenancy, ttl
+from core.ids import sha256_hex
+from reports.counting import Cells, Dims
+
+SHARDS = 4
+MARKER_DAYS = 7
+BATCH_LIMIT = 450  # Firestore's 500 writes per batch, with room for the marker
+
+
+def cell_key(dims: Dims) -> str:
+    """The stored key of a cell's dimensions (a hash: member and source ids never become field paths)."""
+    return sha256_hex("cell", json.dumps(dims.document(), sort_keys=True))[:16]
+
+
+def shard_of(event_id: str) -> int:
+    """The shard an event's increments go to."""
+    return int(sha256_hex("shard", event_id)[:8], 16) % SHARDS
+
+
+def days_ref(org_id: str) -> Any:
+    """The organization's counter documents."""
+    return tenancy.org_ref(org_id).collection("reportDays")
+
+
+def day_ref(org_id: str, day: str, shard: int) -> Any:
+    """One day's shard."""
+    return days_ref(org_id).document(f"{day}-{shard}")
+
+
+def marker_ref(org_id: str, event_id: str) -> Any:
+    """The marker of an applied event."""
+    return tenancy.org_ref(org_id).collection("reportEvents").document(sha256_hex("report-event", event_id)[:32])
+
+
+def _by_day(cells: Cells) -> dict[str, dict[str, tuple[Dims, Counter[str]]]]:
+    out: dict[str, dict[str, tuple[Dims, Counter[str]]]] = {}
+    for (day, dims), counts in cells.items():
+        out.setdefault(day, {})[cell_key(dims)] = (dims, counts)
+    return out
+
+
+def day_writes(cells: Cells) -> list[tuple[str, dict[str, Any]]]:
+    """(day, merge-set document with Increment transforms) per day the cells touch."""
+    from google.cloud import firestore
+
+    writes = []
+    for day, keyed in sorted(_by_day(cells).items()):
+        writes.append(
+            (
+                day,
+                {
+                    "day": day,
+                    "dims": {key: dims.document() for key, (dims, _) in keyed.items()},
+                    "cells": {
+                        key: {metric: firestore.Increment(n) for metric, n in counts.items()}
+                        for key, (_, counts) in keyed.items()
+                    },
+                },
+            )
+        )
+    return writes
+
+
+def apply(org_id: str, event_id: str, cells: Cells, *, shard: int | None = None) -> bool:
+    """Add the cells' counts once for this event; False when the event was applied before (or adds nothing)."""
+    from google.api_core.exceptions import AlreadyExists
+
+    if not cells:
+        return False
+    writes = day_writes(cells)
+    if len(writes) > BATCH_LIMIT:  # a lead document holds at most 100 dated entries: never in practice
+        raise ValueError(f"one event touches {len(writes)} days")
+    index = shard_of(event_id) if shard is None else shard
+    now = clock.now()
+    batch = clients.db().batch()
+    batch.create(marker_ref(org_id, event_id), {"at": now, ttl.FIELD: now + timedelta(days=MARKER_DAYS)})
+    for day, document in writes:
+        batch.set(day_ref(org_id, day, index), {**document, "shard": index}, merge=True)
+    try:
+        batch.commit()
+    except AlreadyExists:
+        return False
+    return True
+
+
+def read(org_id: str, first: str, last: str) -> Cells:
+    """The summed cells of the days first..last (inclusive, "YYYY-MM-DD"): one query, a read per stored shard."""
+    query = (
+        days_ref(org_id).where(filter=clients.where("day", ">=", first)).where(filter=clients.where("day", "<=", last))
+    )
+    cells: Cells = {}
+    for snapshot in query.stream():
+        add_document(cells, snapshot.to_dict() or {})
+    return cells
+
+
+def add_document(cells: Cells, document: Mapping[str, Any]) -> None:
+    """Add one stored shard's cells into `cells`."""
+    day = document.get("day")
+    stored_dims = document.get("dims") or {}
+    if not isinstance(day, str) or not isinstance(stored_dims, Mapping):
+        return
+    for key, counts in (document.get("cells") or {}).items():
+        if not isinstance(counts, Mapping):
+            continue
+        dims = Dims.of(stored_dims.get(key))
+        target = cells.setdefault((day, dims), Counter())
+        for metric, n in counts.items():
+            if isinstance(n, int) and not isinstance(n, bool):
+                target[metric] += n

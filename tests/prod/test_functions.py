@@ -1378,7 +1378,7 @@ def drive_reports(ctx: Ctx) -> None:
     assert [s["stage"] for s in funnel["stages"]][:1] == ["new"]
     csv_text = expect(ctx.call("GET", "/agents?format=csv", member=ctx.world.admin), 200)
     assert csv_text.splitlines()[0].startswith('"uid","name","leadsAssigned"')
-    expect(ctx.call("GET", "/visits?teamId=south", member=ctx.world.agent), 403)
+    expect(ctx.call("GET", f"/visits?assigneeId={ctx.world.manager.uid}", member=ctx.world.agent), 403)
 
 
 def drive_reportleads(ctx: Ctx) -> None:

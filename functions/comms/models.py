@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from core.models import ApiModel, ApiOut, DocId, Instant
+from core.models import ApiModel, ApiOut, ApiPatch, DocId, Instant
 from core.pagination import PageQuery
 
 # A value for a template variable: one line of text, bounded (a message document stays small).
@@ -212,6 +212,11 @@ class MessageListQuery(PageQuery):
     lead_id: DocId | None = Field(None, description="Only this lead's messages")
 
 
+TemplateStatus = Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"]
+WhatsAppCategory = Literal["utility", "marketing", "authentication"]
+DltCategory = Literal["transactional", "service_implicit", "service_explicit", "promotional"]
+
+
 class Template(ApiOut):
     """A registered message template."""
 
@@ -219,7 +224,137 @@ class Template(ApiOut):
     channel: Literal["sms", "whatsapp"] = Field(description="sms or whatsapp")
     name: str | None = Field(None, description="WhatsApp template name")
     template_id: str | None = Field(None, description="DLT template id (SMS)")
-    category: Category = Field(description="utility or marketing")
+    category: Category | Literal["authentication"] = Field(description="utility, marketing (or authentication)")
+    dlt_category: DltCategory | None = Field(None, description="SMS: the DLT content category")
     language: str = Field(description="Language code")
     params: list[str] = Field(description="Names of the variables, in order")
     text: str = Field("", description="The registered text, {#var#} or {{n}} for variables")
+    status: TemplateStatus = Field("APPROVED", description="APPROVED (sendable), PENDING, REJECTED, PAUSED, DISABLED")
+    components: list[dict[str, Any]] = Field(
+        default_factory=list, description="WhatsApp: the Cloud API's components (HEADER, BODY, FOOTER, BUTTONS)"
+    )
+    gone: bool = Field(False, description="WhatsApp: no longer at the provider (seen by the last sync)")
+    version: int = Field(1, description="Version, for If-Match")
+    synced_at: datetime | None = Field(None, description="When the last sync read it from the provider")
+    updated_at: datetime | None = Field(None, description="Last change")
+
+
+# ---- registering templates (POST /comms/templates): the Cloud API's component format, Meta's limits ----
+
+
+class WaModel(BaseModel):
+    """A part of a WhatsApp template as the Cloud API spells it (snake_case, upper-case types)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+
+WaText = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Example = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class HeaderExample(WaModel):
+    """Sample values for review: the text header's variable, or a media handle."""
+
+    header_text: list[Example] | None = Field(None, max_length=1, description="The text header's sample value")
+    header_handle: list[Example] | None = Field(None, max_length=1, description="A sample media handle")
+
+
+class BodyExample(WaModel):
+    """Sample values of the body's variables for review."""
+
+    body_text: list[Annotated[list[Example], Field(max_length=MAX_PARAMS)]] = Field(
+        max_length=1, description="One list of sample values, {{1}} first"
+    )
+
+
+class HeaderComponent(WaModel):
+    """HEADER: text (60 characters, at most one {{1}}) or media (image, document, video)."""
+
+    type: Literal["HEADER"] = Field(description="HEADER")
+    format: Literal["TEXT", "IMAGE", "DOCUMENT", "VIDEO"] = Field(description="TEXT, IMAGE, DOCUMENT or VIDEO")
+    text: str | None = Field(None, min_length=1, max_length=60, description="TEXT: the header, at most one {{1}}")
+    example: HeaderExample | None = Field(None, description="Sample values for review")
+
+
+class BodyComponent(WaModel):
+    """BODY: up to 1024 characters with {{1}}, {{2}}, ... variables."""
+
+    type: Literal["BODY"] = Field(description="BODY")
+    text: WaText = Field(description="The body, with {{n}} variables numbered from 1")
+    example: BodyExample | None = Field(None, description="Sample values for review")
+
+
+class FooterComponent(WaModel):
+    """FOOTER: up to 60 characters, no variables."""
+
+    type: Literal["FOOTER"] = Field(description="FOOTER")
+    text: str = Field(min_length=1, max_length=60, description="The footer")
+
+
+class Button(WaModel):
+    """One button: QUICK_REPLY, URL (at most one variable, at the end) or PHONE_NUMBER."""
+
+    type: Literal["QUICK_REPLY", "URL", "PHONE_NUMBER"] = Field(description="QUICK_REPLY, URL or PHONE_NUMBER")
+    text: str = Field(min_length=1, max_length=25, description="The button's label")
+    url: str | None = Field(None, min_length=8, max_length=2000, description="URL: https://..., {{1}} at the end")
+    phone_number: str | None = Field(None, max_length=20, pattern=r"^\+[0-9]{6,19}$", description="PHONE_NUMBER: E.164")
+    example: list[Example] | None = Field(None, max_length=1, description="URL: a sample full URL")
+
+
+class ButtonsComponent(WaModel):
+    """BUTTONS: up to 10 (2 URL, 1 PHONE_NUMBER), quick replies grouped together."""
+
+    type: Literal["BUTTONS"] = Field(description="BUTTONS")
+    buttons: list[Button] = Field(min_length=1, max_length=10, description="The buttons, in order")
+
+
+Component = Annotated[HeaderComponent | BodyComponent | FooterComponent | ButtonsComponent, Field(discriminator="type")]
+
+
+class TemplateCreate(ApiModel):
+    """A template to register (admin): SMS (its DLT registration) or WhatsApp (its Cloud API components)."""
+
+    channel: Literal["sms", "whatsapp"] = Field(description="sms or whatsapp")
+    dlt_template_id: str | None = Field(
+        None, max_length=19, pattern=r"^[0-9]{19}$", description="SMS: the DLT template id (19 digits)"
+    )
+    name: str | None = Field(
+        None, min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$", description="WhatsApp: name, [a-z0-9_]"
+    )
+    language: str = Field(
+        "en", max_length=6, pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", description="Language code, e.g. en, en_US"
+    )
+    category: Category | Literal["authentication"] = Field(
+        description="utility or marketing (WhatsApp also authentication)"
+    )
+    dlt_category: DltCategory | None = Field(
+        None, description="SMS: DLT content category (default: service_implicit for utility, promotional for marketing)"
+    )
+    text: str | None = Field(
+        None, min_length=1, max_length=2000, description="SMS: the registered text, {#var#} for each variable"
+    )
+    components: list[Component] | None = Field(
+        None, min_length=1, max_length=4, description="WhatsApp: HEADER?, BODY, FOOTER?, BUTTONS? (Cloud API format)"
+    )
+    status: TemplateStatus | None = Field(
+        None, description="Approval status (default: APPROVED for SMS, registered at DLT; PENDING for WhatsApp)"
+    )
+
+
+class TemplateUpdate(ApiPatch):
+    """A change of a registered template (admin): its text or components, category or status."""
+
+    category: Category | Literal["authentication"] | None = Field(None, description="utility, marketing, ...")
+    dlt_category: DltCategory | None = Field(None, description="SMS: DLT content category")
+    text: str | None = Field(None, min_length=1, max_length=2000, description="SMS: the registered text")
+    components: list[Component] | None = Field(None, min_length=1, max_length=4, description="WhatsApp components")
+    status: TemplateStatus | None = Field(None, description="Approval status")
+
+
+class TemplateSync(ApiOut):
+    """What a sync with the provider changed."""
+
+    created: int = Field(description="Templates new from the provider")
+    updated: int = Field(description="Templates whose status or content changed")
+    unchanged: int = Field(description="Templates as they were")
+    gone: int = Field(description="Registered templates the provider no longer has (now DISABLED)")

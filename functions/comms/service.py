@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from comms import channels, contact, providers, rules
+from comms import channels, contact, providers, rules, templates
 from comms.models import CallCreate, CallListQuery, EmailCreate, MessageListQuery, SmsCreate, WhatsAppCreate
 from core import clients, clock, pagination, secrets, tenancy
 from core.caller import SYSTEM, Actor, Caller
@@ -139,8 +139,7 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     caller.require("comms.call")
     lead = store.get_visible(caller, lead_id)
     _refuse_do_not_contact(caller, lead, "call")
-    if not caller.settings.caller_id:
-        raise precondition("The organization has no caller ID for VoIP calls; an admin sets callerId")
+    channels.voice(caller.org_id)  # 409 naming voice.callerIds before anything is stored
     if not store.dialable(caller.org_id, lead):
         raise precondition("This lead has no phone number to call")
     now = clock.now()
@@ -187,28 +186,7 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
 
 def list_templates(*, caller: Caller) -> list[dict[str, Any]]:
     """The organization's registered templates."""
-    return [
-        {"id": s.id, **(s.to_dict() or {})}
-        for s in _org_col(caller.org_id, "templates").order_by("channel").limit(200).stream()
-    ]
-
-
-def _template(org_id: str, **match: str) -> dict[str, Any] | None:
-    query: Any = _org_col(org_id, "templates")
-    for field, value in match.items():
-        query = query.where(filter=clients.where(field, "==", value))
-    for snapshot in query.limit(1).stream():
-        return {"id": snapshot.id, **(snapshot.to_dict() or {})}
-    return None
-
-
-def _check_params(template: dict[str, Any], params: list[str]) -> None:
-    expected = len(template.get("params") or [])
-    if len(params) != expected:
-        raise invalid("params", f"this template takes {expected} parameter(s)")
-    for index, value in enumerate(params):
-        if not value.strip():
-            raise invalid(f"params.{index}", "must not be empty")
+    return templates.list_templates(caller=caller)
 
 
 # ---- messages --------------------------------------------------------------------------------
@@ -253,10 +231,10 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
     caller.require("comms.send")
     lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "sms")
-    template = _template(caller.org_id, channel="sms", templateId=data.template_id)
+    template = templates.find(caller.org_id, channel="sms", templateId=data.template_id)
     if template is None:
         raise invalid("templateId", "no registered SMS template with this DLT id")
-    _check_params(template, data.params)
+    templates.check_sms(template, data.params)
     phone = store.dialable(caller.org_id, lead)
     if not phone:
         raise precondition("This lead has no phone number")
@@ -283,10 +261,10 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
     caller.require("comms.send")
     lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "whatsapp")
-    template = _template(caller.org_id, channel="whatsapp", name=data.template_name, language=data.language)
+    template = templates.find(caller.org_id, channel="whatsapp", name=data.template_name, language=data.language)
     if template is None:
         raise invalid("templateName", "no registered WhatsApp template with this name and language")
-    _check_params(template, data.params)
+    button_indexes = templates.check_whatsapp(template, data.params, data.header, data.button_params)
     if not lead.opted_in("whatsapp"):
         raise precondition("The lead has not opted in to WhatsApp messages", channel="whatsapp")
     phone = store.dialable(caller.org_id, lead)
@@ -309,6 +287,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
         params=list(data.params),
         header=header,
         buttonParams=list(data.button_params),
+        buttonIndexes=list(button_indexes),
         attachmentIds=[header["attachmentId"]] if header and header.get("attachmentId") else [],
     )
     return _store_and_send(caller.settings, caller.org_id, message)
@@ -432,6 +411,7 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
                     params=tuple(message.get("params") or ()),
                     header=_outgoing_header(org_id, message),
                     button_params=tuple(message.get("buttonParams") or ()),
+                    button_indexes=tuple(int(i) for i in message.get("buttonIndexes") or ()),
                 ),
             )
     except providers.ProviderError as error:
@@ -548,6 +528,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
     address = store.email_address(caller.org_id, lead)
     if not address:
         raise precondition("This lead has no email address")
+    sender = channels.email(caller.org_id)
     files = []
     for index, attachment_id in enumerate(data.attachment_ids):
         record = attachment_service.load(caller.org_id, attachment_id)
@@ -573,6 +554,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
         subject=data.subject,
         text=data.body,
         attachmentIds=list(data.attachment_ids),
+        senderId=sender.from_address,
     )
     ref = _org_col(caller.org_id, "messages").document(message["id"])
     ref.create(message)
@@ -583,6 +565,8 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
         attachments=tuple(files),
         refs=(lead.id, message["id"]),
         headers={"X-Justo-Message-Id": message["id"]},
+        sender=sender.sender,
+        reply_to=sender.reply_to,
     )
     try:
         mail.mailer().send(email)

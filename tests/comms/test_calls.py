@@ -211,6 +211,9 @@ def test_a_lead_calling_the_orgs_number_rings_its_owner_who_gets_a_call_alert(wo
 
 
 def test_voip_needs_the_organizations_caller_id(world: World, clock: Any) -> None:
-    set_org_settings("org1", callerId=None)
+    from comms import channels
+
+    channels.save("org1", {"voice": None})
     refused = call("POST", "/comms/voip/session", token=world.agent.token(), json_body={"leadId": world.lead_id})
-    assert refused.status == 409 and "caller ID" in refused.error["message"]
+    assert refused.status == 409 and refused.error["setting"] == "voice.callerIds"
+    assert list(tenancy.org_ref("org1").collection("calls").stream()) == []

@@ -8,9 +8,12 @@ from tests.comms.test_seed import SENDS
 
 pytestmark = pytest.mark.unit
 
+# POST routes of comms that reach no lead: an admin's template registration and sync (tests/comms/test_templates.py).
+NOT_SENDS = {"/comms/templates", "/comms/templates/sync"}
+
 
 def test_the_send_table_covers_every_comms_route_that_reaches_a_lead() -> None:
     from comms.api import router
 
     posts = {f"/comms{route.path}" for route in router.routes if route.method == "POST"}
-    assert posts == {path for path, _ in SENDS}
+    assert posts - NOT_SENDS == {path for path, _ in SENDS}

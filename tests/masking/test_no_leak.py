@@ -212,7 +212,6 @@ def world(firestore_emulator: str) -> Iterator[World]:
     voice_number = local_voice_number(ORG)
     settings = {
         "rolePermissions": _grant_everything(),
-        "callerId": voice_number,
         "callRecording": True,
         "visitStageMoves": False,
     }

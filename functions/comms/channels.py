@@ -302,7 +302,7 @@ def save(
         for route in claimed.values():
             transaction.set(route, {"orgId": org_id})
         now = clock.now()
-        after.update({"version": int(before.get("version") or 0) + 1, "updatedAt": now, "updatedBy": by})
+        after.update({"version": max(int(before.get("version") or 0), 1) + 1, "updatedAt": now, "updatedBy": by})
         transaction.set(doc, after)
         if head is not None:
             audit.append_in(transaction, org_id, head, "channels.changed", actor=by, fields=sorted(changes))

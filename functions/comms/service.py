@@ -416,11 +416,17 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
             )
     except providers.ProviderError as error:
         log.warning("message send failed org=%s message=%s channel=%s", org_id, message_id, channel)
-        apply_status(org_id, message_id, "failed", at=clock.now(), reason=error.reason)
+        apply_status(org_id, message_id, "failed", at=clock.now(), reason=_without_credentials(org_id, error.reason))
         return ref.get().to_dict() or {}
     mark_sent(org_id, message_id, provider=channel, provider_message_id=provider_id)
     _first_contact(org_id, message)
     return ref.get().to_dict() or {}
+
+
+def _without_credentials(org_id: str, reason: str) -> str:
+    """A provider's reason as stored and shown: a token the provider echoed back is cut out."""
+    token = channels.load(org_id).whatsapp
+    return reason.replace(token.access_token, "[token]") if token and token.access_token else reason
 
 
 def _channel(read: Any, org_id: str) -> Any:

@@ -427,10 +427,10 @@ def sync(*, caller: Caller) -> dict[str, int]:
     try:
         remote = providers.whatsapp_templates().list(channel)
     except providers.ProviderError as error:
-        log.warning("template sync failed org=%s: %s", caller.org_id, error.reason)
+        reason = error.reason.replace(channel.access_token, "[token]") if channel.access_token else error.reason
+        log.warning("template sync failed org=%s: %s", caller.org_id, reason)
         if error.retryable:
             raise ApiError("UNAVAILABLE", "WhatsApp did not answer; retry", headers={"Retry-After": "30"}) from None
-        reason = error.reason.replace(channel.access_token, "[token]") if channel.access_token else error.reason
         raise precondition(f"WhatsApp refused the template list: {reason}", setting="whatsapp.accessToken") from None
     wanted = dict(found for found in map(_remote_document, remote) if found is not None)
     stored = {

@@ -174,8 +174,12 @@ def test_channel(*, caller: Caller, data: ChannelTest) -> dict[str, Any]:
             template_name=TEST_TEMPLATE[0],
             language=TEST_TEMPLATE[1],
         )
-        result = _send(lambda: providers.whatsapp_sender().send(number, outgoing), "whatsapp", number.phone_number_id)
-        secret = number.access_token
+        result = _send(
+            lambda: providers.whatsapp_sender().send(number, outgoing),
+            "whatsapp",
+            number.phone_number_id,
+            secret=number.access_token,
+        )
     elif data.channel == "sms":
         sms = channels.sms(caller.org_id)
         to = _phone(caller, data.to)
@@ -191,22 +195,20 @@ def test_channel(*, caller: Caller, data: ChannelTest) -> dict[str, Any]:
             sender_id=sms.sender_id,
         )
         result = _send(lambda: providers.sms_sender().send(sms, outgoing_sms), "sms", sms.sender_id)
-        secret = ""
     else:
         result = _test_email(caller, _email(data.to), message_id)
-        secret = ""
-    if secret and result["reason"]:
-        result["reason"] = str(result["reason"]).replace(secret, "[token]")
     audit.record(caller.org_id, "channels.tested", actor=caller.uid, channel=data.channel, status=result["status"])
     return result
 
 
-def _send(send: Any, channel: str, sender: str) -> dict[str, Any]:
+def _send(send: Any, channel: str, sender: str, *, secret: str = "") -> dict[str, Any]:
+    """The provider's answer; a refusal's reason without the credential, should the provider echo it."""
     try:
         return _result(channel, sender, provider_id=str(send()))
     except providers.ProviderError as error:
-        log.info("channel test failed channel=%s: %s", channel, error.reason)
-        return _result(channel, sender, reason=error.reason)
+        reason = error.reason.replace(secret, "[token]") if secret else error.reason
+        log.info("channel test failed channel=%s: %s", channel, reason)
+        return _result(channel, sender, reason=reason)
 
 
 def _test_template(org_id: str, template_id: str | None) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def test_meta_limits_are_refused_by_the_model(bad: dict[str, Any]) -> None:
 
 
 def test_the_shape_says_what_a_send_fills_and_where_its_url_buttons_are() -> None:
-    components = [
+    components: list[dict[str, Any]] = [
         {"type": "HEADER", "format": "DOCUMENT"},
         BODY,
         {"type": "BUTTONS", "buttons": [REPLY, URL, CALL, URL | {"url": "https://x.example.com/fixed"}]},

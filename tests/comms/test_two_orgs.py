@@ -137,7 +137,7 @@ def test_an_organization_without_its_own_channel_is_told_what_to_set_and_nothing
 
     _, agent, lead_id = _org("org1")
     lead = {"leadId": lead_id}
-    cases = [
+    cases: list[tuple[str, str, str, dict[str, Any]]] = [
         (
             "whatsapp",
             "whatsapp.phoneNumberId",

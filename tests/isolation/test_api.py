@@ -290,6 +290,27 @@ def seed_capture_source(world: World) -> str:
     return str(created["id"])
 
 
+SMS_TEMPLATE = {"channel": "sms", "dltTemplateId": "1107170000000000555", "category": "utility", "text": "Hi {#var#}"}
+
+
+def seed_template(world: World) -> str:
+    """An SMS template org1's admin registered."""
+    return str(
+        _ok(call("POST", "/comms/templates", token=world.admin.token(), json_body=SMS_TEMPLATE), "template")["id"]
+    )
+
+
+def seed_template_dlt_id(world: World) -> str:
+    """The DLT id of org1's template, both organizations with a DLT entity and header of their own (so the
+    foreign test send gets as far as looking the template up)."""
+    from comms import channels
+
+    for org_id in (OWNER, FOREIGN):
+        channels.save(org_id, {"sms": {"dltEntityId": "1101000000000000001", "senderIds": ["JUSTOL"]}})
+    seed_template(world)
+    return SMS_TEMPLATE["dltTemplateId"]
+
+
 def _capture(world: World, payload: dict[str, Any]) -> tuple[str, str]:
     source_id = seed_capture_source(world)
     headers = {"X-Justo-Key": world.capture_keys[source_id]}
@@ -569,6 +590,19 @@ ENDPOINTS: list[Endpoint] = [
         note=NEEDS_PROVIDER,
     ),
     # large imports: the creator or an admin (a manager may import, but not see another member's import)
+    # templates and the organization's channels (admin)
+    Endpoint("PATCH", "/comms/templates/{id}", seed_template, denied="manager", body={"status": "PAUSED"}),
+    Endpoint("DELETE", "/comms/templates/{id}", seed_template, denied="manager"),
+    Endpoint(
+        "POST",
+        "/org/channels/test",
+        seed_template_dlt_id,
+        denied="manager",
+        body={"channel": "sms", "to": "9876543210", "templateId": "{id}"},
+        unknown_status=400,
+        allowed=None,
+        note="a test send stores nothing a snapshot sees (the outbox and the audit trail only): tests/org",
+    ),
     Endpoint("GET", "/leads/imports/{id}", seed_import, denied="manager"),
     Endpoint("POST", "/leads/imports/{id}/start", seed_import, denied="manager", allowed=None, note=NEEDS_STORAGE),
     # attachments (controls need Cloud Storage: tests/attachments)
@@ -719,6 +753,7 @@ def test_isolation(endpoint: Endpoint, db: Any, world: World) -> None:
 EXEMPT: dict[tuple[str, str, str], str] = {
     ("POST", "/devices", "deviceId"): "the caller names its own install; stored under its own user",
     ("POST", "/comms/sms", "templateId"): "a DLT template id the provider checks, not a document id",
+    ("POST", "/comms/templates", "dltTemplateId"): "the DLT id of a template the admin registers in its own org",
     ("PATCH", "/org/channels", "callerIds"): "phone numbers, not ids (nested in voice: not scanned anyway)",
     ("POST", "/leads", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
     ("PATCH", "/leads/{lead_id}", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",

@@ -330,6 +330,7 @@ for coll, doc in (
     ("captures", "cap1"),
     ("captureSources", "src1"),
     ("config", "routing"),
+    ("config", "channels"),  # the organization's own numbers and its sealed WhatsApp token: GET /org/channels only
     ("openLeads", "u1"),
 ):
     get(coll, f"{ORG_DOC}/{coll}/{doc}", NONE)

@@ -55,6 +55,12 @@ class SmsChannel:
         """The header messages go out with."""
         return self.sender_ids[0]
 
+    def header_for(self, dlt_category: str) -> str | None:
+        """The header a message of this DLT category goes out from (TRAI's rule): a 6-digit one for promotional
+        messages, a 6-letter one for transactional and service ones; None when none of that kind is registered."""
+        numeric = dlt_category == "promotional"
+        return next((header for header in self.sender_ids if header.isdigit() == numeric), None)
+
 
 @dataclass(frozen=True, slots=True)
 class EmailChannel:

@@ -85,14 +85,14 @@ def local_voice_number(org_id: str) -> str:
 def local_channels(org_id: str) -> dict[str, dict[str, Any]]:
     """The organization's own channels in the local seed: a WhatsApp number, DLT entity and header, email
     sender and voice number of its own, so two local organizations send from different ones."""
-    digits = str(int.from_bytes(org_id.encode(), "big") % 10**12).zfill(12)
+    entity = str(int.from_bytes(org_id.encode(), "big") % 10**15).zfill(15)  # a DLT entity id has 19 digits
     return {
         "whatsapp": {
             "phoneNumberId": local_phone_number_id(org_id),
             "wabaId": f"local-waba-{org_id}",
             "accessToken": f"local-token-{org_id}",
         },
-        "sms": {"dltEntityId": "1101" + digits[:15], "senderIds": ["JUSTOL"]},
+        "sms": {"dltEntityId": "1101" + entity, "senderIds": ["JUSTOL", "100200"]},  # service, promotional
         "email": {"fromAddress": f"sales@{org_id}.example.com", "fromName": None, "replyTo": None},
         "voice": {"callerIds": [local_voice_number(org_id)]},
     }

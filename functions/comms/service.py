@@ -239,6 +239,14 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
     if not phone:
         raise precondition("This lead has no phone number")
     sender = channels.sms(caller.org_id)
+    dlt_category = template.get("dltCategory") or rules.DLT_CATEGORY.get(str(template.get("category")), "promotional")
+    header = sender.header_for(str(dlt_category))
+    if header is None:
+        kind = "6-digit (promotional)" if dlt_category == "promotional" else "6-letter (transactional, service)"
+        raise precondition(
+            f"The organization has no {kind} DLT header for this template; an admin adds one to sms.senderIds",
+            setting="sms.senderIds",
+        )
     message = new_message(
         caller,
         store.masks_now(caller.org_id),
@@ -246,10 +254,10 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
         lead,
         "sms",
         phone,
-        senderId=sender.sender_id,
+        senderId=header,
         template=data.template_id,
         category=template.get("category"),
-        dltCategory=template.get("dltCategory") or rules.DLT_CATEGORY.get(str(template.get("category")), "promotional"),
+        dltCategory=dlt_category,
         text=rules.fill_dlt_text(str(template.get("text") or ""), data.params),
         params=list(data.params),
     )
@@ -396,7 +404,9 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
                     text=str(message.get("text") or ""),
                     template_id=str(message["template"]),
                     dlt_category=str(message.get("dltCategory") or "promotional"),
-                    sender_id=_sender_id(sms, message.get("senderId")),
+                    sender_id=_sender_id(
+                        sms, message.get("senderId"), str(message.get("dltCategory") or "promotional")
+                    ),
                 ),
             )
         else:
@@ -437,9 +447,10 @@ def _channel(read: Any, org_id: str) -> Any:
         raise providers.ProviderError(str(error)) from None
 
 
-def _sender_id(sms: channels.SmsChannel, chosen: Any) -> str:
-    """The header a queued SMS was stored with while the organization still has it registered, else its default."""
-    return str(chosen) if chosen in sms.sender_ids else sms.sender_id
+def _sender_id(sms: channels.SmsChannel, chosen: Any, dlt_category: str) -> str:
+    """The header a queued SMS was stored with while the organization still has it registered, else one of the
+    kind its category goes out from, else its default."""
+    return str(chosen) if chosen in sms.sender_ids else sms.header_for(dlt_category) or sms.sender_id
 
 
 def _first_contact(org_id: str, message: dict[str, Any]) -> None:

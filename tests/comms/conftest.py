@@ -59,7 +59,7 @@ def make_lead(
 # tests expect them.
 OWN_CHANNELS: dict[str, dict[str, Any]] = {
     "whatsapp": {"phoneNumberId": "109876543210", "wabaId": "102290129340398", "accessToken": "EAAtest"},
-    "sms": {"dltEntityId": "1101000000000000001", "senderIds": ["JUSTOL"]},
+    "sms": {"dltEntityId": "1101000000000000001", "senderIds": ["JUSTOL", "100200"]},
     "email": {"fromAddress": "sales@org1.example.com", "fromName": "Org One Homes", "replyTo": None},
     "voice": {"callerIds": ["+918045678900"]},
 }

@@ -14,7 +14,7 @@ from core import tenancy
 from devtools.inproc import call
 from tests.comms.conftest import OWN_CHANNELS, World
 from tests.comms.stub import Scripted, Stub
-from tests.comms.test_messages import accepted_whatsapp, cloud
+from tests.comms.test_messages import accepted_sms, accepted_whatsapp, cloud, plivo
 
 pytestmark = pytest.mark.http
 
@@ -155,6 +155,25 @@ def test_sends_are_checked_against_the_stored_template(world: World, stub: Stub,
     assert len(stub.requests) == 1  # nothing refused reached the provider
     stored = [s.to_dict() for s in tenancy.org_ref("org1").collection("messages").stream()]
     assert len(stored) == 1
+
+
+def test_promotional_sms_go_from_a_numeric_header_and_service_ones_from_a_letter_one(
+    world: World, stub: Stub, clock: Any
+) -> None:
+    from comms import channels
+
+    providers.install(sms=plivo(stub))
+    stub.default = accepted_sms()
+    lead = {"leadId": world.lead_id, "params": ["Skyline"]}
+    for dlt_id, header in (("1107170000000000002", "100200"), ("1107170000000000001", "JUSTOL")):
+        sent = call("POST", "/comms/sms", token=world.agent.token(), json_body=lead | {"templateId": dlt_id})
+        assert sent.status == 201 and sent.body["status"] == "sent", sent.body
+        assert stub.requests[-1].json()["src"] == header
+    channels.save("org1", {"sms": {"dltEntityId": "1101000000000000001", "senderIds": ["JUSTOL"]}})
+    refused = call(
+        "POST", "/comms/sms", token=world.agent.token(), json_body=lead | {"templateId": "1107170000000000002"}
+    )
+    assert refused.status == 409 and refused.error["setting"] == "sms.senderIds" and len(stub.requests) == 2
 
 
 def meta_page(items: list[dict[str, Any]], after: str | None) -> Scripted:

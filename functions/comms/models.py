@@ -252,43 +252,14 @@ WaText = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Example = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
-class HeaderExample(WaModel):
-    """Sample values for review: the text header's variable, or a media handle."""
+class ComponentExample(WaModel):
+    """Sample values for Meta's review: a text header's variable, a media header's handle, the body's variables."""
 
-    header_text: list[Example] | None = Field(None, max_length=1, description="The text header's sample value")
-    header_handle: list[Example] | None = Field(None, max_length=1, description="A sample media handle")
-
-
-class BodyExample(WaModel):
-    """Sample values of the body's variables for review."""
-
-    body_text: list[Annotated[list[Example], Field(max_length=MAX_PARAMS)]] = Field(
-        max_length=1, description="One list of sample values, {{1}} first"
+    header_text: list[Example] | None = Field(None, max_length=1, description="HEADER TEXT: its sample value")
+    header_handle: list[Example] | None = Field(None, max_length=1, description="HEADER media: a sample handle")
+    body_text: list[Annotated[list[Example], Field(max_length=MAX_PARAMS)]] | None = Field(
+        None, max_length=1, description="BODY: one list of sample values, {{1}} first"
     )
-
-
-class HeaderComponent(WaModel):
-    """HEADER: text (60 characters, at most one {{1}}) or media (image, document, video)."""
-
-    type: Literal["HEADER"] = Field(description="HEADER")
-    format: Literal["TEXT", "IMAGE", "DOCUMENT", "VIDEO"] = Field(description="TEXT, IMAGE, DOCUMENT or VIDEO")
-    text: str | None = Field(None, min_length=1, max_length=60, description="TEXT: the header, at most one {{1}}")
-    example: HeaderExample | None = Field(None, description="Sample values for review")
-
-
-class BodyComponent(WaModel):
-    """BODY: up to 1024 characters with {{1}}, {{2}}, ... variables."""
-
-    type: Literal["BODY"] = Field(description="BODY")
-    text: WaText = Field(description="The body, with {{n}} variables numbered from 1")
-    example: BodyExample | None = Field(None, description="Sample values for review")
-
-
-class FooterComponent(WaModel):
-    """FOOTER: up to 60 characters, no variables."""
-
-    type: Literal["FOOTER"] = Field(description="FOOTER")
-    text: str = Field(min_length=1, max_length=60, description="The footer")
 
 
 class Button(WaModel):
@@ -301,14 +272,17 @@ class Button(WaModel):
     example: list[Example] | None = Field(None, max_length=1, description="URL: a sample full URL")
 
 
-class ButtonsComponent(WaModel):
-    """BUTTONS: up to 10 (2 URL, 1 PHONE_NUMBER), quick replies grouped together."""
+class Component(WaModel):
+    """One component as the Cloud API spells it. HEADER: `format` (TEXT with `text` of 60 characters and at most
+    {{1}}, IMAGE, DOCUMENT, VIDEO); BODY: `text` (1024 characters, {{1}}..{{n}}); FOOTER: `text` (60, no
+    variables); BUTTONS: `buttons` (up to 10: 2 URL, 1 PHONE_NUMBER, quick replies together). Which fields a
+    type takes is checked with the whole template (comms.templates.check_components), naming the field."""
 
-    type: Literal["BUTTONS"] = Field(description="BUTTONS")
-    buttons: list[Button] = Field(min_length=1, max_length=10, description="The buttons, in order")
-
-
-Component = Annotated[HeaderComponent | BodyComponent | FooterComponent | ButtonsComponent, Field(discriminator="type")]
+    type: Literal["HEADER", "BODY", "FOOTER", "BUTTONS"] = Field(description="HEADER, BODY, FOOTER or BUTTONS")
+    format: Literal["TEXT", "IMAGE", "DOCUMENT", "VIDEO"] | None = Field(None, description="HEADER: its format")
+    text: WaText | None = Field(None, description="HEADER TEXT, BODY or FOOTER: the text")
+    example: ComponentExample | None = Field(None, description="Sample values for review")
+    buttons: list[Button] | None = Field(None, min_length=1, max_length=10, description="BUTTONS: in order")
 
 
 class TemplateCreate(ApiModel):

@@ -33,6 +33,13 @@ STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED")
 META_STATUS = {"IN_APPEAL": "PENDING", "PENDING_DELETION": "DISABLED", "DELETED": "DISABLED", "ARCHIVED": "DISABLED"}
 META_STATUS |= {"LIMIT_EXCEEDED": "PAUSED", "FLAGGED": "PAUSED"}
 MAX_BUTTONS = {"URL": 2, "PHONE_NUMBER": 1, "QUICK_REPLY": 10}
+TAKES = {  # the fields each component type has
+    "HEADER": {"type", "format", "text", "example"},
+    "BODY": {"type", "text", "example"},
+    "FOOTER": {"type", "text"},
+    "BUTTONS": {"type", "buttons"},
+}
+EXAMPLES = {"HEADER": {"header_text", "header_handle"}, "BODY": {"body_text"}}  # the samples each type has
 VARIABLE = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 MAX_TEMPLATES = 500  # one organization's; a list page reads at most this many
 
@@ -94,22 +101,35 @@ def check_components(components: list[dict[str, Any]]) -> None:
             raise invalid(f"components.{index}.type", f"a template has at most one {kind}")
         seen[kind] = index
         where = f"components.{index}"
+        extra = sorted(set(component) - TAKES[kind])
+        if extra:
+            raise invalid(f"{where}.{extra[0]}", f"a {kind} has no {extra[0]}")
+        samples = sorted(set(component.get("example") or {}) - EXAMPLES.get(kind, set()))
+        if samples:
+            raise invalid(f"{where}.example.{samples[0]}", f"not a sample of a {kind}")
+        text = component.get("text")
         if kind == "HEADER":
-            text = component.get("text")
+            if "format" not in component:
+                raise invalid(f"{where}.format", "a HEADER needs its format: TEXT, IMAGE, DOCUMENT or VIDEO")
             if component["format"] == "TEXT":
                 if not text:
                     raise invalid(f"{where}.text", "a TEXT header needs its text")
-                if _variables(text) not in ([], [1]):
-                    raise invalid(f"{where}.text", "a text header has at most one variable, {{1}}")
+                if len(text) > 60 or _variables(text) not in ([], [1]):
+                    raise invalid(f"{where}.text", "a text header has 60 characters, at most one variable, {{1}}")
             elif text is not None:
                 raise invalid(f"{where}.text", f"a {component['format']} header has no text")
         elif kind == "BODY":
-            found = _variables(component["text"])
+            if not text:
+                raise invalid(f"{where}.text", "a BODY needs its text")
+            found = _variables(text)
             if sorted(set(found)) != list(range(1, len(set(found)) + 1)):
                 raise invalid(f"{where}.text", "variables are {{1}}, {{2}}, ... without gaps")
-        elif kind == "FOOTER" and _variables(component["text"]):
-            raise invalid(f"{where}.text", "a footer has no variables")
-        elif kind == "BUTTONS":
+        elif kind == "FOOTER":
+            if not text or len(text) > 60 or _variables(text):
+                raise invalid(f"{where}.text", "a footer has up to 60 characters and no variables")
+        else:
+            if not component.get("buttons"):
+                raise invalid(f"{where}.buttons", "a BUTTONS component needs its buttons")
             _check_buttons(where, component["buttons"])
     if "BODY" not in seen:
         raise invalid("components", "a template needs a BODY")

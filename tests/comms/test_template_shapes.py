@@ -41,6 +41,18 @@ ACCEPTED: list[list[dict[str, Any]]] = [
 
 REFUSED: list[tuple[list[dict[str, Any]], str]] = [
     ([{"type": "FOOTER", "text": "no body"}], "components"),
+    ([{"type": "HEADER", "format": "TEXT", "text": "x" * 61}, BODY], "components.0.text"),
+    ([BODY, {"type": "FOOTER", "text": "x" * 61}], "components.1.text"),
+    ([{"type": "HEADER", "text": "No format"}, BODY], "components.0.format"),
+    ([BODY | {"buttons": [REPLY]}], "components.0.buttons"),
+    ([BODY | {"format": "TEXT"}], "components.0.format"),
+    ([BODY, {"type": "FOOTER", "text": "Bye", "example": {"body_text": [["x"]]}}], "components.1.example"),
+    ([BODY, {"type": "BUTTONS"}], "components.1.buttons"),
+    ([{"type": "BODY", "text": "Hi {{1}}", "example": {"header_text": ["x"]}}], "components.0.example.header_text"),
+    (
+        [{"type": "HEADER", "format": "IMAGE", "example": {"body_text": [["x"]]}}, BODY],
+        "components.0.example.body_text",
+    ),
     ([BODY, BODY], "components.1.type"),
     ([{"type": "HEADER", "format": "TEXT"}, BODY], "components.0.text"),
     ([{"type": "HEADER", "format": "TEXT", "text": "{{1}} and {{2}}"}, BODY], "components.0.text"),
@@ -83,9 +95,7 @@ def test_templates_meta_refuses_are_400_naming_the_field(components: list[dict[s
     "bad",
     [
         {"type": "HEADER", "format": "LOCATION"},
-        {"type": "HEADER", "format": "TEXT", "text": "x" * 61},
         {"type": "BODY", "text": "x" * 1025},
-        {"type": "FOOTER", "text": "x" * 61},
         {"type": "BUTTONS", "buttons": [REPLY] * 11},
         {"type": "BUTTONS", "buttons": [REPLY | {"text": "x" * 26}]},
         {"type": "BUTTONS", "buttons": [CALL | {"phone_number": "8045678900"}]},

@@ -754,7 +754,6 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("POST", "/devices", "deviceId"): "the caller names its own install; stored under its own user",
     ("POST", "/comms/sms", "templateId"): "a DLT template id the provider checks, not a document id",
     ("POST", "/comms/templates", "dltTemplateId"): "the DLT id of a template the admin registers in its own org",
-    ("PATCH", "/org/channels", "callerIds"): "phone numbers, not ids (nested in voice: not scanned anyway)",
     ("POST", "/leads", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
     ("PATCH", "/leads/{lead_id}", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
     ("PATCH", "/leads/sources/{source_id}", "projectId"): "the same project check as POST /leads/sources, above",

@@ -631,7 +631,10 @@ ENDPOINTS: list[Endpoint] = [
 
 @pytest.fixture
 def world(db: Any) -> World:
-    """Two organizations; every caller that may act on a lead of its own has one ({mine})."""
+    """Two organizations, each with an email sender of its own; every caller that may act on a lead of its own
+    has one ({mine})."""
+    from comms import channels
+
     admin = make_org(OWNER)
     built = World(
         admin=admin,
@@ -642,6 +645,8 @@ def world(db: Any) -> World:
     )
     built.mine[built.peer.uid] = _lead(built, by=admin, assignee=built.peer.uid, phone="9876500002")
     built.mine[admin.uid] = built.mine[built.peer.uid]
+    for org_id in (OWNER, FOREIGN):  # so an email gets as far as its attachments
+        channels.save(org_id, {"email": {"fromAddress": f"sales@{org_id}.example.com"}})
     other_agent = add_person(FOREIGN, "agent", "north")
     built.colleague = {
         admin.uid: built.peer.uid,

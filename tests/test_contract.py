@@ -24,6 +24,15 @@ BODIES: dict[tuple[str, str], tuple[set[str], set[str]]] = {
     ("PATCH", "/org/routing"): ({"rules", "firstContactMinutes", "maxReassignments", "workingHours"}, set()),
     ("POST", "/org/teams"): ({"name", "managerIds"}, {"name"}),
     ("PATCH", "/org/teams/{team_id}"): ({"name", "managerIds"}, set()),
+    ("PATCH", "/org/channels"): ({"whatsapp", "sms", "email", "voice"}, set()),
+    ("POST", "/org/channels/test"): ({"channel", "to"}, {"channel", "to"}),
+    # "SMS (dltTemplateId, category, text) or WhatsApp (name, language, category, components)": which one, and
+    # its category, is every registration's
+    ("POST", "/comms/templates"): (
+        {"channel", "dltTemplateId", "category", "text", "name", "language", "components"},
+        {"channel", "category"},
+    ),
+    ("PATCH", "/comms/templates/{template_id}"): ({"category", "text", "components"}, set()),
     ("PATCH", "/org/settings"): (
         {
             "stages",

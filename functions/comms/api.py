@@ -7,7 +7,7 @@ from typing import Any
 from firebase_functions import https_fn
 
 from comms import config as comms_config
-from comms import contact, conversations, service
+from comms import contact, conversations, service, templates
 from comms.models import (
     Call,
     CallCreate,
@@ -19,6 +19,9 @@ from comms.models import (
     MessageListQuery,
     SmsCreate,
     Template,
+    TemplateCreate,
+    TemplateSync,
+    TemplateUpdate,
     VoipRegistration,
     VoipSession,
     VoipSessionCreate,
@@ -29,7 +32,7 @@ from core import secrets
 from core.caller import Caller
 from core.deploy import https_options
 from core.http import Call as HttpCall
-from core.http import Page, Reply, Router, created
+from core.http import Page, Reply, Router, created, no_content
 from core.pagination import PageQuery
 from leads import phones
 
@@ -92,6 +95,34 @@ def send_email(call: HttpCall) -> Reply:
 def list_templates(call: HttpCall) -> Page:
     """The organization's registered SMS and WhatsApp templates."""
     return Page(service.list_templates(caller=call.caller))
+
+
+@router.post("/templates", fresh=True, idempotent=True, body=TemplateCreate, response=Template, status=201)
+def create_template(call: HttpCall) -> Reply:
+    """Register an SMS (DLT) or WhatsApp (Cloud API components) template (admin)."""
+    return created(templates.create(caller=call.caller, data=call.body(TemplateCreate)))
+
+
+@router.post("/templates/sync", fresh=True, response=TemplateSync)
+def sync_templates(call: HttpCall) -> dict[str, int]:
+    """Read the WhatsApp templates and their approval status from the organization's Business Account (admin)."""
+    return templates.sync(caller=call.caller)
+
+
+@router.patch("/templates/{template_id}", fresh=True, body=TemplateUpdate, response=Template)
+def update_template(call: HttpCall) -> dict[str, Any]:
+    """Change a template's text or components, category or status (admin)."""
+    data = call.body(TemplateUpdate)
+    return templates.update(
+        caller=call.caller, template_id=call.params["template_id"], data=data, if_match=call.if_match()
+    )
+
+
+@router.delete("/templates/{template_id}", fresh=True, status=204)
+def delete_template(call: HttpCall) -> Reply:
+    """Remove a template (admin)."""
+    templates.delete(caller=call.caller, template_id=call.params["template_id"])
+    return no_content()
 
 
 @router.post("/sms", idempotent=True, body=SmsCreate, response=Message, status=201)

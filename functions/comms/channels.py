@@ -12,15 +12,18 @@ to) are written from this configuration, in the transaction that changes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core import clients, clock, sealing, secrets, tenancy
+from core import audit, clients, clock, sealing, secrets, tenancy
 from core.errors import ApiError, precondition
+from core.versioning import check
 
 SECTIONS = ("whatsapp", "sms", "email", "voice")
 SEALED = {"whatsapp": ("accessToken",)}  # a section's fields that are credentials: sealed, write-only
+# What the conversations helper answers a STOP with, until an admin words its own (optOutText).
+DEFAULT_OPT_OUT_TEXT = "You will no longer receive WhatsApp messages from us. Reply START to receive them again."
 
 
 def ref(org_id: str) -> Any:
@@ -52,6 +55,12 @@ class SmsChannel:
         """The header messages go out with."""
         return self.sender_ids[0]
 
+    def header_for(self, dlt_category: str) -> str | None:
+        """The header a message of this DLT category goes out from (TRAI's rule): a 6-digit one for promotional
+        messages, a 6-letter one for transactional and service ones; None when none of that kind is registered."""
+        numeric = dlt_category == "promotional"
+        return next((header for header in self.sender_ids if header.isdigit() == numeric), None)
+
 
 @dataclass(frozen=True, slots=True)
 class EmailChannel:
@@ -60,6 +69,13 @@ class EmailChannel:
     from_address: str
     from_name: str | None = None
     reply_to: str | None = None
+
+    @property
+    def sender(self) -> str:
+        """The From header: `Name <address>`, or the address alone."""
+        from email.utils import formataddr
+
+        return formataddr((self.from_name, self.from_address)) if self.from_name else self.from_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +98,7 @@ class Channels:
     sms: SmsChannel | None = None
     email: EmailChannel | None = None
     voice: VoiceChannel | None = None
-    opt_out_text: str | None = None
+    opt_out_text: str = DEFAULT_OPT_OUT_TEXT
     version: int = 0
 
 
@@ -121,7 +137,12 @@ def parse(org_id: str, document: Mapping[str, Any] | None, *, open_secrets: bool
         voice = VoiceChannel(_strings(vo.get("callerIds")))
     opt_out = data.get("optOutText")
     return Channels(
-        whatsapp, sms, email, voice, opt_out if isinstance(opt_out, str) else None, int(data.get("version") or 0)
+        whatsapp,
+        sms,
+        email,
+        voice,
+        opt_out if isinstance(opt_out, str) and opt_out.strip() else DEFAULT_OPT_OUT_TEXT,
+        int(data.get("version") or 0),
     )
 
 
@@ -129,6 +150,13 @@ def load(org_id: str, *, transaction: Any = None) -> Channels:
     """The organization's channels, credentials opened (in memory only)."""
     snapshot = ref(org_id).get(transaction=transaction)
     return parse(org_id, snapshot.to_dict() if snapshot.exists else None)
+
+
+def load_plain(org_id: str) -> Channels:
+    """The organization's channels without opening credentials (a function without CHANNELS_KEY reads its
+    email sender and caller ids)."""
+    snapshot = ref(org_id).get()
+    return parse(org_id, snapshot.to_dict() if snapshot.exists else None, open_secrets=False)
 
 
 def whatsapp(org_id: str) -> WhatsAppChannel:
@@ -151,6 +179,41 @@ def sms(org_id: str) -> SmsChannel:
             "The organization has no DLT entity and SMS header of its own; an admin sets sms.dltEntityId and "
             "sms.senderIds in /org/channels",
             setting="sms.dltEntityId",
+        )
+    return channel
+
+
+def email(org_id: str) -> EmailChannel:
+    """The organization's email sender, or 409 naming what an admin sets."""
+    channel = load_plain(org_id).email
+    if channel is None:
+        raise precondition(
+            "The organization has no email sender of its own; an admin sets email.fromAddress in /org/channels",
+            setting="email.fromAddress",
+        )
+    return channel
+
+
+def sender_or_platform(org_id: str, org_name: str) -> tuple[str, str | None]:
+    """(From, Reply-To) of an email the organization sends without asking (visit invitations): its own sender,
+    else the platform's address under the organization's name."""
+    from email.utils import formataddr, parseaddr
+
+    from core import mail
+
+    own = load_plain(org_id).email
+    if own is not None:
+        return own.sender, own.reply_to
+    return formataddr((org_name, parseaddr(mail.platform_sender())[1])), None
+
+
+def voice(org_id: str) -> VoiceChannel:
+    """The organization's voice numbers (its caller id first), or 409 naming what an admin sets."""
+    channel = load_plain(org_id).voice
+    if channel is None:
+        raise precondition(
+            "The organization has no caller id for VoIP calls; an admin sets voice.callerIds in /org/channels",
+            setting="voice.callerIds",
         )
     return channel
 
@@ -185,10 +248,22 @@ def _sealed(org_id: str, section: str, field: str, value: str) -> dict[str, Any]
     }
 
 
-def save(org_id: str, changes: Mapping[str, Mapping[str, Any] | None], *, by: str | None = None) -> dict[str, Any]:
-    """Replace the given sections (None removes one): credentials given in clear are sealed, one absent keeps
-    the stored one; the routing tables follow in the same transaction. A number another organization already
-    routes is 409 ALREADY_EXISTS naming the field. Returns the stored document (credentials sealed)."""
+def save(
+    org_id: str,
+    changes: Mapping[str, Mapping[str, Any] | None],
+    *,
+    by: str | None = None,
+    if_match: int | None = None,
+    merge: bool = False,
+    complete: Callable[[Mapping[str, Any]], None] | None = None,
+    audited: bool = False,
+) -> dict[str, Any]:
+    """Replace the given sections (None removes one; with merge, the fields given change and the others stay):
+    credentials given in clear are sealed, one absent keeps the stored one; the routing tables follow in the
+    same transaction. A stale if_match is 412; `complete` checks the new document before it is written (raises
+    to refuse it); `audited` appends a `channels.changed` entry (section names only) in the same transaction.
+    A number another organization already routes is 409 ALREADY_EXISTS naming the field. Returns the stored
+    document (credentials sealed)."""
     from google.cloud import firestore
 
     db = clients.db()
@@ -198,6 +273,7 @@ def save(org_id: str, changes: Mapping[str, Mapping[str, Any] | None], *, by: st
     def apply(transaction: Any) -> dict[str, Any]:
         snapshot = doc.get(transaction=transaction)
         before = snapshot.to_dict() if snapshot.exists else {}
+        check({"version": max(int(before.get("version") or 0), 1)}, if_match)
         after = dict(before)
         for section, given in changes.items():
             if section == "optOutText":
@@ -207,13 +283,16 @@ def save(org_id: str, changes: Mapping[str, Mapping[str, Any] | None], *, by: st
                 after[section] = None
                 continue
             stored = dict(before.get(section) or {})
-            merged = {key: value for key, value in given.items() if key not in SEALED.get(section, ())}
+            base = {k: v for k, v in stored.items() if k not in SEALED.get(section, ())} if merge else {}
+            merged = base | {key: value for key, value in given.items() if key not in SEALED.get(section, ())}
             for field in SEALED.get(section, ()):
                 if given.get(field):
                     merged[field] = _sealed(org_id, section, field, str(given[field]))
                 elif stored.get(field):
                     merged[field] = stored[field]
             after[section] = merged
+        if complete is not None:
+            complete(after)
         old, new = _routes(before), _routes(after)
         claimed = {}
         for collection, key in sorted(new - old):
@@ -223,13 +302,16 @@ def save(org_id: str, changes: Mapping[str, Mapping[str, Any] | None], *, by: st
                 field = "whatsapp.phoneNumberId" if collection == WHATSAPP_NUMBERS else "voice.callerIds"
                 raise ApiError("ALREADY_EXISTS", "Another organization already uses this number", field=field)
             claimed[(collection, key)] = route
+        head = audit.read_head(transaction, org_id) if audited else None
         for collection, key in old - new:
             transaction.delete(db.collection(collection).document(key))
         for route in claimed.values():
             transaction.set(route, {"orgId": org_id})
         now = clock.now()
-        after.update({"version": int(before.get("version") or 0) + 1, "updatedAt": now, "updatedBy": by})
+        after.update({"version": max(int(before.get("version") or 0), 1) + 1, "updatedAt": now, "updatedBy": by})
         transaction.set(doc, after)
+        if head is not None:
+            audit.append_in(transaction, org_id, head, "channels.changed", actor=by, fields=sorted(changes))
         return after
 
     result: dict[str, Any] = apply(db.transaction())

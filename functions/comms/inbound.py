@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from comms import channels, numbers, providers, service
 from comms import config as comms_config
-from comms import numbers, providers, service
 from comms.payloads import SendGridEvent, WhatsAppDelivery, WhatsAppMedia, WhatsAppMessage
 from core import clients, clock, tenancy
 from core.caller import SYSTEM
@@ -559,7 +559,9 @@ def _inbound_call(params: dict[str, str]) -> tuple[str, str]:
         log.info("inbound call for an unassigned lead org=%s lead=%s: missed", org_id, lead.id)
         return "application/xml", HANGUP
     settings = OrgSettings.of(tenancy.load_org(org_id, fresh=True))
-    shown_id, shown_name = ring_display(settings, calling="+" + calling, called="+" + called)
+    shown_id, shown_name = ring_display(
+        settings, calling="+" + calling, called="+" + called, caller_id=_caller_id(org_id)
+    )
     return providers.voice().ring_agent(
         call_id=call_id,
         uid=owner,
@@ -601,13 +603,19 @@ def _lead_for_caller(org_id: str, e164: str) -> LeadRecord | None:
         return store.get(org_id, str(duplicate))  # the same caller's other call created it a moment ago
 
 
-def ring_display(settings: OrgSettings, *, calling: str, called: str) -> tuple[str, str | None]:
+def _caller_id(org_id: str) -> str | None:
+    """The organization's VoIP caller id (voice.callerIds[0] of its channels), or None."""
+    voice = channels.load_plain(org_id).voice
+    return voice.caller_id if voice else None
+
+
+def ring_display(settings: OrgSettings, *, calling: str, called: str, caller_id: str | None) -> tuple[str, str | None]:
     """(caller id, caller name) the agent's app shows for a lead's inbound call: the lead's number where the
     organization does not mask; where it masks, the organization's own number (its caller id, else the number
     the lead dialled) and the masked number as the name, so the app's call screen never holds the raw one."""
     if not settings.phone_masking:
         return calling, None
-    return settings.caller_id or called, phones.mask(calling)
+    return caller_id or called, phones.mask(calling)
 
 
 def voice_answer(params: dict[str, str]) -> tuple[str, str]:
@@ -632,7 +640,7 @@ def voice_answer(params: dict[str, str]) -> tuple[str, str]:
     settings = OrgSettings.of(tenancy.load_org(org_id))
     lead = store.get(org_id, str(call["leadId"]))
     number = store.dialable(org_id, lead) if lead is not None else None
-    caller_id = settings.caller_id or ""
+    caller_id = _caller_id(org_id) or ""
     if lead is None or not number or not caller_id or not lead.contactable("call"):
         log.info("voice answer refused org=%s call=%s: no number, caller id or consent", org_id, call_id)
         return "application/xml", HANGUP

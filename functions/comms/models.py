@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from core.models import ApiModel, ApiOut, DocId, Instant
+from core.models import ApiModel, ApiOut, ApiPatch, DocId, Instant
 from core.pagination import PageQuery
 
 # A value for a template variable: one line of text, bounded (a message document stays small).
@@ -284,6 +284,11 @@ class MessageListQuery(PageQuery):
     lead_id: DocId | None = Field(None, description="Only this lead's messages")
 
 
+TemplateStatus = Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"]
+WhatsAppCategory = Literal["utility", "marketing", "authentication"]
+DltCategory = Literal["transactional", "service_implicit", "service_explicit", "promotional"]
+
+
 class Template(ApiOut):
     """A registered message template."""
 
@@ -291,10 +296,114 @@ class Template(ApiOut):
     channel: Literal["sms", "whatsapp"] = Field(description="sms or whatsapp")
     name: str | None = Field(None, description="WhatsApp template name")
     template_id: str | None = Field(None, description="DLT template id (SMS)")
-    category: Category = Field(description="utility or marketing")
+    category: Category | Literal["authentication"] = Field(description="utility, marketing (or authentication)")
+    dlt_category: DltCategory | None = Field(None, description="SMS: the DLT content category")
     language: str = Field(description="Language code")
     params: list[str] = Field(description="Names of the variables, in order")
     text: str = Field("", description="The registered text, {#var#} or {{n}} for variables")
+    status: TemplateStatus = Field("APPROVED", description="APPROVED (sendable), PENDING, REJECTED, PAUSED, DISABLED")
+    components: list[dict[str, Any]] = Field(
+        default_factory=list, description="WhatsApp: the Cloud API's components (HEADER, BODY, FOOTER, BUTTONS)"
+    )
+    gone: bool = Field(False, description="WhatsApp: no longer at the provider (seen by the last sync)")
+    version: int = Field(1, description="Version, for If-Match")
+    synced_at: datetime | None = Field(None, description="When the last sync read it from the provider")
+    updated_at: datetime | None = Field(None, description="Last change")
+
+
+# ---- registering templates (POST /comms/templates): the Cloud API's component format, Meta's limits ----
+
+
+class WaModel(BaseModel):
+    """A part of a WhatsApp template as the Cloud API spells it (snake_case, upper-case types)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+
+WaText = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Example = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class ComponentExample(WaModel):
+    """Sample values for Meta's review: a text header's variable, a media header's handle, the body's variables."""
+
+    header_text: list[Example] | None = Field(None, max_length=1, description="HEADER TEXT: its sample value")
+    header_handle: list[Example] | None = Field(None, max_length=1, description="HEADER media: a sample handle")
+    body_text: list[Annotated[list[Example], Field(max_length=MAX_PARAMS)]] | None = Field(
+        None, max_length=1, description="BODY: one list of sample values, {{1}} first"
+    )
+
+
+class Button(WaModel):
+    """One button: QUICK_REPLY, URL (at most one variable, at the end) or PHONE_NUMBER."""
+
+    type: Literal["QUICK_REPLY", "URL", "PHONE_NUMBER"] = Field(description="QUICK_REPLY, URL or PHONE_NUMBER")
+    text: str = Field(min_length=1, max_length=25, description="The button's label")
+    url: str | None = Field(None, min_length=8, max_length=2000, description="URL: https://..., {{1}} at the end")
+    phone_number: str | None = Field(None, max_length=20, pattern=r"^\+[0-9]{6,19}$", description="PHONE_NUMBER: E.164")
+    example: list[Example] | None = Field(None, max_length=1, description="URL: a sample full URL")
+
+
+class Component(WaModel):
+    """One component as the Cloud API spells it. HEADER: `format` (TEXT with `text` of 60 characters and at most
+    {{1}}, IMAGE, DOCUMENT, VIDEO); BODY: `text` (1024 characters, {{1}}..{{n}}); FOOTER: `text` (60, no
+    variables); BUTTONS: `buttons` (up to 10: 2 URL, 1 PHONE_NUMBER, quick replies together). Which fields a
+    type takes is checked with the whole template (comms.templates.check_components), naming the field."""
+
+    type: Literal["HEADER", "BODY", "FOOTER", "BUTTONS"] = Field(description="HEADER, BODY, FOOTER or BUTTONS")
+    format: Literal["TEXT", "IMAGE", "DOCUMENT", "VIDEO"] | None = Field(None, description="HEADER: its format")
+    text: WaText | None = Field(None, description="HEADER TEXT, BODY or FOOTER: the text")
+    example: ComponentExample | None = Field(None, description="Sample values for review")
+    buttons: list[Button] | None = Field(None, min_length=1, max_length=10, description="BUTTONS: in order")
+
+
+class TemplateCreate(ApiModel):
+    """A template to register (admin): SMS (its DLT registration) or WhatsApp (its Cloud API components)."""
+
+    channel: Literal["sms", "whatsapp"] = Field(description="sms or whatsapp")
+    dlt_template_id: str | None = Field(
+        None, max_length=19, pattern=r"^[0-9]{19}$", description="SMS: the DLT template id (19 digits)"
+    )
+    name: str | None = Field(
+        None, min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$", description="WhatsApp: name, [a-z0-9_]"
+    )
+    language: str = Field(
+        "en", max_length=6, pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$", description="Language code, e.g. en, en_US"
+    )
+    category: Category | Literal["authentication"] = Field(
+        description="utility or marketing (WhatsApp also authentication)"
+    )
+    dlt_category: DltCategory | None = Field(
+        None, description="SMS: DLT content category (default: service_implicit for utility, promotional for marketing)"
+    )
+    text: str | None = Field(
+        None, min_length=1, max_length=2000, description="SMS: the registered text, {#var#} for each variable"
+    )
+    components: list[Component] | None = Field(
+        None, min_length=1, max_length=4, description="WhatsApp: HEADER?, BODY, FOOTER?, BUTTONS? (Cloud API format)"
+    )
+    status: TemplateStatus | None = Field(
+        None, description="Approval status (default: APPROVED for SMS, registered at DLT; PENDING for WhatsApp)"
+    )
+
+
+class TemplateUpdate(ApiPatch):
+    """A change of a registered template (admin): its text or components, category or status."""
+
+    category: Category | Literal["authentication"] | None = Field(None, description="utility, marketing, ...")
+    dlt_category: DltCategory | None = Field(None, description="SMS: DLT content category")
+    text: str | None = Field(None, min_length=1, max_length=2000, description="SMS: the registered text")
+    components: list[Component] | None = Field(None, min_length=1, max_length=4, description="WhatsApp components")
+    status: TemplateStatus | None = Field(None, description="Approval status")
+
+
+class TemplateSync(ApiOut):
+    """What a sync with the provider changed."""
+
+    created: int = Field(description="Templates new from the provider")
+    updated: int = Field(description="Templates whose status or content changed")
+    unchanged: int = Field(description="Templates as they were")
+    gone: int = Field(description="Registered templates the provider no longer has (now DISABLED)")
 
 
 class Conversation(ApiOut):

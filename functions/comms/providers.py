@@ -56,6 +56,8 @@ class OutgoingWhatsApp:
     # {type: text, text} or {type: image|document|video, link, filename}: the header's parameter
     header: dict[str, str] | None = None
     button_params: tuple[str, ...] = ()
+    # the position of each URL button that button_params fill, among all the template's buttons (default 0, 1, ...)
+    button_indexes: tuple[int, ...] = ()
     kind: str = "template"
     text: str = ""  # the body of a text message, or a media message's caption
     media_link: str = ""
@@ -195,8 +197,9 @@ class WhatsAppCloudSender:
             components.append(
                 {"type": "body", "parameters": [{"type": "text", "text": value} for value in message.params]}
             )
-        for index, value in enumerate(message.button_params):
+        for position, value in enumerate(message.button_params):
             parameters = [{"type": "text", "text": value}]
+            index = message.button_indexes[position] if position < len(message.button_indexes) else position
             components.append({"type": "button", "sub_type": "url", "index": str(index), "parameters": parameters})
         if components:
             template["components"] = components
@@ -251,6 +254,78 @@ class OutboxWhatsAppSender:
             buttonParams=list(message.button_params),
             mediaLink=message.media_link or None,
         )
+
+
+# ---- WhatsApp templates (the Business Management API) ------------------------------------------
+
+TEMPLATE_FIELDS = "name,language,status,category,components"
+TEMPLATE_PAGE = 100
+MAX_TEMPLATE_PAGES = 50
+
+
+class TemplateReader(Protocol):
+    """Lists the templates of an organization's WhatsApp Business Account with their approval status."""
+
+    def list(self, channel: WhatsAppChannel) -> list[dict[str, Any]]:
+        """Every template: {id, name, language, status, category, components}; or ProviderError."""
+        ...
+
+
+class CloudTemplateReader:
+    """`GET /{waba-id}/message_templates` with the organization's token, page after page (cursors.after)."""
+
+    def __init__(self, *, api_base: str, attempts: int = 3, backoff_sec: float = 0.5, timeout_sec: float = 10):
+        self.api_base = api_base.rstrip("/")
+        self.attempts, self.backoff_sec, self.timeout_sec = attempts, backoff_sec, timeout_sec
+
+    def url(self, channel: WhatsAppChannel, after: str | None = None) -> str:
+        """The URL of one page (the token goes in the Authorization header, never in a URL that may be logged)."""
+        from urllib.parse import urlencode
+
+        query = {"fields": TEMPLATE_FIELDS, "limit": str(TEMPLATE_PAGE)} | ({"after": after} if after else {})
+        return f"{self.api_base}/{channel.waba_id}/message_templates?{urlencode(query)}"
+
+    def list(self, channel: WhatsAppChannel) -> list[dict[str, Any]]:
+        """Every page; paging.next says whether there is another, cursors.after where it starts (our own URL
+        is rebuilt from it, so a next link pointing elsewhere never receives the token)."""
+        headers = {"Authorization": f"Bearer {channel.access_token}", "User-Agent": USER_AGENT}
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        for _ in range(MAX_TEMPLATE_PAGES):
+            url = self.url(channel, after)
+            payload = with_retries(
+                lambda url=url: call_json("GET", url, headers=headers, timeout=self.timeout_sec, empty={}),  # type: ignore[misc]
+                attempts=self.attempts,
+                backoff_sec=self.backoff_sec,
+            )
+            if not isinstance(payload, dict):
+                raise ProviderError("provider answered without a template list")
+            found.extend(item for item in payload.get("data") or () if isinstance(item, dict))
+            paging: dict[str, Any] = payload["paging"] if isinstance(payload.get("paging"), dict) else {}
+            after = ((paging.get("cursors") or {}).get("after") if paging.get("next") else None) or None
+            if not after:
+                return found
+        raise ProviderError("provider listed more template pages than expected")
+
+
+class LocalTemplateReader:
+    """Emulator: Meta stands in as approving every template the organization registered (the demo's sync)."""
+
+    def list(self, channel: WhatsAppChannel) -> list[dict[str, Any]]:
+        """The organization's registered WhatsApp templates, each APPROVED."""
+        from comms import numbers, templates
+
+        org_id = numbers.org_of_whatsapp_number(channel.phone_number_id)
+        if org_id is None:
+            return []
+        from core import clients
+
+        query = templates.collection(org_id).where(filter=clients.where("channel", "==", "whatsapp"))
+        return [
+            {**(s.to_dict() or {}), "status": "APPROVED", "id": s.id}
+            for s in query.stream()
+            if not (s.to_dict() or {}).get("gone")
+        ]
 
 
 # ---- voice -----------------------------------------------------------------------------------
@@ -375,6 +450,24 @@ class PlivoVoice:
 _sms: SmsSender | None = None
 _whatsapp: WhatsAppSender | None = None
 _voice: VoiceProvider | None = None
+_templates: TemplateReader | None = None
+
+
+def whatsapp_templates() -> TemplateReader:
+    """The configured TemplateReader: the Business Management API when live, the local stand-in otherwise."""
+    global _templates
+    if _templates is None:
+        config = comms_config.get()
+        if config.live:
+            _templates = CloudTemplateReader(
+                api_base=config.whatsapp_api,
+                attempts=config.retry_attempts,
+                backoff_sec=config.retry_backoff_sec,
+                timeout_sec=config.timeout_sec,
+            )
+        else:
+            _templates = LocalTemplateReader()
+    return _templates
 
 
 def sms_sender() -> SmsSender:
@@ -429,8 +522,12 @@ def voice() -> VoiceProvider:
 
 
 def install(
-    *, sms: SmsSender | None = None, whatsapp: WhatsAppSender | None = None, voice: VoiceProvider | None = None
+    *,
+    sms: SmsSender | None = None,
+    whatsapp: WhatsAppSender | None = None,
+    voice: VoiceProvider | None = None,
+    templates: TemplateReader | None = None,
 ) -> None:
     """Replace adapters (tests); None restores the configured choice on next use."""
-    global _sms, _whatsapp, _voice
-    _sms, _whatsapp, _voice = sms, whatsapp, voice
+    global _sms, _whatsapp, _voice, _templates
+    _sms, _whatsapp, _voice, _templates = sms, whatsapp, voice, templates

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from comms import channels, contact, providers, rules
+from comms import channels, contact, providers, rules, templates
 from comms.models import (
     CallCreate,
     CallListQuery,
@@ -150,8 +150,7 @@ def start_voip(*, caller: Caller, lead_id: str) -> dict[str, Any]:
     caller.require("comms.call")
     lead = store.get_visible(caller, lead_id)
     _refuse_do_not_contact(caller, lead, "call")
-    if not caller.settings.caller_id:
-        raise precondition("The organization has no caller ID for VoIP calls; an admin sets callerId")
+    channels.voice(caller.org_id)  # 409 naming voice.callerIds before anything is stored
     if not store.dialable(caller.org_id, lead):
         raise precondition("This lead has no phone number to call")
     now = clock.now()
@@ -212,28 +211,7 @@ def _sdk_login(caller: Caller, *, token_id: str, now: datetime, lifetime_sec: in
 
 def list_templates(*, caller: Caller) -> list[dict[str, Any]]:
     """The organization's registered templates."""
-    return [
-        {"id": s.id, **(s.to_dict() or {})}
-        for s in _org_col(caller.org_id, "templates").order_by("channel").limit(200).stream()
-    ]
-
-
-def _template(org_id: str, **match: str) -> dict[str, Any] | None:
-    query: Any = _org_col(org_id, "templates")
-    for field, value in match.items():
-        query = query.where(filter=clients.where(field, "==", value))
-    for snapshot in query.limit(1).stream():
-        return {"id": snapshot.id, **(snapshot.to_dict() or {})}
-    return None
-
-
-def _check_params(template: dict[str, Any], params: list[str]) -> None:
-    expected = len(template.get("params") or [])
-    if len(params) != expected:
-        raise invalid("params", f"this template takes {expected} parameter(s)")
-    for index, value in enumerate(params):
-        if not value.strip():
-            raise invalid(f"params.{index}", "must not be empty")
+    return templates.list_templates(caller=caller)
 
 
 # ---- messages --------------------------------------------------------------------------------
@@ -278,14 +256,22 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
     caller.require("comms.send")
     lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "sms")
-    template = _template(caller.org_id, channel="sms", templateId=data.template_id)
+    template = templates.find(caller.org_id, channel="sms", templateId=data.template_id)
     if template is None:
         raise invalid("templateId", "no registered SMS template with this DLT id")
-    _check_params(template, data.params)
+    templates.check_sms(template, data.params)
     phone = store.dialable(caller.org_id, lead)
     if not phone:
         raise precondition("This lead has no phone number")
     sender = channels.sms(caller.org_id)
+    dlt_category = template.get("dltCategory") or rules.DLT_CATEGORY.get(str(template.get("category")), "promotional")
+    header = sender.header_for(str(dlt_category))
+    if header is None:
+        kind = "6-digit (promotional)" if dlt_category == "promotional" else "6-letter (transactional, service)"
+        raise precondition(
+            f"The organization has no {kind} DLT header for this template; an admin adds one to sms.senderIds",
+            setting="sms.senderIds",
+        )
     message = new_message(
         caller,
         store.masks_now(caller.org_id),
@@ -293,10 +279,10 @@ def send_sms(*, caller: Caller, data: SmsCreate) -> dict[str, Any]:
         lead,
         "sms",
         phone,
-        senderId=sender.sender_id,
+        senderId=header,
         template=data.template_id,
         category=template.get("category"),
-        dltCategory=template.get("dltCategory") or rules.DLT_CATEGORY.get(str(template.get("category")), "promotional"),
+        dltCategory=dlt_category,
         text=rules.fill_dlt_text(str(template.get("text") or ""), data.params),
         params=list(data.params),
     )
@@ -308,10 +294,10 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
     caller.require("comms.send")
     lead = store.get_visible(caller, data.lead_id)
     _refuse_do_not_contact(caller, lead, "whatsapp")
-    template = _template(caller.org_id, channel="whatsapp", name=data.template_name, language=data.language)
+    template = templates.find(caller.org_id, channel="whatsapp", name=data.template_name, language=data.language)
     if template is None:
         raise invalid("templateName", "no registered WhatsApp template with this name and language")
-    _check_params(template, data.params)
+    button_indexes = templates.check_whatsapp(template, data.params, data.header, data.button_params)
     if not lead.opted_in("whatsapp"):
         raise precondition("The lead has not opted in to WhatsApp messages", channel="whatsapp")
     phone = store.dialable(caller.org_id, lead)
@@ -335,6 +321,7 @@ def send_whatsapp(*, caller: Caller, data: WhatsAppCreate) -> dict[str, Any]:
         params=list(data.params),
         header=header,
         buttonParams=list(data.button_params),
+        buttonIndexes=list(button_indexes),
         attachmentIds=[header["attachmentId"]] if header and header.get("attachmentId") else [],
     )
     return _store_and_send(caller.settings, caller.org_id, message)
@@ -510,7 +497,9 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
                     text=str(message.get("text") or ""),
                     template_id=str(message["template"]),
                     dlt_category=str(message.get("dltCategory") or "promotional"),
-                    sender_id=_sender_id(sms, message.get("senderId")),
+                    sender_id=_sender_id(
+                        sms, message.get("senderId"), str(message.get("dltCategory") or "promotional")
+                    ),
                 ),
             )
         else:
@@ -519,7 +508,7 @@ def dispatch(org_id: str, message_id: str) -> dict[str, Any]:
             )
     except providers.ProviderError as error:
         log.warning("message send failed org=%s message=%s channel=%s", org_id, message_id, channel)
-        apply_status(org_id, message_id, "failed", at=clock.now(), reason=error.reason)
+        apply_status(org_id, message_id, "failed", at=clock.now(), reason=_without_credentials(org_id, error.reason))
         return ref.get().to_dict() or {}
     mark_sent(org_id, message_id, provider=channel, provider_message_id=provider_id)
     _first_contact(org_id, message)
@@ -544,6 +533,7 @@ def _outgoing_whatsapp(
             params=tuple(message.get("params") or ()),
             header=_outgoing_header(org_id, message),
             button_params=tuple(message.get("buttonParams") or ()),
+            button_indexes=tuple(int(i) for i in message.get("buttonIndexes") or ()),
         )
     link, filename = "", ""
     if kind != "text":
@@ -563,6 +553,12 @@ def _outgoing_whatsapp(
     )
 
 
+def _without_credentials(org_id: str, reason: str) -> str:
+    """A provider's reason as stored and shown: a token the provider echoed back is cut out."""
+    token = channels.load(org_id).whatsapp
+    return reason.replace(token.access_token, "[token]") if token and token.access_token else reason
+
+
 def _channel(read: Any, org_id: str) -> Any:
     """The organization's channel as the message goes out; one removed since the message was queued fails it."""
     try:
@@ -571,9 +567,10 @@ def _channel(read: Any, org_id: str) -> Any:
         raise providers.ProviderError(str(error)) from None
 
 
-def _sender_id(sms: channels.SmsChannel, chosen: Any) -> str:
-    """The header a queued SMS was stored with while the organization still has it registered, else its default."""
-    return str(chosen) if chosen in sms.sender_ids else sms.sender_id
+def _sender_id(sms: channels.SmsChannel, chosen: Any, dlt_category: str) -> str:
+    """The header a queued SMS was stored with while the organization still has it registered, else one of the
+    kind its category goes out from, else its default."""
+    return str(chosen) if chosen in sms.sender_ids else sms.header_for(dlt_category) or sms.sender_id
 
 
 def _first_contact(org_id: str, message: dict[str, Any]) -> None:
@@ -668,6 +665,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
     address = store.email_address(caller.org_id, lead)
     if not address:
         raise precondition("This lead has no email address")
+    sender = channels.email(caller.org_id)
     files = []
     for index, attachment_id in enumerate(data.attachment_ids):
         record = attachment_service.load(caller.org_id, attachment_id)
@@ -693,6 +691,7 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
         subject=data.subject,
         text=data.body,
         attachmentIds=list(data.attachment_ids),
+        senderId=sender.from_address,
     )
     ref = _org_col(caller.org_id, "messages").document(message["id"])
     ref.create(message)
@@ -703,6 +702,8 @@ def send_email(*, caller: Caller, data: EmailCreate) -> dict[str, Any]:
         attachments=tuple(files),
         refs=(lead.id, message["id"]),
         headers=mail.sendgrid_headers(justoMessageId=message["id"]),
+        sender=sender.sender,
+        reply_to=sender.reply_to,
     )
     try:
         mail.mailer().send(email)

@@ -33,6 +33,9 @@ class Email:
     attachments: tuple[Attachment, ...] = ()
     refs: tuple[str, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    # The From header (an organization's own sender) and Reply-To; None: the platform's sender (login codes).
+    sender: str | None = None
+    reply_to: str | None = None
 
 
 def sendgrid_headers(**unique_args: str) -> dict[str, str]:
@@ -52,7 +55,10 @@ class Mailer(Protocol):
 def build_message(email: Email, sender: str) -> EmailMessage:
     """The MIME message of an email: text (and html) with attachments."""
     message = EmailMessage()
+    sender = email.sender or sender
     message["From"] = sender
+    if email.reply_to:
+        message["Reply-To"] = email.reply_to
     message["To"] = email.to
     message["Subject"] = email.subject
     message["Date"] = formatdate(usegmt=True)
@@ -122,6 +128,8 @@ class OutboxMailer:
             subject=email.subject,
             text=email.text,
             refs=list(email.refs),
+            sender=email.sender,
+            replyTo=email.reply_to,
             attachments=[
                 {
                     "fileName": a.filename,
@@ -135,6 +143,12 @@ class OutboxMailer:
 
 
 _mailer: Mailer | None = None
+
+
+def platform_sender() -> str:
+    """The platform's own From address (MAIL_FROM): login codes, and visit emails of an organization without
+    a sender of its own (under the organization's name)."""
+    return settings.get().mail_from
 
 
 def mailer() -> Mailer:

@@ -92,10 +92,6 @@ def _country_code(value: Any) -> str:
     return value if isinstance(value, str) and _COUNTRY_CODE.fullmatch(value) else DEFAULT_COUNTRY_CODE
 
 
-def _caller_id(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
 @dataclass(frozen=True)
 class OrgSettings:
     """What an organization has chosen: pipeline, lists, permissions, masking, recording, zone, phone defaults."""
@@ -109,7 +105,6 @@ class OrgSettings:
     time_zone: str = DEFAULT_TIME_ZONE
     default_country_code: str = DEFAULT_COUNTRY_CODE
     visit_stage_moves: bool = True
-    caller_id: str | None = None
 
     @classmethod
     def of(cls, org: Mapping[str, Any] | None) -> OrgSettings:
@@ -129,7 +124,6 @@ class OrgSettings:
             time_zone=_time_zone(stored.get("timeZone")),
             default_country_code=_country_code(stored.get("defaultCountryCode")),
             visit_stage_moves=_flag(stored.get("visitStageMoves"), True),
-            caller_id=_caller_id(stored.get("callerId")),
         )
 
     @property
@@ -160,7 +154,6 @@ class OrgSettings:
             "timeZone": self.time_zone,
             "defaultCountryCode": self.default_country_code,
             "visitStageMoves": self.visit_stage_moves,
-            "callerId": self.caller_id,
         }
 
 

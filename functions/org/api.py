@@ -1,4 +1,4 @@
-"""The `org` HTTPS function: /org/settings, /org/routing and /org/teams."""
+"""The `org` HTTPS function: /org/settings, /org/routing, /org/channels and /org/teams."""
 
 from __future__ import annotations
 
@@ -6,10 +6,21 @@ from typing import Any
 
 from firebase_functions import https_fn
 
+from core import secrets
 from core.deploy import https_options
 from core.http import Call, Page, Reply, Router, created
-from org import service
-from org.models import OrgSettings, OrgSettingsUpdate, Team, TeamCreate, TeamUpdate
+from org import channels, service
+from org.models import (
+    ChannelsConfig,
+    ChannelsUpdate,
+    ChannelTest,
+    ChannelTestResult,
+    OrgSettings,
+    OrgSettingsUpdate,
+    Team,
+    TeamCreate,
+    TeamUpdate,
+)
 from routing import config as routing
 from routing.models import RoutingConfig, RoutingUpdate
 
@@ -44,6 +55,26 @@ def update_routing(call: Call) -> dict[str, Any]:
     return routing.update_config(caller=call.caller, data=data, if_match=call.if_match())
 
 
+@router.get("/channels", fresh=True, response=ChannelsConfig)
+def get_channels(call: Call) -> dict[str, Any]:
+    """The organization's own WhatsApp number, SMS entity and headers, email sender and voice numbers (admin);
+    credentials show only whether they are set and their last 4 characters."""
+    return channels.get_channels(caller=call.caller)
+
+
+@router.patch("/channels", fresh=True, body=ChannelsUpdate, response=ChannelsConfig)
+def update_channels(call: Call) -> dict[str, Any]:
+    """Change the channels (admin): a section given merges, null removes it; the token is write-only."""
+    data = call.body(ChannelsUpdate)
+    return channels.update_channels(caller=call.caller, data=data, if_match=call.if_match())
+
+
+@router.post("/channels/test", fresh=True, body=ChannelTest, response=ChannelTestResult)
+def test_channel(call: Call) -> dict[str, Any]:
+    """Send a test message on one channel (admin); answers with what the provider said."""
+    return channels.test_channel(caller=call.caller, data=call.body(ChannelTest))
+
+
 @router.get("/teams", items=Team)
 def list_teams(call: Call) -> Page:
     """The organization's teams."""
@@ -67,7 +98,12 @@ def update_team(call: Call) -> dict[str, Any]:
     return team
 
 
-@https_fn.on_request(**https_options())
+# The channels' credentials are sealed under CHANNELS_KEY; a test SMS goes through Plivo (its auth token is
+# SMS_WEBHOOK_SECRET) and a test email through SMTP.
+SECRETS = secrets.names(secrets.CHANNELS_KEY, secrets.SMS_WEBHOOK_SECRET, secrets.MAIL)
+
+
+@https_fn.on_request(**https_options(secrets=SECRETS))
 def org(req: https_fn.Request) -> https_fn.Response:
     """HTTPS function `org`."""
     return router(req)

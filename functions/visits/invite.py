@@ -90,6 +90,8 @@ def email(
     agent: dict[str, Any],
     time_zone: str,
     now: datetime,
+    sender: str | None = None,
+    reply_to: str | None = None,
 ) -> mail.Email:
     """The email to the lead for a visit scheduled, rescheduled or cancelled, with its .ics attached."""
     when = local_text(visit["scheduledAt"], time_zone)
@@ -129,4 +131,6 @@ def email(
         attachments=(mail.Attachment("invite.ics", "text/calendar", ics),),
         refs=(str(visit.get("leadId")), str(visit["id"])),
         headers={"X-Calendar-Method": method},
+        sender=sender,
+        reply_to=reply_to,
     )

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from comms import channels
 from core import clients, clock, mail, pagination, tenancy
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
@@ -256,6 +257,7 @@ def _email_lead(
     if to is None:
         return
     agent = tenancy.load_member(caller.org_id, visit["agentId"]) or {}
+    sender, reply_to = channels.sender_or_platform(caller.org_id, str(caller.org.get("name") or "Justo Lead"))
     message = invite.email(
         action=action,
         org=caller.org,
@@ -267,6 +269,8 @@ def _email_lead(
         agent=agent,
         time_zone=caller.settings.time_zone,
         now=now,
+        sender=sender,
+        reply_to=reply_to,
     )
     try:
         mail.mailer().send(message)

@@ -11,7 +11,7 @@ import pytest
 from core.caller import SYSTEM
 from tests.comms.stub import stub  # noqa: F401 - the shared provider stub fixture
 from tests.support.factory import Person, add_person, make_org
-from tests.support.leads import set_settings as set_org_settings  # the comms tests' name for it
+from tests.support.leads import set_settings as set_org_settings  # noqa: F401 - the comms tests' name for it
 
 LEAD_PHONE = "+919876543210"
 LEAD_EMAIL = "asha.buyer@example.com"
@@ -55,10 +55,13 @@ def make_lead(
     return str(create_lead(org_id=org_id, actor=SYSTEM, data=data).id)
 
 
-# org1's own WhatsApp number, token, DLT entity and header, as the stub-server tests expect them.
+# org1's own WhatsApp number, token, DLT entity and header, email sender and caller id, as the stub-server
+# tests expect them.
 OWN_CHANNELS: dict[str, dict[str, Any]] = {
     "whatsapp": {"phoneNumberId": "109876543210", "wabaId": "102290129340398", "accessToken": "EAAtest"},
-    "sms": {"dltEntityId": "1101000000000000001", "senderIds": ["JUSTOL"]},
+    "sms": {"dltEntityId": "1101000000000000001", "senderIds": ["JUSTOL", "100200"]},
+    "email": {"fromAddress": "sales@org1.example.com", "fromName": "Org One Homes", "replyTo": None},
+    "voice": {"callerIds": ["+918045678900"]},
 }
 
 
@@ -74,7 +77,6 @@ def world(db: Any) -> World:
     other = add_person("org1", "agent", "north")
     seed("org1", None)
     channels.save("org1", OWN_CHANNELS)
-    set_org_settings("org1", callerId="+918045678900")
     return World(admin, manager, agent, other, make_lead("org1", assignee=agent.uid))
 
 

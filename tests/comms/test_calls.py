@@ -249,6 +249,9 @@ def test_the_app_registers_for_incoming_calls_with_a_token_of_its_own_endpoint(w
 
 
 def test_voip_needs_the_organizations_caller_id(world: World, clock: Any) -> None:
-    set_org_settings("org1", callerId=None)
+    from comms import channels
+
+    channels.save("org1", {"voice": None})
     refused = call("POST", "/comms/voip/session", token=world.agent.token(), json_body={"leadId": world.lead_id})
-    assert refused.status == 409 and "caller ID" in refused.error["message"]
+    assert refused.status == 409 and refused.error["setting"] == "voice.callerIds"
+    assert list(tenancy.org_ref("org1").collection("calls").stream()) == []

@@ -146,10 +146,11 @@ def test_an_email_with_two_attachments_arrives_with_both_byte_for_byte(
     assert sent.body["status"] == "sent" and sent.body["channel"] == "email" and sent.body["attachmentIds"] == ids
     assert smtp_server.logins == [(b"mailer", b"s3cret")] and smtp_server.encrypted == [True]
     (envelope,) = smtp_server.envelopes
-    assert envelope.mail_from == "sales@demo.example.com" and envelope.rcpt_tos == [LEAD_EMAIL]
+    # from the organization's own sender (its channels), not the relay's platform address
+    assert envelope.mail_from == "sales@org1.example.com" and envelope.rcpt_tos == [LEAD_EMAIL]
     received = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
     assert received["Subject"] == "Skyline brochure" and received["To"] == LEAD_EMAIL
-    assert received["From"] == "Demo Realty <sales@demo.example.com>"
+    assert received["From"] == "Org One Homes <sales@org1.example.com>"
     # SendGrid's relay reads (and strips) X-SMTPAPI: its unique_args come back on every delivery event
     assert json.loads(received["X-SMTPAPI"]) == {"unique_args": {"justoMessageId": sent.body["id"]}}
     assert received.get_content_type() == "multipart/mixed"

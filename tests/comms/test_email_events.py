@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from comms import inbound, service
+from comms import channels, inbound, service
 from comms.models import EmailCreate
 from core import tenancy
 from core.caller import caller_of
@@ -153,6 +153,7 @@ def test_one_malformed_event_leaves_the_rest_of_the_batch_applied(
 def test_an_event_only_reaches_the_message_our_index_names(world: World, mailer: CapturingMailer, clock: Any) -> None:
     ours = send("org1", world.agent.uid, world.lead_id)
     make_org("org2")
+    channels.save("org2", {"email": {"fromAddress": "sales@org2.example.com"}})  # its own sender
     theirs_agent = add_person("org2", "agent", "north")
     theirs_lead = make_lead("org2", assignee=theirs_agent.uid, phone="90000 55555", emails=("b2@example.com",))
     theirs = send("org2", theirs_agent.uid, theirs_lead)

@@ -15,8 +15,8 @@ from tests.support.leads import leads_of
 
 pytestmark = pytest.mark.service
 
-ORG_NUMBER = "+918045678900"  # the world's callerId, and the number it routes
-OTHER_ORG_NUMBER = "+918035103083"  # a second number of the organization, no callerId of its own
+ORG_NUMBER = "+918045678900"  # the world's first voice number (its caller id), and the number it routes
+OTHER_ORG_NUMBER = "+918035103083"  # a second number of the organization
 
 
 def _numbers(org_id: str, *numbers: str) -> None:
@@ -59,28 +59,29 @@ def only_call(org_id: str = "org1") -> dict[str, Any]:
     return found
 
 
-# (masking, callerId, recording, number dialled, caller id shown, callerName shown)
-MASKING: list[tuple[bool, str | None, bool, str, str, str | None]] = [
-    (False, ORG_NUMBER, False, ORG_NUMBER, "919876543210", None),
-    (False, None, True, ORG_NUMBER, "919876543210", None),
-    (True, ORG_NUMBER, False, ORG_NUMBER, "918045678900", "+91 98XXXXXX10"),
-    (True, ORG_NUMBER, True, OTHER_ORG_NUMBER, "918045678900", "+91 98XXXXXX10"),
-    (True, None, False, OTHER_ORG_NUMBER, "918035103083", "+91 98XXXXXX10"),
-    (True, None, True, ORG_NUMBER, "918045678900", "+91 98XXXXXX10"),
+# (masking, the organization's numbers (the first is its caller id), recording, number dialled, caller id shown,
+# callerName shown)
+MASKING: list[tuple[bool, tuple[str, ...], bool, str, str, str | None]] = [
+    (False, (ORG_NUMBER,), False, ORG_NUMBER, "919876543210", None),
+    (False, (ORG_NUMBER, OTHER_ORG_NUMBER), True, OTHER_ORG_NUMBER, "919876543210", None),
+    (True, (ORG_NUMBER, OTHER_ORG_NUMBER), False, ORG_NUMBER, "918045678900", "+91 98XXXXXX10"),
+    (True, (ORG_NUMBER, OTHER_ORG_NUMBER), True, OTHER_ORG_NUMBER, "918045678900", "+91 98XXXXXX10"),
+    (True, (OTHER_ORG_NUMBER, ORG_NUMBER), False, OTHER_ORG_NUMBER, "918035103083", "+91 98XXXXXX10"),
+    (True, (OTHER_ORG_NUMBER, ORG_NUMBER), True, ORG_NUMBER, "918035103083", "+91 98XXXXXX10"),
 ]
 
 
 def test_a_lead_calling_rings_its_owner_with_the_exact_xml_of_each_masking_case(world: World, clock: Any) -> None:
-    _numbers("org1", ORG_NUMBER, OTHER_ORG_NUMBER)
-    for index, (masks, caller_id, record, dialled, shown_id, shown_name) in enumerate(MASKING):
-        set_org_settings("org1", phoneMasking=masks, callerId=caller_id, callRecording=record)
+    for index, (masks, numbers, record, dialled, shown_id, shown_name) in enumerate(MASKING):
+        _numbers("org1", *numbers)
+        set_org_settings("org1", phoneMasking=masks, callRecording=record)
         xml = ring("+919876543210", dialled, uuid=f"in-{index}")
         call_id = next(
             s.id
             for s in tenancy.org_ref("org1").collection("calls").stream()
             if (s.to_dict() or {})["providerCallId"] == f"in-{index}"
         )
-        case = (masks, caller_id, record, dialled)
+        case = (masks, numbers, record, dialled)
         assert xml == expected(world.agent.uid, call_id, shown_id, shown_name, record=record), case
         if masks:  # nothing the app's SDK sees holds the lead's number, in any spelling
             assert "9876543210" not in xml and "98765" not in xml and "43210" not in xml, case

@@ -40,7 +40,11 @@ def test_each_seeded_organization_can_call_text_and_email_its_leads(db: Any, org
         answer = call("POST", path, token=agent.token(), json_body={"leadId": lead.id} | body)
         assert answer.status == 201, (path, answer.status, answer.body)
     settings = (tenancy.org_ref(org_id).get().to_dict() or {})["settings"]
-    assert settings["callerId"] == local_voice_number(org_id)  # the number the voice webhook routes to the org
+    assert "callerId" not in settings  # retired: the caller id is the first of voice.callerIds
+    from comms import channels
+
+    # the number the voice webhook routes to the org, and the one its VoIP calls show
+    assert channels.load_plain(org_id).voice == channels.VoiceChannel((local_voice_number(org_id),))
 
 
 def _buyer_writes(org_id: str, lead_id: str) -> None:

@@ -20,6 +20,18 @@ pytestmark = pytest.mark.http
 PDF = b"%PDF-1.7\n" + b"brochure " * 200 + b"\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 300
 BODY = {"templateName": "site_visit_reminder", "language": "en", "params": ["Sat 11:00"]}
+# The seed's brochure template: a DOCUMENT header, two body variables, a quick reply then a URL button.
+BROCHURE = {"templateName": "project_brochure", "language": "en", "params": ["Skyline Towers", "Baner"]}
+
+
+def register(name: str, header: dict[str, Any]) -> dict[str, Any]:
+    """An approved template of org1 with this header and a body of one variable; the send body for it."""
+    from comms import templates
+
+    components = [header, {"type": "BODY", "text": "Hello {{1}}"}]
+    document = templates.whatsapp_document(name, "en", "utility", "APPROVED", components)
+    templates.collection("org1").document(templates.doc_id("whatsapp", name, "en")).set(document)
+    return {"templateName": name, "language": "en", "params": ["Asha"]}
 
 
 def upload(world: World, lead_id: str, name: str, content_type: str, data: bytes, *, complete: bool = True) -> str:
@@ -42,7 +54,7 @@ def test_a_brochure_header_and_url_buttons_reach_the_cloud_api(
     brochure = upload(world, world.lead_id, "Skyline brochure.pdf", "application/pdf", PDF)
     stub.reply(accepted_whatsapp())
     providers.install(whatsapp=cloud(stub))
-    body = BODY | {
+    body = BROCHURE | {
         "leadId": world.lead_id,
         "header": {"type": "document", "attachmentId": brochure},
         "buttonParams": ["skyline-towers?lead=1"],
@@ -59,11 +71,14 @@ def test_a_brochure_header_and_url_buttons_reach_the_cloud_api(
     approved = tenancy.org_ref("org1").collection("attachments").document(brochure).get().get("objectGeneration")
     assert dict(parse_qsl(urlsplit(document["link"]).query))["generation"] == str(approved)
     assert httpx.get(document["link"]).content == PDF  # what WhatsApp fetches is the approved file
-    assert text == {"type": "body", "parameters": [{"type": "text", "text": "Sat 11:00"}]}
-    assert button == {
+    assert text == {
+        "type": "body",
+        "parameters": [{"type": "text", "text": "Skyline Towers"}, {"type": "text", "text": "Baner"}],
+    }
+    assert button == {  # the URL button is the template's second button (after the quick reply): index 1
         "type": "button",
         "sub_type": "url",
-        "index": "0",
+        "index": "1",
         "parameters": [{"type": "text", "text": "skyline-towers?lead=1"}],
     }
 
@@ -71,7 +86,8 @@ def test_a_brochure_header_and_url_buttons_reach_the_cloud_api(
 def test_a_text_header_goes_as_text(world: World, stub: Stub, clock: Any) -> None:
     stub.reply(accepted_whatsapp())
     providers.install(whatsapp=cloud(stub))
-    body = BODY | {"leadId": world.lead_id, "header": {"type": "text", "text": "Skyline Towers"}}
+    titled = register("titled_update", {"type": "HEADER", "format": "TEXT", "text": "News of {{1}}"})
+    body = titled | {"leadId": world.lead_id, "header": {"type": "text", "text": "Skyline Towers"}}
     assert call("POST", "/comms/whatsapp", token=world.agent.token(), json_body=body).status == 201
     (request,) = stub.requests
     assert request.json()["template"]["components"][0] == {
@@ -89,16 +105,17 @@ def test_a_header_that_cannot_be_shown_is_400_naming_it(world: World, storage_em
         ({"type": "text"}, "header"),
         ({"type": "document", "text": "x", "attachmentId": photo}, "header"),
         ({"type": "document", "attachmentId": photo}, "header.attachmentId"),
-        ({"type": "video", "attachmentId": photo}, "header.attachmentId"),
+        ({"type": "video", "attachmentId": photo}, "header.type"),  # the template's header is a document
         ({"type": "document", "attachmentId": pending}, "header.attachmentId"),
         ({"type": "document", "attachmentId": foreign}, "header.attachmentId"),
         ({"type": "gif", "attachmentId": photo}, "header.type"),
     ]
     for header, field in cases:
-        body = BODY | {"leadId": world.lead_id, "header": header}
+        body = BROCHURE | {"leadId": world.lead_id, "header": header, "buttonParams": ["skyline"]}
         answer = call("POST", "/comms/whatsapp", token=world.agent.token(), json_body=body)
         assert answer.status == 400 and field in answer.error["fields"], (header, answer.body)
-    image = BODY | {"leadId": world.lead_id, "header": {"type": "image", "attachmentId": photo}}
+    pictured = register("site_photo", {"type": "HEADER", "format": "IMAGE"})
+    image = pictured | {"leadId": world.lead_id, "header": {"type": "image", "attachmentId": photo}}
     assert call("POST", "/comms/whatsapp", token=world.agent.token(), json_body=image).status == 201
     empty_button = BODY | {"leadId": world.lead_id, "buttonParams": [""]}
     refused = call("POST", "/comms/whatsapp", token=world.agent.token(), json_body=empty_button)

@@ -69,7 +69,6 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "timeZone": "Asia/Kolkata",
     "defaultCountryCode": "+91",
     "visitStageMoves": True,
-    "callerId": None,
 }
 
 # A valid stored value different from the default, per key.
@@ -83,7 +82,6 @@ OVERRIDES: dict[str, Any] = {
     "timeZone": "America/New_York",
     "defaultCountryCode": "+971",
     "visitStageMoves": False,
-    "callerId": "+918045678900",
 }
 
 # Stored values of the wrong type or shape, per key: each reads as the default.
@@ -96,7 +94,6 @@ BAD: dict[str, list[Any]] = {
     "timeZone": [None, "", "Mars/Olympus", "America", "/etc/localtime", "../../etc/passwd", "a\x00b", "x" * 65, 5],
     "defaultCountryCode": [None, "", "91", "+", "+1234", "+9a", " +91", 91],
     "visitStageMoves": [None, "false", 0, 1, []],
-    "callerId": ["", "   ", 918045678900, [], {}],
 }
 
 FIELD_OF = {
@@ -109,7 +106,6 @@ FIELD_OF = {
     "timeZone": "time_zone",
     "defaultCountryCode": "default_country_code",
     "visitStageMoves": "visit_stage_moves",
-    "callerId": "caller_id",
 }
 
 
@@ -145,7 +141,7 @@ def test_all_overrides_together_read_back_and_the_zone_follows() -> None:
     read = OrgSettings.of({"settings": OVERRIDES})
     assert read.as_document() == OVERRIDES
     assert read.zone == ZoneInfo("America/New_York")
-    assert read.stages == ("fresh", "won") and read.caller_id == "+918045678900"
+    assert read.stages == ("fresh", "won")
 
 
 @pytest.mark.parametrize(("key", "value"), [(key, value) for key, values in BAD.items() for value in values])
@@ -252,7 +248,6 @@ def valid_settings(draw: Any) -> OrgSettings:
                 "timeZone": draw(st.sampled_from(sorted(_zones()))),
                 "defaultCountryCode": "+" + str(draw(st.integers(1, 999))),
                 "visitStageMoves": draw(st.booleans()),
-                "callerId": draw(st.none() | st.from_regex(r"\+[0-9]{8,15}", fullmatch=True)),
             }
         }
     )

@@ -30,7 +30,14 @@ pytestmark = pytest.mark.unit
 
 UNICODE_CLASSES = re.compile(r"\\[dwsDWS]")
 # Names that end in "Id" without naming a document.
-NOT_DOCUMENT_IDS = {"callerId": "a phone number (E.164 pattern)"}
+NOT_DOCUMENT_IDS = {
+    "phoneNumberId": "Meta's numeric phone number id (digits pattern)",
+    "wabaId": "Meta's numeric WhatsApp Business Account id (digits pattern)",
+    "dltEntityId": "a DLT principal entity id (19 digits pattern)",
+    "dltTemplateId": "a DLT template id (19 digits pattern)",
+    "senderIds": "DLT headers (6 letters or 6 digits)",
+    "callerIds": "phone numbers, normalized to E.164",
+}
 
 
 def _all_leaves() -> list[Leaf]:
@@ -84,7 +91,13 @@ def _problems(leaf: Leaf) -> list[str]:
         and _doc_id not in validators(leaf)
     ):
         problems.append("id that is not core.models.DocId")
-    if kind == "str" and leaf.path[-1] == 0 and str(leaf.path[-2]).endswith("Ids") and _doc_id not in validators(leaf):
+    if (
+        kind == "str"
+        and leaf.path[-1] == 0
+        and str(leaf.path[-2]).endswith("Ids")
+        and _doc_id not in validators(leaf)
+        and str(leaf.path[-2]) not in NOT_DOCUMENT_IDS
+    ):
         problems.append("id that is not core.models.DocId")
     pattern = constraint(leaf, "pattern")
     if pattern and UNICODE_CLASSES.search(str(pattern)):

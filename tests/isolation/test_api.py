@@ -363,6 +363,27 @@ def seed_capture_source(world: World) -> str:
     return str(created["id"])
 
 
+SMS_TEMPLATE = {"channel": "sms", "dltTemplateId": "1107170000000000555", "category": "utility", "text": "Hi {#var#}"}
+
+
+def seed_template(world: World) -> str:
+    """An SMS template org1's admin registered."""
+    return str(
+        _ok(call("POST", "/comms/templates", token=world.admin.token(), json_body=SMS_TEMPLATE), "template")["id"]
+    )
+
+
+def seed_template_dlt_id(world: World) -> str:
+    """The DLT id of org1's template, both organizations with a DLT entity and header of their own (so the
+    foreign test send gets as far as looking the template up)."""
+    from comms import channels
+
+    for org_id in (OWNER, FOREIGN):
+        channels.save(org_id, {"sms": {"dltEntityId": "1101000000000000001", "senderIds": ["JUSTOL"]}})
+    seed_template(world)
+    return SMS_TEMPLATE["dltTemplateId"]
+
+
 def _capture(world: World, payload: dict[str, Any]) -> tuple[str, str]:
     source_id = seed_capture_source(world)
     headers = {"X-Justo-Key": world.capture_keys[source_id]}
@@ -694,6 +715,19 @@ ENDPOINTS: list[Endpoint] = [
         denied_status=200,
     ),
     # large imports: the creator or an admin (a manager may import, but not see another member's import)
+    # templates and the organization's channels (admin)
+    Endpoint("PATCH", "/comms/templates/{id}", seed_template, denied="manager", body={"status": "PAUSED"}),
+    Endpoint("DELETE", "/comms/templates/{id}", seed_template, denied="manager"),
+    Endpoint(
+        "POST",
+        "/org/channels/test",
+        seed_template_dlt_id,
+        denied="manager",
+        body={"channel": "sms", "to": "9876543210", "templateId": "{id}"},
+        unknown_status=400,
+        allowed=None,
+        note="a test send stores nothing a snapshot sees (the outbox and the audit trail only): tests/org",
+    ),
     Endpoint("GET", "/leads/imports/{id}", seed_import, denied="manager"),
     Endpoint("POST", "/leads/imports/{id}/start", seed_import, denied="manager", allowed=None, note=NEEDS_STORAGE),
     # attachments (controls need Cloud Storage: tests/attachments)
@@ -731,7 +765,10 @@ ENDPOINTS += [
 
 @pytest.fixture
 def world(db: Any) -> World:
-    """Two organizations; every caller that may act on a lead of its own has one ({mine})."""
+    """Two organizations, each with an email sender of its own; every caller that may act on a lead of its own
+    has one ({mine})."""
+    from comms import channels
+
     admin = make_org(OWNER)
     built = World(
         admin=admin,
@@ -742,6 +779,8 @@ def world(db: Any) -> World:
     )
     built.mine[built.peer.uid] = _lead(built, by=admin, assignee=built.peer.uid, phone="9876500002")
     built.mine[admin.uid] = built.mine[built.peer.uid]
+    for org_id in (OWNER, FOREIGN):  # so an email gets as far as its attachments
+        channels.save(org_id, {"email": {"fromAddress": f"sales@{org_id}.example.com"}})
     other_agent = add_person(FOREIGN, "agent", "north")
     built.colleague = {
         admin.uid: built.peer.uid,
@@ -855,7 +894,7 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("POST", "/comms/sms", "templateId"): "a DLT template id the provider checks, not a document id",
     ("POST", "/comms/whatsapp/reply", "attachmentId"): "read in the caller's organization only, after the lead's "
     "check, and refused unless it is that lead's (tests/comms)",
-    ("PATCH", "/org/settings", "callerId"): "a phone number, not an id",
+    ("POST", "/comms/templates", "dltTemplateId"): "the DLT id of a template the admin registers in its own org",
     ("POST", "/leads", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
     ("PATCH", "/leads/{lead_id}", "channelPartnerId"): "a free-form broker reference: nothing is looked up by it",
     ("PATCH", "/leads/sources/{source_id}", "projectId"): "the same project check as POST /leads/sources, above",

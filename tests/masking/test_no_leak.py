@@ -214,7 +214,6 @@ def world(firestore_emulator: str) -> Iterator[World]:
     voice_number = local_voice_number(ORG)
     settings = {
         "rolePermissions": _grant_everything(),
-        "callerId": voice_number,
         "callRecording": True,
         "visitStageMoves": False,
     }
@@ -705,6 +704,12 @@ NOT_WALKED: dict[tuple[str, str], str] = {
     ("PATCH", "/org/routing"): "admin only (settings.manage): rules, SLA minutes, hours; no lead data",
     ("POST", "/org/teams"): "admin only (teams.manage)",
     ("PATCH", "/org/teams/{team_id}"): "admin only (teams.manage)",
+    ("PATCH", "/org/channels"): "admin only (settings.manage): the organization's own numbers, no lead data",
+    ("POST", "/org/channels/test"): "admin only (settings.manage): a test message to a number the admin types",
+    ("POST", "/comms/templates"): "admin only (settings.manage): template text, no lead data",
+    ("PATCH", "/comms/templates/{template_id}"): "admin only (settings.manage): template text, no lead data",
+    ("DELETE", "/comms/templates/{template_id}"): "admin only (settings.manage)",
+    ("POST", "/comms/templates/sync"): "admin only (settings.manage): Meta's templates and counts, no lead data",
     ("POST", "/projects"): "admin only (projects.manage); the world's admin calls it",
     ("PATCH", "/projects/{project_id}"): "admin only (projects.manage)",
     ("POST", "/leads/{lead_id}/restore"): "admin only",

@@ -136,8 +136,8 @@ def test_an_inbound_call_rings_the_agent_with_the_organizations_number_where_mas
 
     voice = PlivoVoice(auth_id="MA", auth_token="t")
     for masks in (True, False):
-        org = OrgSettings.of({"settings": {"phoneMasking": masks, "callerId": "+918045678900"}})
-        caller_id, name = ring_display(org, calling=phone.e164, called="+918035103083")
+        org = OrgSettings.of({"settings": {"phoneMasking": masks}})
+        caller_id, name = ring_display(org, calling=phone.e164, called="+918035103083", caller_id="+918045678900")
         _, xml = voice.ring_agent(
             call_id="call_1",
             uid="u1",

@@ -157,7 +157,6 @@ def world(prod_project: str, standins: Standins) -> World:
     with pytest.MonkeyPatch.context() as env:  # sealed under the key the fleet's functions are given
         env.setenv("CHANNELS_KEY", harness.secret_value("CHANNELS_KEY"))
         comms_seed.seed(org_id)
-    tenancy.org_ref(org_id).update({"settings.callerId": comms_seed.local_voice_number(org_id)})
     tenancy.cache.clear()
     members: dict[str, Member] = {}
     org = tenancy.load_org(org_id, fresh=True) or {}

@@ -281,13 +281,33 @@ def _forged_token(member: Member) -> str:
 
 
 def drive_org(ctx: Ctx) -> None:
-    """The admin reads settings and teams."""
-    settings = expect(ctx.call("GET", "/settings", member=ctx.world.admin), 200)
+    """The admin reads settings, teams and the organization's channels (the token only as set and last 4),
+    changes the opt-out text, and sends a test WhatsApp (the token opened with the function's own CHANNELS_KEY)
+    and a test email (through SMTP)."""
+    admin = ctx.world.admin
+    settings = expect(ctx.call("GET", "/settings", member=admin), 200)
     assert "stages" in json.dumps(settings)
-    teams = expect(ctx.call("GET", "/teams", member=ctx.world.admin), 200)
+    teams = expect(ctx.call("GET", "/teams", member=admin), 200)
     assert "north" in {team["id"] for team in teams["items"]}
     forbidden = ctx.call("PATCH", "/settings", member=ctx.world.agent, json_body={"timeZone": "Asia/Kolkata"})
     expect(forbidden, 403)
+    own = local_channels(ctx.world.org_id)["whatsapp"]
+    read = expect(ctx.call("GET", "/channels", member=admin), 200)
+    assert read["whatsapp"]["accessToken"] == {"set": True, "last4": own["accessToken"][-4:]}
+    assert own["accessToken"] not in json.dumps(read)
+    version = {"If-Match": str(read["version"])}
+    changed = ctx.call("PATCH", "/channels", member=admin, json_body={"optOutText": "Unsubscribed."}, headers=version)
+    assert expect(changed, 200)["optOutText"] == "Unsubscribed."
+    test = {"channel": "whatsapp", "to": unique_phone()}
+    assert expect(ctx.call("POST", "/channels/test", member=admin, json_body=test), 200)["status"] == "sent"
+    graph = [
+        r for r in ctx.standins.seen("127.0.0.1", "/graph/") if r.path.endswith(f"/{own['phoneNumberId']}/messages")
+    ]
+    assert any(r.headers["Authorization"] == f"Bearer {own['accessToken']}" for r in graph), "the token did not open"
+    address = f"channels-{uuid.uuid4().hex[:8]}@example.com"
+    sent = ctx.call("POST", "/channels/test", member=admin, json_body={"channel": "email", "to": address})
+    assert expect(sent, 200)["status"] == "sent"
+    wait_for(lambda: ctx.standins.smtp.to(address), message="the test email at the SMTP relay")
 
 
 def drive_devices(ctx: Ctx) -> None:
@@ -418,6 +438,9 @@ def drive_comms(ctx: Ctx) -> None:
     # from the organization's own number, with its own token, opened from its sealed channels configuration
     assert graph[0].path.endswith(f"/{local_channels(ctx.world.org_id)['whatsapp']['phoneNumberId']}/messages")
     assert graph[0].headers["Authorization"] == f"Bearer {local_channels(ctx.world.org_id)['whatsapp']['accessToken']}"
+    template = {"channel": "sms", "dltTemplateId": "1107170000000000999", "category": "utility", "text": "Hi {#var#}"}
+    registered = ctx.call("POST", "/templates", member=ctx.world.admin, json_body=template)
+    assert expect(registered, 201)["status"] == "APPROVED"
     session = expect(ctx.call("POST", "/voip/session", member=agent, json_body={"leadId": lead["id"]}), 201)
     jwt.decode(
         session["accessToken"], ctx.fn.secret("VOICE_AUTH_TOKEN"), algorithms=["HS256"], options={"verify_aud": False}

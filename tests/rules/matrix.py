@@ -377,6 +377,10 @@ for coll, doc in (
     get(coll, f"{ORG_DOC}/{coll}/{doc}", NONE)
     query(coll, ORG_DOC, coll, NONE)
     writes(coll, f"{ORG_DOC}/{coll}/{doc}", f"{ORG_DOC}/{coll}/new-{{me}}", {"status": "ready", "hash": "forged"})
+# The organization's own numbers and its sealed WhatsApp token (config/channels): GET /org/channels only. The
+# query of the config collection is the routing row's above.
+get("config", f"{ORG_DOC}/config/channels", NONE, "channels")
+writes("config", f"{ORG_DOC}/config/channels", f"{ORG_DOC}/config/new-channels-{{me}}", {"whatsapp": None})
 # The routing counters under each rotation scope: server-only like their scope.
 get("rotation/counts", f"{ORG_DOC}/rotation/team-north/counts/u1", NONE)
 query("rotation/counts", f"{ORG_DOC}/rotation/team-north", "counts", NONE)

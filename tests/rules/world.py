@@ -171,6 +171,8 @@ def seed(db: Any) -> World:
     put(f"{o}/config/routing", {"rules": [], "firstContactMinutes": 15, "version": 1})
     put(f"{o}/config/privacy", {"responseDays": 30, "version": 1})
     put(f"{o}/privacyRequests/prq1", {"kind": "erasure", "subjectType": "lead", "subjectId": "L_agent"})
+    channels = {"phoneNumberId": "109876543210", "accessToken": {"sealed": "v1.sealed", "last4": "abcd"}}
+    put(f"{o}/config/channels", {"whatsapp": channels, "version": 2})
     put(f"{o}/captures/cap1", {"sourceId": "src1", "teamId": "north", "raw": "{}", "outcome": "created"})
     put(f"{o}/captureSources/src1", {"kind": "website", "keyHash": "h", "keyLast4": "abcd"})
     audit_id = next(iter(db.collection(f"{o}/audit").limit(1).stream())).id

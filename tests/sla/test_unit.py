@@ -77,7 +77,16 @@ def test_a_stage_move_is_contact_when_it_leaves_or_skips_the_first_stage(before:
 
 
 # Write routes of `comms` that reach no buyer, with why.
-NOT_CONTACT: dict[str, str] = {}
+NOT_CONTACT: dict[str, str] = {
+    "POST /comms/templates": "an admin registers a template: no message goes out",
+    "POST /comms/templates/sync": "an admin reads the templates' status from Meta: no message goes out",
+    "PATCH /comms/templates/{template_id}": "an admin changes a template: no message goes out",
+    "DELETE /comms/templates/{template_id}": "an admin removes a template: no message goes out",
+    "POST /comms/voip/token": "the app registers to receive calls: nobody is called",
+    "POST /comms/conversations/{conversation_id}/read": "marks a thread read: no message goes out",
+    "POST /comms/whatsapp/reply": "a first contact path, tested where a buyer's message opens the window first "
+    "(tests/comms/test_conversations.py: the assignee's reply stamps firstContactAt)",
+}
 
 
 def test_every_comms_write_route_is_a_tested_first_contact_path_or_says_why_not() -> None:
@@ -219,6 +228,8 @@ NEVER = {
     "firstSource",
     "enquiries",
     "lastEnquiredAt",
+    "restricted",  # privacy: its own audit entries (privacy.lead.restricted, unrestricted)
+    "restrictedAt",
     *activity.SYSTEM_FIELDS,
 }
 

@@ -18,6 +18,7 @@ from core import tenancy
 from core.caller import caller_of
 from devtools.sendgrid_events import event
 from tests.comms.conftest import World, make_lead
+from tests.leads.test_api import stored as stored_lead
 from tests.support.factory import add_person, make_org
 from tests.support.ports import CapturingMailer
 from tests.support.ports import mailer as mailer  # the fixture
@@ -37,11 +38,6 @@ def send(org_id: str, uid: str, lead_id: str) -> dict[str, Any]:
 def stored(org_id: str, message_id: str) -> dict[str, Any]:
     """A message document as stored."""
     return tenancy.org_ref(org_id).collection("messages").document(message_id).get().to_dict() or {}
-
-
-def lead(org_id: str, lead_id: str) -> dict[str, Any]:
-    """A lead document as stored."""
-    return tenancy.org_ref(org_id).collection("leads").document(lead_id).get().to_dict() or {}
 
 
 def test_an_email_goes_out_with_the_sendgrid_header_that_brings_its_id_back(
@@ -101,10 +97,10 @@ def test_each_event_kind_moves_the_email_as_the_agent_expects_and_a_redelivery_c
         message = stored("org1", sent["id"])
         assert (message["status"], message["failureReason"]) == (status, reason), name
         assert address not in json.dumps(message, default=str).replace(message["to"], ""), name
-        assert lead("org1", lead_id)["doNotContact"] == do_not_contact, name
-        before = (message, lead("org1", lead_id))
+        assert stored_lead(lead_id, "org1")["doNotContact"] == do_not_contact, name
+        before = (message, stored_lead(lead_id, "org1"))
         assert inbound.email_events(events)["applied"] == 0, name  # SendGrid redelivers the batch
-        assert (stored("org1", sent["id"]), lead("org1", lead_id)) == before, name
+        assert (stored("org1", sent["id"]), stored_lead(lead_id, "org1")) == before, name
 
 
 def test_an_opt_out_is_recorded_once_as_the_systems_change_and_refuses_the_next_email(
@@ -114,12 +110,12 @@ def test_an_opt_out_is_recorded_once_as_the_systems_change_and_refuses_the_next_
     from triggers.activity import lead_entries
 
     first = send("org1", world.agent.uid, world.lead_id)
-    version = lead("org1", world.lead_id)["version"]
-    before = lead("org1", world.lead_id)
+    version = stored_lead(world.lead_id, "org1")["version"]
+    before = stored_lead(world.lead_id, "org1")
     spam = event(first["id"], "spamreport", at=clock.at.timestamp())
     unsubscribe = event(first["id"], "unsubscribe", at=clock.at.timestamp() + 5)
     assert inbound.email_events([spam, unsubscribe]) == {"applied": 2, "duplicate": 0, "skipped": 0}
-    after = lead("org1", world.lead_id)
+    after = stored_lead(world.lead_id, "org1")
     assert after["doNotContact"] == ["email"] and after["version"] == version + 1 and after["updatedBy"] is None
     (entry,) = lead_entries(before, after)  # the history trigger shows it as one update
     assert entry["changes"]["doNotContact"] == {"before": [], "after": ["email"]}
@@ -171,9 +167,9 @@ def test_an_event_only_reaches_the_message_our_index_names(world: World, mailer:
     )
     assert counts == {"applied": 2, "duplicate": 0, "skipped": 2}
     assert stored("org2", theirs["id"])["status"] == "failed"
-    assert lead("org2", theirs_lead)["doNotContact"] == ["email"]
+    assert stored_lead(theirs_lead, "org2")["doNotContact"] == ["email"]
     assert stored("org1", ours["id"])["status"] == "sent" and stored("org1", "msg_unsent")["status"] == "queued"
-    assert lead("org1", world.lead_id)["doNotContact"] == []
+    assert stored_lead(world.lead_id, "org1")["doNotContact"] == []
     assert tenancy.org_ref("org2").collection("messages").document(ours["id"]).get().exists is False
 
 

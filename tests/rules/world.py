@@ -38,6 +38,7 @@ SERVER_ONLY = (
     "devMetaMedia",
     "captureRoutes",
     "privacyReminders",
+    "emailEvents",
 )
 
 

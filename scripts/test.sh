@@ -30,7 +30,9 @@ static_pid=
 for tier in unit service http rules e2e prod; do
   if [ "$tier" = e2e ]; then static_checks > "$static_log" 2>&1 & static_pid=$!; fi
   echo "==> tests: $tier"
-  $PY -m pytest -m "$tier" tests -q -p no:randomly | tee "$output"
+  # the http tier waits on the emulators far more than it computes: two workers, each with its own emulators
+  workers=(); [ "$tier" = http ] && workers=(-n 2)
+  $PY -m pytest -m "$tier" tests -q -p no:randomly "${workers[@]}" | tee "$output"
   code=${PIPESTATUS[0]}
   if [ $code -eq 5 ]; then code=0; summary+=("$tier: no tests"); else summary+=("$tier: exit $code"); fi
   # the prod tier says how many deployed functions it started in production shape

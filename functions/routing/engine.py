@@ -13,6 +13,7 @@ share). Nobody eligible: the lead is queued for its team (`queue` "team") and as
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -103,20 +104,37 @@ class Plan:
             return None
         # A member without a counter (new to the scope, or never picked) stands one below the lowest stored
         # count: picked next, it joins the others at the minimum and the spread stays within one.
-        present = [stored[0] for _, stored, _ in candidates if stored[0] is not None]
-        floor = max(min(present, default=0) - 1, 0)
+        start = self._starts(candidates)
         scored = [
-            (self._key(member, floor if stored[0] is None else stored[0], held[0] or 0), member, stored, held)
+            (self._key(member, start(member) if stored[0] is None else stored[0], held[0] or 0), member, stored, held)
             for member, stored, held in candidates
         ]
         best = min(score for score, *_ in scored)
         _, member, (count, count_time), (open_leads, open_time) = random.choice([i for i in scored if i[0] == best])
         uid = str(member["uid"])
         if count is None:
-            count, count_time = counters.start(counters.rotation_ref(self.org_id, self.scope, uid), floor, uid)
+            count, count_time = counters.start(counters.rotation_ref(self.org_id, self.scope, uid), start(member), uid)
         if open_leads is None:  # counted, and no document yet
             open_leads, open_time = counters.start(counters.open_ref(self.org_id, uid), 0, uid)
         return Candidate(member, count, count_time, open_leads, open_time)
+
+    def _starts(self, candidates: list[Any]) -> Callable[[Mapping[str, Any]], int]:
+        """Where a member without a counter (new to the scope, or never picked) starts: just at or below the
+        others, so it is picked next and then keeps pace. Round-robin: one below the lowest count. Weighted: the
+        count whose share, (count + 1) / weight, is at most the lowest share stored; one floor for every weight
+        would starve a light member that joins after the heavy ones have counts."""
+        present = [(member, stored[0]) for member, stored, _ in candidates if stored[0] is not None]
+        if self.method != "weighted":
+            floor = max(min((count for _, count in present), default=0) - 1, 0)
+            return lambda member: floor
+        lowest = min((self._key(member, count, 0) for member, count in present), default=None)
+
+        def start(member: Mapping[str, Any]) -> int:
+            if lowest is None:
+                return 0
+            return max(math.floor(lowest * self.weights.get(str(member["uid"]), 1)) - 1, 0)
+
+        return start
 
     def _key(self, member: Mapping[str, Any], count: int, open_leads: int) -> float:
         if self.method == "least-open":

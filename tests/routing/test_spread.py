@@ -81,6 +81,29 @@ def test_weighted_rule_keeps_every_member_within_its_share_under_parallel_create
     assert abs(picked[uids[0]] - 60) <= 3 and abs(picked[uids[2]] - 20) <= 1, picked
 
 
+def test_a_light_member_joining_after_the_heavy_ones_have_counts_is_picked_next_and_keeps_its_share(
+    db: Any, clock: Any
+) -> None:
+    from core.caller import SYSTEM
+    from core.ids import sha256_hex
+    from routing import counters
+
+    make_org()
+    uids = [add_person("org1", "agent", "north").uid for _ in range(3)]
+    weights = {uids[0]: 3, uids[1]: 2, uids[2]: 1}
+    rule = {"name": "weighted", "match": {}, "assignTo": {"memberIds": uids}, "method": "weighted", "weights": weights}
+    set_routing(rules=[rule])
+    scope = "rule-" + sha256_hex("weighted")[:24]
+    for uid, count in ((uids[0], 9), (uids[1], 6)):  # the heavy members' shares: 10/3 and 7/2
+        counters.start(counters.rotation_ref("org1", scope, uid), count, uid)
+
+    first = _create_many(SYSTEM, 1, "92")
+    picked = Counter(first + _create_many(SYSTEM, 30, "93"))
+
+    assert first == [uids[2]]  # one floor for every weight would have left it behind for good
+    assert abs(picked[uids[2]] - 31 / 6) <= 2 and picked[uids[0]] > picked[uids[1]] > picked[uids[2]], picked
+
+
 def test_least_open_goes_to_the_member_with_fewest_open_leads(db: Any, clock: Any) -> None:
     make_org()
     busy, free = add_person("org1", "agent", "north").uid, add_person("org1", "agent", "north").uid

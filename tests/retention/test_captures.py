@@ -65,4 +65,5 @@ def test_rejected_captures_go_after_their_period_and_every_capture_after_the_lon
         assert _left(org_id) == kept
         old_lead = store.get(org_id, bodies["created-old"]["leadId"])
         assert old_lead is not None and len(old_lead.enquiries) == 1  # the lead and its enquiries stay
-    assert retention.run_daily(NOW, PERIODS) == {"audit": 0, "rejectedCaptures": 0, "oldCaptures": 0}
+    again = retention.run_daily(NOW, PERIODS)  # and the sweeps by purpose (none set here) count nothing either
+    assert {"audit", "rejectedCaptures", "oldCaptures"} <= again.keys() and not any(again.values()), again

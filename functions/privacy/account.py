@@ -256,7 +256,7 @@ def record_own(*, caller: Caller, kind: str, details: str | None) -> dict[str, A
     data = PrivacyRequestCreate.model_validate(
         {"kind": kind, "subject": {"type": "member", "id": caller.uid}, "receivedVia": "in-app", "details": details}
     )
-    return requests.record(caller=caller, org_id=caller.org_id, data=data, by=caller.uid)
+    return requests.record(org_id=caller.org_id, data=data, by=caller.uid)
 
 
 def _forget_person(uid: str, email: str) -> None:

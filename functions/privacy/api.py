@@ -124,7 +124,7 @@ def record_request(call: Call) -> Reply:
     """Record a data principal's request about a lead or a member (admin)."""
     call.caller.require("privacy.manage")
     data = call.body(PrivacyRequestCreate)
-    recorded = requests.record(caller=call.caller, org_id=call.caller.org_id, data=data, by=call.caller.uid)
+    recorded = requests.record(org_id=call.caller.org_id, data=data, by=call.caller.uid)
     return created(_shown(recorded))
 
 

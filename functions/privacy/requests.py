@@ -47,7 +47,7 @@ def _subject_exists(org_id: str, kind: str, subject_id: str) -> bool:
     return bool(tenancy.member_ref(org_id, subject_id).get().exists)
 
 
-def record(*, caller: Caller | None, org_id: str, data: PrivacyRequestCreate, by: str) -> dict[str, Any]:
+def record(*, org_id: str, data: PrivacyRequestCreate, by: str) -> dict[str, Any]:
     """Record a request (its due date from the organization's response period) and audit it."""
     from google.cloud import firestore
 

@@ -1192,7 +1192,7 @@ def drive_privacydue(ctx: Ctx) -> None:
         }
     )
     admin = ctx.world.admin
-    requests.record(caller=None, org_id=ctx.world.org_id, data=data, by=admin.uid)
+    requests.record(org_id=ctx.world.org_id, data=data, by=admin.uid)
     ctx.schedule()
     assert pushes(ctx.standins, admin, "privacy-requests-due"), "no reminder push reached FCM"
     wait_for(lambda: ctx.standins.smtp.to(admin.email), message="the reminder email at the SMTP relay")

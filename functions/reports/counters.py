@@ -3,8 +3,8 @@
 `orgs/{orgId}/reportDays/{day}-{shard}`: `{day, shard, dims {cellKey: Dims}, cells {cellKey: {metric: n}}}`,
 one document per organization day and shard. An event's increments all go to the shard its id hashes to, so
 a burst (a 10,000-row import) spreads over SHARDS documents per day instead of queueing on one; a read sums
-the shards. A range of days is one query on `day`, billed one read per stored document: at most
-days x SHARDS, whatever the number of leads.
+the shards. A range of days is read in queries on `day` of at most WINDOW_DAYS days, billed one read per
+stored document (one for a window with none): at most days x SHARDS, whatever the number of leads.
 
 Once per event: the increments and a marker `orgs/{orgId}/reportEvents/{hash of the event id}` are one batch
 whose marker is created (`create` fails when it exists), so a redelivered event commits nothing. Markers
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from core import clients, clock, tenancy, ttl
@@ -26,6 +26,7 @@ from reports.counting import Cells, Dims
 SHARDS = 4
 MARKER_DAYS = 7
 BATCH_LIMIT = 450  # Firestore's 500 writes per batch, with room for the marker
+WINDOW_DAYS = 31  # days per query of a report's read: a year is 12 short streams, not one long one
 
 
 def cell_key(dims: Dims) -> str:
@@ -105,14 +106,28 @@ def apply(org_id: str, event_id: str, cells: Cells, *, shard: int | None = None)
 
 
 def read(org_id: str, first: str, last: str) -> Cells:
-    """The summed cells of the days first..last (inclusive, "YYYY-MM-DD"): one query, a read per stored shard."""
-    query = (
-        days_ref(org_id).where(filter=clients.where("day", ">=", first)).where(filter=clients.where("day", "<=", last))
-    )
+    """The summed cells of the days first..last (inclusive, "YYYY-MM-DD"): a read per stored shard, in queries
+    of at most WINDOW_DAYS days, so no single stream outlives its deadline on a year of large day documents."""
     cells: Cells = {}
-    for snapshot in query.stream():
-        add_document(cells, snapshot.to_dict() or {})
+    for start, end in _windows(date.fromisoformat(first), date.fromisoformat(last)):
+        query = (
+            days_ref(org_id)
+            .where(filter=clients.where("day", ">=", start.isoformat()))
+            .where(filter=clients.where("day", "<=", end.isoformat()))
+        )
+        for snapshot in query.stream():
+            add_document(cells, snapshot.to_dict() or {})
     return cells
+
+
+def _windows(first: date, last: date) -> list[tuple[date, date]]:
+    """first..last cut into consecutive inclusive windows of at most WINDOW_DAYS days."""
+    out = []
+    while first <= last:
+        end = min(last, first + timedelta(days=WINDOW_DAYS - 1))
+        out.append((first, end))
+        first = end + timedelta(days=1)
+    return out
 
 
 def add_document(cells: Cells, document: Mapping[str, Any]) -> None:

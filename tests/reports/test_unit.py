@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import ApiError
-from reports import counting, figures, service, weekly
+from reports import counters, counting, figures, service, weekly
 from reports.counting import BOUNDS, Dims, bucket, exact_median_bucketed, median_of
 from reports.models import ReportQuery
 
@@ -96,6 +96,16 @@ def test_a_delivery_receipt_after_sent_changes_nothing_counted() -> None:
         == {}
     )
     assert counting.message({**sent, "status": "failed"}, context, IST) == {}
+
+
+@given(st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)), st.integers(min_value=0, max_value=400))
+def test_a_period_is_read_in_windows_that_cover_each_day_once(first: date, span: int) -> None:
+    last = first + timedelta(days=span)
+    windows = counters._windows(first, last)
+    days = [start + timedelta(days=i) for start, end in windows for i in range((end - start).days + 1)]
+    assert days == [first + timedelta(days=i) for i in range(span + 1)]
+    assert all((end - start).days < counters.WINDOW_DAYS for start, end in windows)
+    assert len(windows) == -(-(span + 1) // counters.WINDOW_DAYS)
 
 
 @pytest.mark.parametrize(

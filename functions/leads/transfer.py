@@ -522,8 +522,9 @@ def export_row(lead: LeadRecord) -> list[str]:
     location = lead.location or {}
     budget = lead.budget or {}
     stamp = clock.rfc3339
+    stored = lead.reply()  # once per row: it builds the whole document (search tokens included)
     values: dict[str, Any] = {
-        **{column: lead.reply().get(column) for column in EXPORT_COLUMNS},
+        **{column: stored.get(column) for column in EXPORT_COLUMNS},
         "primaryPhone": _phone_text(lead.primary_phone),
         "alternatePhone": _phone_text(lead.alternate_phone),
         "emails": ";".join(lead.emails),

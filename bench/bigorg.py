@@ -303,26 +303,23 @@ def _members(org: BigOrg, members: int, teams: int, now: datetime) -> list[tuple
 
 def _write_members(bulk: Any, org: BigOrg, people: list[tuple[str, str, str]], now: datetime) -> None:
     """Member documents as members.service.add_member writes them, the email index, teams, the seat count."""
-    from auth.service import EMAIL_INDEX, email_key, normalize_email
+    from auth.service import EMAIL_INDEX, email_key
     from core import clients, tenancy
+    from members.models import MemberCreate
+    from members.service import member_document
 
     org_ref = tenancy.org_ref(org.org_id)
     for uid, role, team in people:
-        email = normalize_email(f"{uid}@{org.org_id}.example.com")
-        member = {
-            "uid": uid,
-            "orgId": org.org_id,
-            "email": email,
-            "name": f"{role.title()} {uid.rsplit('-', 1)[-1]}",
-            "role": role,
-            "teamId": team,
-            "active": True,
-            "version": 1,
-            "createdAt": now,
-            "updatedAt": now,
-            "lastLoginAt": None,
-            "sessionsValidAfter": None,
-        }
+        data = MemberCreate.model_validate(
+            {
+                "email": f"{uid}@{org.org_id}.example.com",
+                "name": f"{role.title()} {uid.rsplit('-', 1)[-1]}",
+                "role": role,
+                "teamId": team,
+            }
+        )
+        member = member_document(org_id=org.org_id, uid=uid, data=data, now=now)
+        email = member["email"]
         bulk.set(org_ref.collection("members").document(uid), member)
         bulk.set(clients.db().collection(EMAIL_INDEX).document(email_key(email)), {"orgId": org.org_id, "uid": uid})
         org.documents["members"] += 2

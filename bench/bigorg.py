@@ -338,9 +338,11 @@ def generate(
     seed: int = 18,
     *,
     days: int = 730,
+    progress: bool = False,
 ) -> BigOrg:
     """Create the organization (ops.orgs.create_org) and write its members, teams, projects, leads with their
-    private contacts, contact keys, activity, notes, calls and visits, and the open-lead counters."""
+    private contacts, contact keys, activity, notes, calls and visits, and the open-lead counters
+    (`progress`: a line on stderr every 20,000 leads)."""
     from core import clock, tenancy
     from core.caller import caller_of
     from core.org_settings import OrgSettings
@@ -388,6 +390,8 @@ def generate(
     stages, weights = list(STAGE_WEIGHTS), list(STAGE_WEIGHTS.values())
     span = days * 86400
     for n, assignee in enumerate(assignees):
+        if progress and n and n % 20_000 == 0:
+            _report(org, n, started)
         at = now - timedelta(seconds=span * (leads - n) / max(leads, 1) + rng.random())  # older first
         _write_lead(
             bulk,
@@ -560,6 +564,14 @@ def _write_lead(
         org.open_of[uid] += 1
 
 
+def _report(org: BigOrg, leads: int, started: float) -> None:
+    import sys
+
+    seconds = time.monotonic() - started
+    written = sum(org.documents.values())
+    print(f"bigorg: {leads} leads, {written} documents, {written / seconds:.0f} docs/s", file=sys.stderr, flush=True)
+
+
 def org_ref_of(org_id: str) -> Any:
     """The organization's document reference."""
     from core import tenancy
@@ -612,7 +624,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=18)
     args = parser.parse_args()
     with env.firestore():
-        org = generate(ORG, args.leads, args.members, args.teams, args.seed)
+        org = generate(ORG, args.leads, args.members, args.teams, args.seed, progress=True)
         print(json.dumps(org.summary(), indent=1))
 
 

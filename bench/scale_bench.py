@@ -415,7 +415,7 @@ def scale_bench(leads: int, *, rounds: int = 15) -> dict[str, Any]:
 
 
 def _scale_bench(leads: int, rounds: int) -> dict[str, Any]:
-    org = bigorg.generate(ORG, leads)
+    org = bigorg.generate(ORG, leads, progress=True)
     out: dict[str, Any] = {"generate": org.summary(), "rounds": rounds, "page": PAGE, "cases": {}}
     people = roles(org)
     for role in people:

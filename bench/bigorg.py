@@ -280,7 +280,7 @@ def _value(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
-def _members(org: BigOrg, members: int, teams: int, now: datetime) -> list[tuple[str, str, str]]:
+def _members(org: BigOrg, members: int, teams: int) -> list[tuple[str, str, str]]:
     """(uid, role, team) of every member but the admin: a manager per team, the rest agents, teams skewed."""
     agents = members - teams
     if agents < teams:
@@ -376,7 +376,7 @@ def generate(
     ]
     org_doc = tenancy.load_org(org_id, fresh=True) or {}
     conf = OrgSettings.of(org_doc)
-    people = _members(org, members, teams, now)
+    people = _members(org, members, teams)
     bulk = FastWriter()
     _write_members(bulk, org, people, now)
     agents = list(org.agents)

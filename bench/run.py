@@ -298,16 +298,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scale-leads",
         type=int,
-        default=5_000,
+        default=3_000,
         help="leads of the scale bench's organization (200,000: python -m bench.scale_bench)",
     )
-    parser.add_argument("--scale-rounds", type=int, default=5, help="requests per scale case")
+    parser.add_argument("--scale-rounds", type=int, default=3, help="requests per scale case")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.iterations, args.captures, args.rows, args.storage_rows = 2, 15, 15, 500, 2_000
         args.report_leads = 2_000
-        args.scale_leads, args.scale_rounds = 2_000, 3
+        args.scale_leads, args.scale_rounds = 1_000, 2
     started = time.monotonic()
     functions = https_functions()
     results: dict[str, Any] = {

@@ -177,3 +177,53 @@ def test_a_generated_lead_has_every_field_a_created_one_has_and_its_history(gene
     assert any(entry["type"] == "created" for entry in history)
     busy = generated.busy_leads[0]
     assert len(list(store.child(ORG, busy, "activity").stream())) > bigorg.BUSY_ACTIVITY
+
+
+def _figure(reads: int, bound: int) -> dict[str, Any]:
+    latency = {"p50": 10.0, "p95": 12.0, "mean": 10.5, "n": 3}
+    return {
+        "latencyMs": latency,
+        "rawLatencyMs": latency,
+        "p50Ratio": 1.0,
+        "p95Ratio": 1.0,
+        "reads": reads,
+        "rawReads": bound,
+        "readBound": bound,
+        "withinBound": reads <= bound,
+        "items": 50,
+    }
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("reads", "early", "end", "verdicts"),
+    [
+        (52, 120.0, 125.0, ["ok", "ok"]),
+        (53, 120.0, 125.0, ["READS>PAGE", "ok"]),
+        (52, 120.0, 120.0 + 33, ["ok", "GROWS"]),
+    ],
+)
+def test_the_scale_table_flags_a_page_read_beyond_its_bound_and_a_growing_export(
+    reads: int, early: float, end: float, verdicts: list[str]
+) -> None:
+    from bench import scale_bench
+
+    results = {
+        "generate": {"leads": 1000},
+        "cases": {"admin: list first page": _figure(reads, 52), "admin: stats": {"error": "DeadlineExceeded: 504"}},
+        "export": {
+            "rows": 980,
+            "firstByteMs": 30.0,
+            "readsBeforeFirstByte": 2,
+            "rowsPerSecond": 500,
+            "rssMiBAtStart": 110.0,
+            "earlyRows": 196,
+            "peakRssMiBEarly": early,
+            "peakRssMiBAtEnd": end,
+            "rawRowsPerSecond": 520,
+            "ratio": 1.04,
+        },
+    }
+    rows = scale_bench.rows(results)
+    assert [rows[0][-1], rows[-1][-1]] == verdicts
+    assert rows[1][-1] == "FAILED" and "DeadlineExceeded" in rows[1][2]

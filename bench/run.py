@@ -263,6 +263,10 @@ def table(results: dict[str, Any]) -> str:
             verdict = "ok" if figure["equalsBruteForce"] else "DIFFERS"
             value = f"{figure['reads']} reads, p50 {figure['p50Ms']:.0f} ms"
             rows.append(["reports", f"{item} ({reports['leads']} leads)", value, "brute force", "-", "", verdict])
+    if results.get("scale"):
+        from bench import scale_bench
+
+        rows += scale_bench.rows(results["scale"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -288,14 +292,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=500, help="leads of the routing burst")
     parser.add_argument("--quick", action="store_true", help="small counts, for development")
     parser.add_argument(
-        "--only", choices=("routing", "reports"), help="run one section alone (the others take minutes)"
+        "--only", choices=("routing", "reports", "scale"), help="run one section alone (the others take minutes)"
     )
     parser.add_argument("--report-leads", type=int, default=50_000, help="leads of the reports' organization")
+    parser.add_argument(
+        "--scale-leads",
+        type=int,
+        default=3_000,
+        help="leads of the scale bench's organization (200,000: python -m bench.scale_bench)",
+    )
+    parser.add_argument("--scale-rounds", type=int, default=3, help="requests per scale case")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.iterations, args.captures, args.rows, args.storage_rows = 2, 15, 15, 500, 2_000
         args.report_leads = 2_000
+        args.scale_leads, args.scale_rounds = 1_000, 2
     started = time.monotonic()
     functions = https_functions()
     results: dict[str, Any] = {
@@ -332,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"bench: reports ({args.report_leads} leads, a year)...", file=sys.stderr, flush=True)
             results["reports"] = reports_bench.reports_bench(args.report_leads)
+        if args.only in (None, "scale"):
+            from bench import scale_bench
+
+            print(
+                f"bench: scale ({args.scale_leads} leads, {args.scale_rounds} rounds)...", file=sys.stderr, flush=True
+            )
+            results["scale"] = scale_bench.scale_bench(args.scale_leads, rounds=args.scale_rounds)
     _finish(results, args, started)
     return 0
 

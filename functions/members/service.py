@@ -8,6 +8,7 @@ learn it, is emailed why the address cannot sign in here (docs/sessions.md).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from auth import sessions
@@ -30,19 +31,9 @@ def _team_exists(transaction: Any, org_id: str, team_id: str | None) -> None:
         raise invalid("teamId", "no such team")
 
 
-def add_member(*, org_id: str, actor: str | None, data: MemberCreate, uid: str | None = None) -> dict[str, Any]:
-    """Add a member in one transaction: email unique in the organization, a free seat, the team exists.
-
-    actor None is the platform (ops commands, the seed), which is told when another organization holds the email.
-    """
-    from google.cloud import firestore
-
-    db = clients.db()
-    org_ref = tenancy.org_ref(org_id)
-    index_ref = db.collection(EMAIL_INDEX).document(email_key(str(data.email)))
-    uid = uid or new_id("u_")
-    now = clock.now()
-    member = {
+def member_document(*, org_id: str, uid: str, data: MemberCreate, now: datetime) -> dict[str, Any]:
+    """A new member's stored document (also what bench/bigorg.py writes in bulk)."""
+    return {
         "uid": uid,
         "orgId": org_id,
         "email": normalize_email(str(data.email)),
@@ -56,6 +47,20 @@ def add_member(*, org_id: str, actor: str | None, data: MemberCreate, uid: str |
         "lastLoginAt": None,
         "sessionsValidAfter": None,
     }
+
+
+def add_member(*, org_id: str, actor: str | None, data: MemberCreate, uid: str | None = None) -> dict[str, Any]:
+    """Add a member in one transaction: email unique in the organization, a free seat, the team exists.
+
+    actor None is the platform (ops commands, the seed), which is told when another organization holds the email.
+    """
+    from google.cloud import firestore
+
+    db = clients.db()
+    org_ref = tenancy.org_ref(org_id)
+    index_ref = db.collection(EMAIL_INDEX).document(email_key(str(data.email)))
+    uid = uid or new_id("u_")
+    member = member_document(org_id=org_id, uid=uid, data=data, now=clock.now())
 
     members = org_ref.collection("members")
     same_email = members.where(filter=clients.where("email", "==", member["email"])).limit(1)

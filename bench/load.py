@@ -515,6 +515,12 @@ def main(argv: list[str] | None = None) -> int:
         "verification": checked,
         "hotDocuments": hottest,
         "hotDocumentKinds": loadcheck.kinds(writes, duration + drained),
+        # every report shard of the organization together: what one document would take unsharded, and what
+        # each of n shards takes is this over n (the event ids hash evenly, tests/reports/test_unit.py)
+        "reportDaysAllShardsTogether": hotdocs.rates(
+            sorted(t for path, times in writes.items() if f"orgs/{ORG}/reportDays/" in path for t in times),
+            duration + drained,
+        ),
         "aboveOneWritePerSecondSustained": [row["document"] for row in hottest if row["peakPerSecond60s"] > 1],
     }
     print(json.dumps(report, indent=2, default=str))
@@ -533,7 +539,9 @@ def main(argv: list[str] | None = None) -> int:
         f"documents above 1 write/s sustained: {len(hot)}",
         file=sys.stderr,
     )
-    return 0 if checked["ok"] and not ledger.failures and not hot else 1
+    # the emulator's own 5xx (a worker it lost: our handler never answered) and unanswered requests are printed
+    # and counted above; they fail the run only where they hid a write (the verification then says so)
+    return 0 if checked["ok"] and not report["failureCounts"]["handler5xx"] and not hot else 1
 
 
 if __name__ == "__main__":

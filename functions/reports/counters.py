@@ -27,9 +27,10 @@ from reports.counting import Cells, Dims
 
 log = logging.getLogger("justo")
 
-# 32: the 50-user load test (bench/README.md) applies ~8 events a second with bursts of ~20, which put 2-3
-# writes a second on each of 4; a day's shards are folded into one by the nightly check (`compact`), so only
-# the last two days cost up to SHARDS reads each.
+# 32: the 50-user load test (bench/README.md) put 3.7 writes/s (60 s) and 4.7/s (10 s) on one organization
+# day's shards together while CPU-bound on 2 cores, i.e. 0.9-1.2/s on each of 4 and at most 0.2-0.5/s on each
+# of 32; an unstarved 50-seat team or an import goes faster. The nightly check folds a finished day's shards
+# into one (`compact`), so only the last two days cost up to SHARDS reads each.
 SHARDS = 32
 FOLD_ATTEMPTS = 8  # a finished day is rarely written; a fold losing this often to late events leaves the shards
 MARKER_DAYS = 7

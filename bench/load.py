@@ -521,6 +521,13 @@ def main(argv: list[str] | None = None) -> int:
             sorted(t for path, times in writes.items() if f"orgs/{ORG}/reportDays/" in path for t in times),
             duration + drained,
         ),
+        # the listeners' coverage: report shard writes they saw per report event the triggers applied (each
+        # event writes one shard per day it touches, so at least 1.0 when no change was missed)
+        "watchCoverage": round(
+            sum(len(t) for path, t in writes.items() if f"orgs/{ORG}/reportDays/" in path)
+            / max(checked["counters"]["reportEventsApplied"], 1),
+            3,
+        ),
         "aboveOneWritePerSecondSustained": [row["document"] for row in hottest if row["peakPerSecond60s"] > 1],
     }
     print(json.dumps(report, indent=2, default=str))

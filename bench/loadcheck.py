@@ -80,7 +80,13 @@ def snapshot(org_id: str) -> dict[str, Any]:
         "openRecount": _open_recount(org_id),
         "rotation": _rotation(org_id),
         "reportGap": _report_gap(org_id, day),
+        "reportEvents": events_applied(org_id),
     }
+
+
+def events_applied(org_id: str) -> int:
+    """How many report events the organization's triggers applied so far (one marker each)."""
+    return int(_db().collection(f"orgs/{org_id}/reportEvents").count().get()[0][0].value)
 
 
 def drain(org_id: str, quiet: float = 10.0, limit: float = 300.0) -> float:
@@ -231,6 +237,8 @@ def _counters(org_id: str, ledger: Ledger, leads: dict[str, dict[str, Any]], bef
         "reportDay": before["day"].isoformat(),
         "reportGapBefore": sum(abs(n) for n in before["reportGap"].values()),
         "reportGapAfter": sum(abs(n) for n in gap.values()),
+        # each applied event writes one shard of each day it touches: the listeners' count is checked against it
+        "reportEventsApplied": events_applied(org_id) - before["reportEvents"],
         "problems": problems,
     }
 

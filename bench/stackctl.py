@@ -66,6 +66,9 @@ def local_stack() -> Iterator[str]:
                 print("stack: using the running local stack (make run)", file=sys.stderr, flush=True)
             else:
                 print("stack: starting the Emulator Suite (about 15 s)...", file=sys.stderr, flush=True)
+                # a worker must answer within this many seconds or the emulator fails its request (a 500
+                # ECONNRESET or a hang): the default 30 is too short for 20 workers starting on 2 busy cores
+                os.environ.setdefault("FUNCTIONS_DISCOVERY_TIMEOUT", "180")
                 started = stack.Stack(toolchain.CACHE / "bench-emulators.log")
                 started.start()
                 from devtools import seed

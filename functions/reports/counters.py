@@ -2,9 +2,11 @@
 
 `orgs/{orgId}/reportDays/{day}-{shard}`: `{day, shard, dims {cellKey: Dims}, cells {cellKey: {metric: n}}}`,
 one document per organization day and shard. An event's increments all go to the shard its id hashes to, so
-a burst (a 10,000-row import) spreads over SHARDS documents per day instead of queueing on one; a read sums
-the shards. A range of days is read in queries on `day` of at most WINDOW_DAYS days, billed one read per
-stored document (one for a window with none): at most days x SHARDS, whatever the number of leads.
+a burst (a 10,000-row import, a portal's burst) spreads over SHARDS documents per day instead of queueing on
+one; a read sums the shards. Once a day is over the nightly check folds its shards into shard 0 (`compact`).
+A range of days is read in queries on `day` of at most WINDOW_DAYS days, billed one read per stored document
+(one for a window with none): one per folded day, at most SHARDS for today and yesterday, whatever the number
+of leads.
 
 Once per event: the increments and a marker `orgs/{orgId}/reportEvents/{hash of the event id}` are one batch
 whose marker is created (`create` fails when it exists), so a redelivered event commits nothing. Markers
@@ -14,6 +16,7 @@ expire by TTL after MARKER_DAYS, far past the triggers' DATA_EVENTS bound on ret
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -23,7 +26,14 @@ from core import clients, clock, tenancy, ttl
 from core.ids import sha256_hex
 from reports.counting import Cells, Dims
 
-SHARDS = 4
+log = logging.getLogger("justo")
+
+# 32: the 50-user load test (bench/README.md) put 3.7 writes/s (60 s) and 4.7/s (10 s) on one organization
+# day's shards together while CPU-bound on 2 cores, i.e. 0.9-1.2/s on each of 4 and at most 0.2-0.5/s on each
+# of 32; an unstarved 50-seat team or an import goes faster. The nightly check folds a finished day's shards
+# into one (`compact`), so only the last two days cost up to SHARDS reads each.
+SHARDS = 32
+FOLD_ATTEMPTS = 8  # a finished day is rarely written; a fold losing this often to late events leaves the shards
 MARKER_DAYS = 7
 BATCH_LIMIT = 450  # Firestore's 500 writes per batch, with room for the marker
 WINDOW_DAYS = 31  # days per query of a report's read: a year is 12 short streams, not one long one
@@ -103,6 +113,48 @@ def apply(org_id: str, event_id: str, cells: Cells, *, shard: int | None = None)
     except AlreadyExists:
         return False
     return True
+
+
+def compact(org_id: str, day: str) -> int:
+    """Fold a finished day's shards into shard 0 in one transaction, so a report over past days reads one
+    document per day; the number of shard documents removed. An increment racing it waits for it or lands
+    after it in a shard (re)created by its merge-set: reads sum every shard of a day, so none is lost."""
+    from google.cloud import firestore
+
+    query = days_ref(org_id).where(filter=clients.where("day", "==", day))
+    target = day_ref(org_id, day, 0)
+
+    @firestore.transactional
+    def fold(transaction: Any) -> int:
+        shards = list(transaction.get(query))
+        others = [s for s in shards if s.reference.path != target.path]
+        if not others:
+            return 0
+        cells: Cells = {}
+        for snapshot in shards:
+            add_document(cells, snapshot.to_dict() or {})
+        keyed = _by_day(cells).get(day, {})
+        transaction.set(
+            target,
+            {
+                "day": day,
+                "shard": 0,
+                "dims": {key: dims.document() for key, (dims, _) in keyed.items()},
+                "cells": {key: dict(counts) for key, (_, counts) in keyed.items()},
+            },
+        )
+        for snapshot in others:
+            transaction.delete(snapshot.reference)
+        return len(others)
+
+    try:
+        removed: int = fold(clients.db().transaction(max_attempts=FOLD_ATTEMPTS))
+    except ValueError as error:  # the library's "failed to commit in n attempts": writers kept winning
+        if "Failed to commit transaction" not in str(error):
+            raise
+        log.warning("report shards of %s %s not folded: busy", org_id, day)  # reads still sum every shard
+        return 0
+    return removed
 
 
 def read(org_id: str, first: str, last: str) -> Cells:

@@ -80,7 +80,7 @@ def truth(org_id: str, day: date, zone: ZoneInfo) -> Cells:
 
 
 def check_day(org_id: str, day: date, *, now: datetime | None = None) -> int:
-    """Recompute one day, fix the stored counters, record the check; the number of figures that differed."""
+    """Recompute one day, fix the stored counters, record the check, fold the shards; the figures that differed."""
     now = now or clock.now()
     zone = OrgSettings.of(tenancy.load_org(org_id, fresh=True)).zone
     expected = truth(org_id, day, zone)
@@ -92,7 +92,8 @@ def check_day(org_id: str, day: date, *, now: datetime | None = None) -> int:
     tenancy.org_ref(org_id).collection("reportChecks").document(day.isoformat()).set(
         {"day": day.isoformat(), "checkedAt": now, "differences": differences, "cells": len(expected)}
     )
-    log.info("report check %s %s: %d differences fixed", org_id, day.isoformat(), differences)
+    folded = counters.compact(org_id, day.isoformat())  # the day is over: past-day reads cost one document
+    log.info("report check %s %s: %d differences fixed, %d shards folded", org_id, day.isoformat(), differences, folded)
     return differences
 
 

@@ -2,8 +2,8 @@
 
 Cost of one report: the caller's organization (cached), one read per filter naming a team, member, project or
 capture source (to tell another organization's id, 404, from one outside the caller's scope, 403), the
-members list for the agents report, and one query over the period's counter documents (at most days x
-counters.SHARDS reads). None of it grows with the number of leads.
+members list for the agents report, and one query over the period's counter documents (one read per day the
+nightly check folded, at most counters.SHARDS for the days since). None of it grows with the number of leads.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench import opcount
 from bench.stats import flatten, percentile, ratio, regressions, summary_ms
@@ -133,3 +135,24 @@ def test_capture_latency_is_compared_with_the_previous_run() -> None:
     after = {"captureLatency": {"new": _latency(20.0, 10.0)}}
     keys = {regression.key for regression in run.compare(before, after)}
     assert "captureLatency.new.p50.ratio" in keys
+
+
+@given(st.lists(st.floats(min_value=0, max_value=600, allow_nan=False), max_size=80), st.sampled_from([1.0, 10.0]))
+def test_the_busiest_window_is_what_a_brute_force_count_finds(times: list[float], window: float) -> None:
+    from bench import hotdocs
+
+    brute = max((sum(1 for t in times if start <= t < start + window) for start in times), default=0)
+    assert hotdocs.max_in_window(times, window) == brute
+
+
+def test_hot_documents_are_ranked_by_sustained_then_burst_rate() -> None:
+    from bench import hotdocs
+
+    steady = [float(s) for s in range(120)]  # 1 write/s for two minutes
+    burst = [100 + s / 10 for s in range(30)]  # 30 writes in 3 s, then nothing
+    rows = hotdocs.top({"orgs/o/a/steady": steady, "orgs/o/a/burst": burst, "orgs/o/a/cold": [5.0]}, 120.0)
+    assert [row["document"] for row in rows] == ["orgs/o/a/steady", "orgs/o/a/burst", "orgs/o/a/cold"]
+    assert rows[0]["peakPerSecond60s"] == 1.0 and rows[0]["peakPerSecond10s"] == 1.0
+    assert rows[1]["peakPerSecond10s"] == 3.0 and rows[1]["peakPerSecond60s"] == 0.5
+    assert hotdocs.rates(burst, 30.0)["peakPerSecond60s"] == 1.0  # a short run: its whole length is the window
+    assert hotdocs.pattern("orgs/demo/reportDays/2026-12-02-1") == "orgs/*/reportDays/*"

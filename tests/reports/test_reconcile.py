@@ -63,3 +63,13 @@ def _where_day(day: str) -> Any:
     from core import clients
 
     return clients.where("day", "==", day)
+
+
+def test_the_check_folds_a_days_shards_into_one_document_keeping_every_count(world: reports_data.World) -> None:
+    day = DAYS[1].isoformat()
+    before = counters.read(ORG, day, day)
+    assert len(list(counters.days_ref(ORG).where(filter=_where_day(day)).stream())) > 1, "the replay used one shard"
+    assert reconcile.check_day(ORG, DAYS[1]) == 0
+    assert [s.id for s in counters.days_ref(ORG).where(filter=_where_day(day)).stream()] == [f"{day}-0"]
+    assert counters.read(ORG, day, day) == before
+    assert reconcile.check_day(ORG, DAYS[1]) == 0  # folded once: the next check finds the same figures

@@ -158,3 +158,14 @@ def test_an_inline_attachment_is_a_related_part_of_the_html_with_its_content_id(
     assert image["Content-ID"] == "<funnel>" and image.get_payload(decode=True) == b"\x89PNG-bytes"
     related = [part for part in message.walk() if part.get_content_type() == "multipart/related"]
     assert related and image in list(related[0].iter_parts())
+
+
+@given(st.text(min_size=1, max_size=12))
+def test_events_spread_evenly_over_the_shards_whatever_their_ids(prefix: str) -> None:
+    # each report day document sees (event rate / SHARDS) writes: only if no shard takes more than its share
+    from reports import counters
+
+    events = 20 * counters.SHARDS
+    per_shard = Counter(counters.shard_of(f"{prefix}{n}") for n in range(events))
+    assert set(per_shard) == set(range(counters.SHARDS))
+    assert max(per_shard.values()) <= 3 * events / counters.SHARDS

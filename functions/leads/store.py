@@ -492,9 +492,10 @@ def email_address(org_id: str, lead: LeadRecord) -> str | None:
 
 
 def masks_now(org_id: str, *, transaction: Any = None) -> bool:
-    """The organization's flag read now, inside the transaction when one is given; never the instance cache."""
+    """The organization's flag read now, inside the transaction when one is given; never the instance cache
+    (outside a transaction, the read this request's authentication made moments ago is as fresh as another)."""
     if transaction is None:
-        return OrgSettings.of(tenancy.load_org(org_id, fresh=True)).phone_masking
+        return OrgSettings.of(tenancy.org_now(org_id)).phone_masking
     snapshot = tenancy.org_ref(org_id).get(field_paths=["settings.phoneMasking"], transaction=transaction)
     return OrgSettings.of(snapshot.to_dict() if snapshot.exists else None).phone_masking
 

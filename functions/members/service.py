@@ -141,14 +141,17 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
         version = check(member, if_match)
         if "teamId" in changes and changes["teamId"] != member.get("teamId"):
             _team_exists(transaction, caller.org_id, changes["teamId"])
-        org = org_ref.get(transaction=transaction).to_dict() or {}
+        # The organization (seats, activeMembers) is read only when the member's active flag really changes:
+        # every other change leaves the seat count alone, so it needs no read of it (nor a lock on it).
+        seat_change = "active" in changes and bool(changes["active"]) != bool(member.get("active"))
+        org = (org_ref.get(transaction=transaction).to_dict() or {}) if seat_change else {}
         head = audit.read_head(transaction, caller.org_id)
         used = int(org.get("activeMembers", 0))
-        if changes.get("active") is True and not member.get("active"):
+        if seat_change and changes["active"]:
             if used >= int(org.get("seats", 0)):
                 raise precondition("No free seat to reactivate this member")
             transaction.update(org_ref, {"activeMembers": used + 1})
-        elif changes.get("active") is False and member.get("active"):
+        elif seat_change:
             transaction.update(org_ref, {"activeMembers": max(0, used - 1)})
         sessions_change = any(
             key in changes and changes[key] != member.get(key) for key in ("role", "teamId", "active")

@@ -18,8 +18,15 @@ from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
 from core.versioning import check
 from members.models import MemberCreate, MemberListQuery, MemberUpdate
-from routing import queue
 from routing.models import AvailabilityBody
+
+
+def _drain(org_id: str, uid: str) -> None:
+    """Offer the member's queued leads to it now (the routing engine is imported by the routes that free a
+    queue only, not at every cold start of the members function)."""
+    from routing import queue
+
+    queue.drain_for(org_id, uid)
 
 
 def _team_exists(transaction: Any, org_id: str, team_id: str | None) -> None:
@@ -180,7 +187,7 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
     if sessions_change or "active" in changes:
         sessions.sync_auth_user(member, revoke=sessions_change)
     if {"active", "leave", "maxOpenLeads", "teamId", "role"} & changes.keys():
-        queue.drain_for(caller.org_id, uid)  # reactivated, leave lifted, cap raised: queued leads may go now
+        _drain(caller.org_id, uid)  # reactivated, leave lifted, cap raised: queued leads may go now
     return member
 
 
@@ -214,7 +221,7 @@ def set_availability(*, caller: Caller, uid: str, data: AvailabilityBody) -> dic
     apply(clients.db().transaction())
     tenancy.cache.forget(ref.path)
     if data.status == "available":
-        queue.drain_for(caller.org_id, uid)
+        _drain(caller.org_id, uid)
     return state
 
 

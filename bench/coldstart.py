@@ -1,5 +1,13 @@
 """Cold start: from process start to the first response, the way the Functions emulator (and Cloud Run)
-starts a Python function: `functions-framework` in functions/ with FUNCTION_TARGET naming the function."""
+starts a Python function: `functions-framework` in functions/ with FUNCTION_TARGET naming the function.
+
+    python -m bench.coldstart [--rounds N] [--instructions] [--no-bytecode] [FUNCTION ...]
+
+prints, per HTTPS function beside the floor (bench/floor/main.py): the median wall time and the median CPU
+time of the process to its first response, and with --instructions the instructions executed from the
+interpreter's start to the first response (valgrind; exact and the same on a busy machine or an idle one,
+where wall time on two shared cores is not), each as a ratio to the floor's.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +62,7 @@ FIRST_REQUESTS: dict[str, FirstRequest] = {
     "visits": FirstRequest("GET", "/", "demo-agent1"),
     "comms": FirstRequest("GET", "/templates", "demo-agent1"),
     "audit": FirstRequest("GET", "/", "demo-admin"),
+    "reports": FirstRequest("GET", "/funnel", "demo-admin"),
     "privacy": FirstRequest("GET", "/policy", "demo-agent1"),
     "attachments": FirstRequest("GET", "/bench-missing", "demo-agent1"),
     "webhooks": FirstRequest(
@@ -77,8 +86,38 @@ def _request(port: int, first: FirstRequest, timeout: float) -> int:
         connection.close()
 
 
-def cold_start(name: str, firestore_host: str, *, timeout: float = 60.0) -> tuple[float, int]:
-    """Seconds from spawning the function's process to its first complete response, and that status."""
+@dataclass(frozen=True)
+class ColdStart:
+    """One cold start: wall seconds to the first complete response, the CPU seconds the function's process
+    (and the worker it forks) spent from its start to its exit right after that response, and the status."""
+
+    seconds: float
+    cpu_seconds: float
+    status: int
+
+
+def compile_sources() -> None:
+    """Compile our source to bytecode as Cloud Functions' Python buildpack does at build
+    (`python3 -m compileall -f -q .` in the function's source, GoogleCloudPlatform/buildpacks
+    cmd/python/functions_framework): deployed functions start from .pyc, so the bench must too. The
+    dependencies' .pyc come from pip, here and there. PYTHONDONTWRITEBYTECODE only stops writing them."""
+    folders = [path for path in env.FUNCTIONS.iterdir() if path.is_dir() and path.name != "venv"]
+    sources = [*folders, *env.FUNCTIONS.glob("*.py"), FLOOR_SOURCE.parent]
+    subprocess.run([str(env.FUNCTIONS_PYTHON), "-m", "compileall", "-f", "-q", *map(str, sources)], check=True)
+
+
+def remove_bytecode() -> None:
+    """Drop our source's compiled bytecode (the shape of a run that compiles every module on every start)."""
+    import shutil
+
+    for folder in [env.FUNCTIONS, FLOOR_SOURCE.parent]:
+        for cache in folder.rglob("__pycache__"):
+            if "venv" not in cache.relative_to(env.ROOT).parts:
+                shutil.rmtree(cache, ignore_errors=True)
+
+
+def cold_start(name: str, firestore_host: str, *, timeout: float = 60.0) -> ColdStart:
+    """Spawn the function's process and time it to its first complete response (wall and CPU)."""
     from devtools.emulators import free_port
 
     port = free_port()
@@ -90,6 +129,7 @@ def cold_start(name: str, firestore_host: str, *, timeout: float = 60.0) -> tupl
     process = subprocess.Popen(
         command, cwd=source.parent, env=process_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    wall, status = None, 0
     try:
         while time.perf_counter() - started < timeout:
             if process.poll() is not None:
@@ -99,15 +139,32 @@ def cold_start(name: str, firestore_host: str, *, timeout: float = 60.0) -> tupl
             except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
                 time.sleep(0.003)
                 continue
-            return time.perf_counter() - started, status
-        raise TimeoutError(f"{name} gave no response within {timeout:.0f} s")
+            wall = time.perf_counter() - started
+            break
+        if wall is None:
+            raise TimeoutError(f"{name} gave no response within {timeout:.0f} s")
     finally:
         process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        cpu = _reap(process)
+    return ColdStart(wall, cpu, status)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> float:
+    """Wait for the process and answer its CPU seconds. On a shared machine the CPU time of a start is far
+    steadier than its wall time (others' load adds waiting, not work). Linux counts in a reaped process the
+    CPU of the children it reaped itself (gunicorn's worker), and the SIGTERM shutdown adds the same few
+    milliseconds to every function and to the floor."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pid, code, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = code
+            return usage.ru_utime + usage.ru_stime
+        time.sleep(0.01)
+    process.kill()
+    _pid, code, usage = os.wait4(process.pid, 0)
+    process.returncode = code
+    return usage.ru_utime + usage.ru_stime
 
 
 def import_seconds(statement: str, *, extra_env: dict[str, str] | None = None, cwd: Path = env.FUNCTIONS) -> float:
@@ -154,3 +211,85 @@ def beyond_floor(target: str, *, runs: int = 3, top: int = 6) -> dict[str, Any]:
         "ms": round(sum(best.values()) / 1000, 1),
         "packages": {package: round(micros / 1000, 1) for package, micros in ranked},
     }
+
+
+def _probe(name: str, source: str, out: str) -> None:
+    """In this process: load the function as functions-framework does and answer its first request."""
+    import functions_framework
+
+    app = functions_framework.create_app(name, source)
+    first = FIRST_REQUESTS.get(name, FirstRequest("GET", "/", "demo-admin"))
+    headers = {"Content-Type": "application/json"}
+    if first.uid:
+        headers["Authorization"] = f"Bearer {env.token(first.uid)}"
+    body = json.dumps(first.body).replace("{n}", uuid.uuid4().hex[:10]) if first.body is not None else None
+    response = app.test_client().open(first.path, method=first.method, data=body, headers=headers)
+    Path(out).write_text(json.dumps({"status": response.status_code}))
+
+
+def instructions(name: str, firestore_host: str) -> tuple[int, int]:
+    """Instructions one interpreter executes from its start to the function's first response (valgrind's
+    count, deterministic), and that response's status."""
+    import tempfile
+
+    source = FLOOR_SOURCE if name == "floor" else env.FUNCTIONS / "main.py"
+    process_env = dict(os.environ) | env.function_env(firestore_host) | {"FUNCTION_TARGET": name}
+    process_env["PYTHONPATH"] = str(env.ROOT)
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+        command += [str(env.FUNCTIONS_PYTHON), "-m", "bench.coldstart", "--probe", name, str(source), out.name]
+        run = subprocess.run(command, cwd=source.parent, env=process_env, capture_output=True, text=True)
+        found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+        if run.returncode != 0 or found is None:
+            raise RuntimeError(f"{name}: {run.stderr[-2000:]}")
+        return int(found.group(1).replace(",", "")), int(json.loads(Path(out.name).read_text())["status"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Cold starts of the HTTPS functions beside the floor: wall, CPU and (optionally) instructions."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="bench.coldstart")
+    parser.add_argument("functions", nargs="*", help="HTTPS functions (default: every one)")
+    parser.add_argument("--rounds", type=int, default=5, help="cold starts per function (medians)")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions (valgrind, slow)")
+    parser.add_argument("--no-bytecode", action="store_true", help="start from source alone (no .pyc)")
+    parser.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.probe:
+        _probe(*args.probe)
+        return 0
+    from bench import run
+
+    names = args.functions or run.https_functions()
+    remove_bytecode() if args.no_bytecode else compile_sources()
+    with env.firestore() as host:
+        cold = run.bench_cold_starts(names, host, args.rounds) if args.rounds else {}
+        counts = {name: instructions(name, host) for name in ["floor", *names]} if args.instructions else {}
+    shape = "source only, no bytecode" if args.no_bytecode else "source compiled first, as the buildpack does"
+    print(f"cold start, median of {args.rounds} rounds ({shape}); load average {os.getloadavg()[0]:.1f}")
+    floor = cold.get("floor", {})
+    if floor:
+        wall, cpu = floor["medianSeconds"] * 1000, floor["cpuSeconds"] * 1000
+        print(f"  {'floor':<12} wall {wall:5.0f} ms         CPU {cpu:5.0f} ms")
+    for name in names:
+        figure = cold.get(name)
+        if figure:
+            print(
+                f"  {name:<12} wall {figure['medianSeconds'] * 1000:5.0f} ms {figure['medianRatio']:.2f}x"
+                f"   CPU {figure['cpuSeconds'] * 1000:5.0f} ms {figure['cpuRatio']:.2f}x   -> {figure['status']}"
+            )
+    if counts:
+        base = counts["floor"][0]
+        print("instructions, process start to first response (valgrind)")
+        for name, (count, status) in counts.items():
+            print(f"  {name:<12} {count / 1e6:7.0f} M  {count / base:.3f}x  -> {status}")
+    if cold or counts:
+        print(json.dumps({"coldStart": cold, "instructions": {k: v[0] for k, v in counts.items()}}, sort_keys=True))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

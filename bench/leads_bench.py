@@ -44,14 +44,20 @@ def leads_endpoints() -> list[Endpoint]:
         lead_id = f"raw{uuid.uuid4().hex[:12]}"
         phone = f"+91{_phone()}"
         key = db.document(f"orgs/demo/leadKeys/phone:{phone}")
+        assignee = db.document("orgs/demo/members/demo-agent1")
 
         @firestore.transactional
         def apply(transaction: Any) -> None:
             if key.get(transaction=transaction).exists:
                 raise RuntimeError("duplicate")
+            if not (assignee.get(transaction=transaction).to_dict() or {}).get("active"):
+                raise RuntimeError("inactive assignee")
             transaction.create(db.document(f"orgs/demo/leads/{lead_id}"), {"name": "Raw", "e164": phone, "version": 1})
             transaction.create(db.document(f"orgs/demo/leads/{lead_id}/private/contact"), {"e164": phone})
             transaction.create(key, {"leadId": lead_id})
+            transaction.set(
+                db.document("orgs/demo/openLeads/demo-agent1-raw"), {"n": firestore.Increment(1)}, merge=True
+            )
 
         apply(db.transaction())
 
@@ -119,9 +125,10 @@ def leads_endpoints() -> list[Endpoint]:
             "POST /leads",
             create,
             raw_create,
-            (3, 3),
+            (4, 4),
             expected_status=201,
-            note="caller 2 + phone key 1; lead, private contact, phone key",
+            note="caller 2 + phone key 1 + assignee 1 (active at commit, in the transaction); lead, private "
+            "contact, phone key, the assignee's open-lead count (a blind increment)",
         ),
         Endpoint("GET /leads/{id}", get, raw_get, (3, 0), note="caller 2 + lead 1"),
         Endpoint("GET /leads?limit=20", list_page, raw_list, None, note="caller 2 + the page's leads"),

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core import clients, settings
+from core import clients, logs, settings
+
+# How old a read made earlier in the same request may be and still stand for "read now" (`org_now`).
+SAME_REQUEST_SECONDS = 2.0
 
 
 def org_ref(org_id: str) -> Any:
@@ -24,6 +27,8 @@ def member_ref(org_id: str, uid: str) -> Any:
 class _Entry:
     expires: float
     value: dict[str, Any] | None
+    read_at: float = 0.0
+    request: logs.RequestContext | None = None  # the request (or event) whose handling made the read
 
 
 @dataclass
@@ -40,8 +45,18 @@ class TtlCache:
             return entry.value
         snapshot = reader()
         value = snapshot.to_dict() if snapshot.exists else None
-        self.entries[path] = _Entry(now + settings.get().member_cache_seconds, value)
+        self.entries[path] = _Entry(now + settings.get().member_cache_seconds, value, now, logs.current())
         return value
+
+    def read_in_this_request(self, path: str) -> tuple[bool, dict[str, Any] | None]:
+        """(True, the document) when the request being handled read it itself moments ago, else (False, None).
+        The request is compared by identity: a redelivered event that reuses an id is another handling."""
+        entry, context = self.entries.get(path), logs.current()
+        if entry is None or context is None or entry.request is not context:
+            return False, None
+        if time.monotonic() - entry.read_at > SAME_REQUEST_SECONDS:
+            return False, None
+        return True, entry.value
 
     def forget(self, path: str) -> None:
         """Drop one entry (after this instance changed the document)."""
@@ -59,6 +74,13 @@ def load_org(org_id: str, *, fresh: bool = False) -> dict[str, Any] | None:
     """The organization document, cached for a few seconds unless fresh."""
     ref = org_ref(org_id)
     return cache.get(ref.path, fresh=fresh, reader=ref.get)
+
+
+def org_now(org_id: str) -> dict[str, Any] | None:
+    """The organization as it is now: the read this same request made moments ago (authenticating a caller on
+    an instance whose cache had expired), else a fresh read. Never an earlier request's cached copy."""
+    found, value = cache.read_in_this_request(org_ref(org_id).path)
+    return value if found else load_org(org_id, fresh=True)
 
 
 def load_member(org_id: str, uid: str, *, fresh: bool = False) -> dict[str, Any] | None:

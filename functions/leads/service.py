@@ -184,9 +184,11 @@ def create_lead(
     open_lead = is_open(lead["stage"], archived=False)
     if assignee_id is None:
         routing_plan = engine.plan(org_id, lead, default_team=rotation_team, zone=conf.zone)
-        routing, zone = routing_plan.settings, routing_plan.zone
+        due = None  # the engine's claim sets the deadline of its pick
     else:
-        routing, zone = routing_config.load(org_id), conf.zone
+        # An agent's own lead: it is already in touch with the buyer, so no first-contact deadline (and no read
+        # of the routing settings that would only compute one).
+        due = None if assignee_id == actor.uid else engine.deadline(routing_config.load(org_id), conf.zone, now)
 
     def attempt(candidate: engine.Candidate | None) -> tuple[dict[str, Any], engine.Claim]:
         @firestore.transactional
@@ -196,8 +198,6 @@ def create_lead(
                 raise taken
             if assignee_id is not None:
                 member = member_for_assignment(transaction, org_id, actor, assignee_id)
-                # An agent's own lead: it is already in touch with the buyer, so no first-contact deadline.
-                due = None if assignee_id == actor.uid else engine.deadline(routing, zone, now)
                 claim = engine.manual_claim(org_id, member, now=now, due=due, by=actor.uid, open_lead=open_lead)
             else:
                 claim = engine.claim(transaction, routing_plan, candidate, now=now, open_lead=open_lead)

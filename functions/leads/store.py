@@ -11,7 +11,8 @@ Notes and the activity history are subcollections of the lead (`child`).
 Phone masking, the rules kept here once:
 - What a write stores is decided from the organization's `phoneMasking` flag read fresh for that write
   (`masks_now`, one read; inside the write's transaction, except for lead creation, which reads it just before
-  so that concurrent creates do not all lock the organization's document), never from the per-instance cache
+  so that concurrent creates do not all lock the organization's document, or stands on the read this same
+  request's authentication made moments ago, `tenancy.org_now`), never from the per-instance cache
   behind `Caller.org`: a lead written in the first seconds after an admin turns masking on is masked like any
   later one. A flip during a write is caught by `leadmaskguard`, which that write triggers.
 - Where the organization masks, the lead document holds masked phones and the search tokens of the full
@@ -492,9 +493,10 @@ def email_address(org_id: str, lead: LeadRecord) -> str | None:
 
 
 def masks_now(org_id: str, *, transaction: Any = None) -> bool:
-    """The organization's flag read now, inside the transaction when one is given; never the instance cache."""
+    """The organization's flag read now, inside the transaction when one is given; never the instance cache
+    (outside a transaction, the read this request's authentication made moments ago is as fresh as another)."""
     if transaction is None:
-        return OrgSettings.of(tenancy.load_org(org_id, fresh=True)).phone_masking
+        return OrgSettings.of(tenancy.org_now(org_id)).phone_masking
     snapshot = tenancy.org_ref(org_id).get(field_paths=["settings.phoneMasking"], transaction=transaction)
     return OrgSettings.of(snapshot.to_dict() if snapshot.exists else None).phone_masking
 

@@ -19,8 +19,15 @@ from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
 from core.versioning import check
 from members.models import MemberCreate, MemberListQuery, MemberUpdate
-from routing import queue
 from routing.models import AvailabilityBody
+
+
+def _drain(org_id: str, uid: str) -> None:
+    """Offer the member's queued leads to it now (the routing engine is imported by the routes that free a
+    queue only, not at every cold start of the members function)."""
+    from routing import queue
+
+    queue.drain_for(org_id, uid)
 
 
 def _team_exists(transaction: Any, org_id: str, team_id: str | None) -> None:
@@ -146,14 +153,17 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
         version = check(member, if_match)
         if "teamId" in changes and changes["teamId"] != member.get("teamId"):
             _team_exists(transaction, caller.org_id, changes["teamId"])
-        org = org_ref.get(transaction=transaction).to_dict() or {}
+        # The organization (seats, activeMembers) is read only when the member's active flag really changes:
+        # every other change leaves the seat count alone, so it needs no read of it (nor a lock on it).
+        seat_change = "active" in changes and bool(changes["active"]) != bool(member.get("active"))
+        org = (org_ref.get(transaction=transaction).to_dict() or {}) if seat_change else {}
         head = audit.read_head(transaction, caller.org_id)
         used = int(org.get("activeMembers", 0))
-        if changes.get("active") is True and not member.get("active"):
+        if seat_change and changes["active"]:
             if used >= int(org.get("seats", 0)):
                 raise precondition("No free seat to reactivate this member")
             transaction.update(org_ref, {"activeMembers": used + 1})
-        elif changes.get("active") is False and member.get("active"):
+        elif seat_change:
             transaction.update(org_ref, {"activeMembers": max(0, used - 1)})
         sessions_change = any(
             key in changes and changes[key] != member.get(key) for key in ("role", "teamId", "active")
@@ -182,7 +192,7 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
     if sessions_change or "active" in changes:
         sessions.sync_auth_user(member, revoke=sessions_change)
     if {"active", "leave", "maxOpenLeads", "teamId", "role"} & changes.keys():
-        queue.drain_for(caller.org_id, uid)  # reactivated, leave lifted, cap raised: queued leads may go now
+        _drain(caller.org_id, uid)  # reactivated, leave lifted, cap raised: queued leads may go now
     return member
 
 
@@ -216,7 +226,7 @@ def set_availability(*, caller: Caller, uid: str, data: AvailabilityBody) -> dic
     apply(clients.db().transaction())
     tenancy.cache.forget(ref.path)
     if data.status == "available":
-        queue.drain_for(caller.org_id, uid)
+        _drain(caller.org_id, uid)
     return state
 
 

@@ -11,13 +11,11 @@ shapes, the contact keys and the masking rules):
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from core import clients, clock, pagination, tenancy
+from core import clients, clock, pagination, tenancy, transactions
 from core.caller import SYSTEM, Actor, Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
@@ -33,9 +31,6 @@ from routing.eligibility import is_open
 
 RESTORE_DAYS = 30
 ATTRIBUTION_FIELDS = ("sourceId", "campaign", "firstSource")
-CONTENDED_ATTEMPTS = 5
-CONTENDED_ROUNDS = 5
-CONTENDED_PAUSE_SEC = 0.05
 
 
 # ---- validation ------------------------------------------------------------------------------------------
@@ -208,29 +203,13 @@ def create_lead(
             store.write_keys(transaction, org_id, lead_id, keys, now)
             return stored, claim
 
-        result: tuple[dict[str, Any], engine.Claim] = run_contended(apply, db)
+        result: tuple[dict[str, Any], engine.Claim] = transactions.contended(apply, db)
         return result
 
     stored, claim = attempt(None) if assignee_id is not None else engine.routed(routing_plan, attempt, now=now)
     if claim.queued:
         queue.announce_queued(org_id, lead_id, team_id=stored["teamId"], queue="team", at=now)
     return LeadRecord.from_document(lead_id, stored)
-
-
-def run_contended(apply: Any, db: Any) -> Any:
-    """Run a transactional function that may meet contention (concurrent writers of one document).
-
-    The client retries an aborted commit at once; when several writers keep colliding that only repeats the
-    collision, so whole rounds of attempts are separated by a jittered, growing pause (Firestore's advice for
-    contended documents). A 503 to retry when every round fails."""
-    for round_ in range(CONTENDED_ROUNDS):
-        try:
-            return apply(db.transaction(max_attempts=CONTENDED_ATTEMPTS))
-        except ValueError as error:
-            if "Failed to commit transaction" not in str(error):
-                raise
-        time.sleep(random.uniform(0.5, 1.0) * CONTENDED_PAUSE_SEC * 2**round_)
-    raise ApiError("UNAVAILABLE", "Too many concurrent changes; retry", headers={"Retry-After": "1"})
 
 
 # ---- read, update, archive, restore, assign ---------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from comms import channels
-from core import clients, clock, mail, pagination, tenancy
+from core import clients, clock, mail, pagination, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
@@ -138,7 +138,7 @@ def create_visit(*, caller: Caller, data: VisitCreate) -> dict[str, Any]:
         transaction.create(ref, visit)
         return visit, lead, project
 
-    visit, lead, project = apply(clients.db().transaction())
+    visit, lead, project = transactions.contended(apply)  # an agent's visits and its lead: busy under load
     _after(caller, visit, lead, project, "scheduled", now)
     return visit
 
@@ -207,7 +207,7 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
         visit.update(update)
         return visit, action, lead, project
 
-    visit, action, lead, project = apply(clients.db().transaction())
+    visit, action, lead, project = transactions.contended(apply)
     if action is not None:
         if lead is None:
             lead = store.get(caller.org_id, visit["leadId"]) or LeadRecord(id=visit["leadId"])

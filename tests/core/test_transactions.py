@@ -1,0 +1,82 @@
+"""Contended transactions: retried in rounds, then a 503 to retry; and any route's transaction that loses every
+attempt (the 50-user load found POST /visits answering 500 on "Failed to commit transaction in 5 attempts")
+answers 503 with Retry-After, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from google.api_core.exceptions import Aborted
+
+from core import http, transactions
+from core.errors import ApiError
+
+pytestmark = pytest.mark.unit
+
+EXHAUSTED = ValueError("Failed to commit transaction in 5 attempts.")
+
+
+class _Db:
+    def __init__(self) -> None:
+        self.transactions: list[int] = []
+
+    def transaction(self, *, max_attempts: int) -> int:
+        self.transactions.append(max_attempts)
+        return len(self.transactions)
+
+
+@pytest.fixture(autouse=True)
+def _no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transactions, "PAUSE_SEC", 0.0)
+
+
+@pytest.mark.parametrize("lost_rounds", range(transactions.ROUNDS))
+def test_a_transaction_that_loses_whole_rounds_is_run_again_in_a_new_one(lost_rounds: int) -> None:
+    db = _Db()
+
+    def apply(transaction: int) -> str:
+        if transaction <= lost_rounds:
+            raise EXHAUSTED
+        return f"won in transaction {transaction}"
+
+    assert transactions.contended(apply, db) == f"won in transaction {lost_rounds + 1}"
+    assert db.transactions == [transactions.ATTEMPTS] * (lost_rounds + 1)
+
+
+def test_a_transaction_that_loses_every_round_is_a_503_to_retry() -> None:
+    db = _Db()
+
+    def apply(transaction: int) -> None:
+        raise EXHAUSTED
+
+    with pytest.raises(ApiError) as raised:
+        transactions.contended(apply, db)
+    assert raised.value.status == 503 and raised.value.headers == {"Retry-After": "1"}
+    assert len(db.transactions) == transactions.ROUNDS
+
+
+@pytest.mark.parametrize("error", [ValueError("no such stage"), ApiError("NOT_FOUND", "No such lead")])
+def test_any_other_error_is_not_retried(error: Exception) -> None:
+    db = _Db()
+
+    def apply(transaction: int) -> None:
+        raise error
+
+    with pytest.raises(type(error)):
+        transactions.contended(apply, db)
+    assert len(db.transactions) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (EXHAUSTED, 503),
+        (Aborted("Transaction lock timeout."), 503),
+        (ValueError("invalid literal for int()"), None),
+        (KeyError("x"), None),
+    ],
+)
+def test_a_route_whose_transaction_lost_every_attempt_answers_503(error: Exception, status: int | None) -> None:
+    mapped = http.unavailable_or_none(error)
+    assert (mapped.status if mapped else None) == status
+    if mapped is not None:
+        assert mapped.headers.get("Retry-After") and mapped.body()["error"]["code"] == "UNAVAILABLE"

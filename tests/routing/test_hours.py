@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from routing.hours import DAYS, WorkingHours, due_at, minute_of, working_time
@@ -84,6 +84,13 @@ instants = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028,
     minutes=st.integers(min_value=1, max_value=3 * 24 * 60),
     zone=st.sampled_from(ZONES),
 )
+@example(  # found by a make test run: a start a microsecond past the minute, due a microsecond into next week's window
+    window=(35, 365),
+    days={"tue"},
+    start=datetime(2025, 4, 1, 0, 0, 0, 1, tzinfo=UTC),
+    minutes=365,
+    zone=ZoneInfo("Asia/Kolkata"),
+)
 def test_the_deadline_is_exactly_the_working_minutes_and_falls_inside_the_window(
     window: tuple[int, int], days: set[str], start: datetime, minutes: int, zone: ZoneInfo
 ) -> None:
@@ -91,9 +98,11 @@ def test_the_deadline_is_exactly_the_working_minutes_and_falls_inside_the_window
     due = due_at(start, minutes, hours, zone)
     assert due >= start + timedelta(minutes=minutes)  # working time never runs faster than the clock
     assert working_time(start, due, hours, zone) == timedelta(minutes=minutes)
-    # The deadline is inside a working window (or at its end): one second earlier is still working time.
-    assert working_time(due - timedelta(seconds=1), due, hours, zone) == timedelta(seconds=1)
-    local_day = (due - timedelta(seconds=1)).astimezone(zone)
+    # The deadline is inside a working window (or at its end): the instant before it is still working time (a
+    # microsecond, not a second: a start a microsecond past the minute ends a microsecond into a window).
+    tick = timedelta(microseconds=1)
+    assert working_time(due - tick, due, hours, zone) == tick
+    local_day = (due - tick).astimezone(zone)
     assert DAYS[local_day.weekday()] in days
 
 

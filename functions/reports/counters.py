@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from core import clients, clock, tenancy, ttl
+from core import clients, clock, tenancy, transactions, ttl
 from core.ids import sha256_hex
 from reports.counting import Cells, Dims
 
@@ -149,8 +149,8 @@ def compact(org_id: str, day: str) -> int:
 
     try:
         removed: int = fold(clients.db().transaction(max_attempts=FOLD_ATTEMPTS))
-    except ValueError as error:  # the library's "failed to commit in n attempts": writers kept winning
-        if "Failed to commit transaction" not in str(error):
+    except ValueError as error:
+        if not transactions.exhausted(error):  # anything but "writers kept winning" is a real failure
             raise
         log.warning("report shards of %s %s not folded: busy", org_id, day)  # reads still sum every shard
         return 0

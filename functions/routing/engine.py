@@ -32,8 +32,9 @@ from routing.config import RoutingSettings, Rule
 
 log = logging.getLogger("justo")
 T = TypeVar("T")
-MAX_PICKS = 40
+PICK_BUDGET_SEC = 20.0  # how long a create keeps re-picking under contention before telling the caller to retry
 PICK_PAUSE_SEC = 0.02  # after a lost race: racers spread out instead of colliding again at once
+PICK_PAUSE_GROWTH = 32  # the pause grows to at most 32 x PICK_PAUSE_SEC (0.64 s)
 HISTORY_KEPT = 50  # entries of assignmentHistory kept on the lead (oldest dropped): the document stays small
 
 
@@ -358,14 +359,20 @@ def manual_claim(
 
 def routed(routing: Plan, attempt: Callable[[Candidate | None], T], *, now: datetime | None = None) -> T:
     """Run attempt(candidate) (which runs the lead's transaction with `claim`), picking again from fresh counts
-    whenever the claim was stale; 503 when every pick met a concurrent change."""
+    whenever the claim was stale, for up to PICK_BUDGET_SEC (a slow machine or a burst on one rule means more
+    rounds, not a refusal); 503 when every pick in that time met a concurrent change."""
     moment = now or clock.now()
     stale = _stale_errors()
-    for round_ in range(MAX_PICKS):
+    deadline = time.monotonic() + PICK_BUDGET_SEC
+    round_ = 0
+    while True:
         try:
             return attempt(routing.pick(moment))
         except stale:
-            time.sleep(random.uniform(0, PICK_PAUSE_SEC * min(2**round_, 16)))
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(random.uniform(0, PICK_PAUSE_SEC * min(2**round_, PICK_PAUSE_GROWTH)))
+            round_ += 1
     raise ApiError("UNAVAILABLE", "Too many concurrent assignments; retry", headers={"Retry-After": "1"})
 
 

@@ -113,6 +113,8 @@ class Ledger:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     failures: list[str] = field(default_factory=list)
+    refusals: Counter[str] = field(default_factory=Counter)  # "op status (handler|emulator) CODE" -> count
+    refusal_samples: list[str] = field(default_factory=list)  # the first answers of each kind of refusal
     phones: set[str] = field(default_factory=set)
     bursts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -142,7 +144,23 @@ async def _send(
         # the Functions emulator answers {"code":"ECONNRESET"} when it lost the worker (not our handler's body)
         where = "emulator" if response.text.startswith('{"code":"E') else "handler"
         ledger.failures.append(f"{op} {method} {path}: {response.status_code} ({where}) {response.text[:300]}")
+    elif response.status_code >= 400:
+        _refused(ledger, op, method, path, response)
     return response
+
+
+def _refused(ledger: Ledger, op: str, method: str, path: str, response: httpx.Response) -> None:
+    """A 4xx, told apart by who said it: our handlers answer API.md's {"error": {"code": ...}}; anything else
+    (the Functions emulator's "Function ... does not exist" or a bare "Not Found") is the emulator's."""
+    try:
+        code = response.json()["error"]["code"]
+        where = "handler"
+    except (ValueError, KeyError, TypeError):
+        code, where = "-", "emulator"
+    kind = f"{op} {response.status_code} ({where}) {code}"
+    if not ledger.refusals[kind]:
+        ledger.refusal_samples.append(f"{kind}: {method} {path}: {response.text[:200]}")
+    ledger.refusals[kind] += 1
 
 
 @dataclass
@@ -509,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "bursts": ledger.bursts,
         "serverErrors": ledger.failures[:30],
+        "refusals": dict(ledger.refusals.most_common()),
+        "refusalSamples": ledger.refusal_samples,
         "failureCounts": {
             kind: sum(1 for failure in ledger.failures if marker(failure)) for kind, marker in FAILURE_KINDS.items()
         },

@@ -156,3 +156,17 @@ def test_hot_documents_are_ranked_by_sustained_then_burst_rate() -> None:
     assert rows[1]["peakPerSecond10s"] == 3.0 and rows[1]["peakPerSecond60s"] == 0.5
     assert hotdocs.rates(burst, 30.0)["peakPerSecond60s"] == 1.0  # a short run: its whole length is the window
     assert hotdocs.pattern("orgs/demo/reportDays/2026-12-02-1") == "orgs/*/reportDays/*"
+
+
+def test_load_refusals_are_told_apart_by_who_answered() -> None:
+    import httpx
+
+    from bench.load import Ledger, _refused
+
+    ledger = Ledger(run="r")
+    ours = httpx.Response(404, json={"error": {"code": "NOT_FOUND", "message": "Lead not found"}})
+    emulator = httpx.Response(404, text="Function us-central1-leads does not exist, valid functions are: auth")
+    for response in (ours, emulator, emulator):
+        _refused(ledger, "get lead", "GET", "/leads/x", response)
+    assert ledger.refusals == {"get lead 404 (handler) NOT_FOUND": 1, "get lead 404 (emulator) -": 2}
+    assert len(ledger.refusal_samples) == 2 and "does not exist" in ledger.refusal_samples[1]

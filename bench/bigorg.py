@@ -143,6 +143,7 @@ class BigOrg:
     lead_ids: list[str] = field(default_factory=list)
     archived: int = 0
     documents: Counter[str] = field(default_factory=Counter)  # kind -> documents written
+    tallies: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)  # leads.tallies scope -> counts
     seconds: float = 0.0
 
     @property
@@ -341,8 +342,8 @@ def generate(
     progress: bool = False,
 ) -> BigOrg:
     """Create the organization (ops.orgs.create_org) and write its members, teams, projects, leads with their
-    private contacts, contact keys, activity, notes, calls and visits, and the open-lead counters
-    (`progress`: a line on stderr every 20,000 leads)."""
+    private contacts, contact keys, activity, notes, calls and visits, the open-lead counters and the stats
+    tallies (`progress`: a line on stderr every 20,000 leads)."""
     from core import clock, tenancy
     from core.caller import caller_of
     from core.org_settings import OrgSettings
@@ -411,10 +412,21 @@ def generate(
         if org.open_of[uid]:
             bulk.set(tenancy.org_ref(org_id).collection("openLeads").document(uid), {"n": org.open_of[uid], "uid": uid})
             org.documents["openLeads"] += 1
+    _write_tallies(bulk, org)
     bulk.close()
     tenancy.cache.clear()
     org.seconds = time.monotonic() - started
     return org
+
+
+def _write_tallies(bulk: Any, org: BigOrg) -> None:
+    """The stats tallies equal to the leads written: each scope's counts in its shard 0, as the trigger's
+    increments would have summed them."""
+    from leads import tallies
+
+    for scope, counts in org.tallies.items():
+        bulk.set(tallies.ref(org.org_id, scope, 0), tallies.document(scope, 0, counts, increment=False))
+        org.documents["leadTallies"] += 1
 
 
 def _write_lead(
@@ -435,7 +447,7 @@ def _write_lead(
     """One lead as POST /leads stores it (by its assignee), then its later life: a stage move, notes, calls,
     a visit, each with the activity entries the triggers write."""
     from comms.service import call_record
-    from leads import service, store
+    from leads import service, store, tallies
     from leads.models import LeadCreate
     from leads.store import LeadRecord
     from routing import eligibility
@@ -480,6 +492,8 @@ def _write_lead(
         lead.update({"archived": True, "archivedAt": now, "archivedBy": uid, "version": lead["version"] + 1})
     ref = store.ref(org_id, lead_id)
     bulk.set(ref, lead)
+    for scope, counts in tallies.contribution(lead).items():
+        org.tallies.setdefault(scope, Counter()).update(counts)
     bulk.set(store.private_ref(org_id, lead_id), contact.document(lead_id, at))
     org.documents["leads"] += 1
     org.documents["contacts"] += 1

@@ -27,6 +27,7 @@ KNOWN = (
     "visits",
     "captures",
     "openLeads",
+    "leadTallies",
     "counts",
     "rotation",
     "reportDays",

@@ -6,7 +6,9 @@ The counters (grep Increment in functions/): open leads per member (`orgs/{o}/op
 counts per scope and member (`orgs/{o}/rotation/{scope}/counts/{uid}`), the report day shards
 (`orgs/{o}/reportDays/{day}-{shard}`). Each is compared as a change over the run (after minus before) with
 the change of its recount, so whatever the seed left is neither blamed nor hidden: the report shards also
-absolutely, through the nightly check's own recount (reports.reconcile.truth).
+absolutely, through the nightly check's own recount (reports.reconcile.truth). The stats tallies
+(`orgs/{o}/leadTallies/...`) are compared absolutely with a recount of every lead: the seed's leads went
+through the same trigger.
 """
 
 from __future__ import annotations
@@ -223,6 +225,10 @@ def _counters(org_id: str, ledger: Ledger, leads: dict[str, dict[str, Any]], bef
             if started[path] < 0:
                 problems["rotationOff"].append({"counter": path, "stored": rotation.get(path), "routed": routed[path]})
 
+    tally_off = _tallies_off(org_id, leads)
+    if tally_off:
+        problems["statsTalliesOff"] = tally_off
+
     gap = _report_gap(org_id, before["day"])
     if gap != before["reportGap"]:
         changed = {k: (before["reportGap"].get(k, 0), gap.get(k, 0)) for k in set(gap) | set(before["reportGap"])}
@@ -239,8 +245,40 @@ def _counters(org_id: str, ledger: Ledger, leads: dict[str, dict[str, Any]], bef
         "reportGapAfter": sum(abs(n) for n in gap.values()),
         # each applied event writes one shard of each day it touches: the listeners' count is checked against it
         "reportEventsApplied": events_applied(org_id) - before["reportEvents"],
+        "statsTallyScopes": len(_stored_tallies(org_id)),
         "problems": problems,
     }
+
+
+def _stored_tallies(org_id: str) -> dict[tuple[str, str], Counter[str]]:
+    """The stats tallies (leads.tallies) summed over their shards, per scope."""
+    out: dict[tuple[str, str], Counter[str]] = {}
+    for snapshot in _db().collection(f"orgs/{org_id}/leadTallies").stream():
+        data = snapshot.to_dict() or {}
+        counts = out.setdefault((str(data.get("scope")), str(data.get("id"))), Counter())
+        counts["total"] += int(data.get("total") or 0)
+        for group in ("stage", "source"):
+            counts.update({f"{group}.{k}": int(v) for k, v in (data.get(group) or {}).items()})
+    return out
+
+
+def _tallies_off(org_id: str, leads: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scopes whose stats tallies differ from a recount of every lead (absolutely: the seed's leads were counted
+    by the same trigger)."""
+    from leads import tallies
+
+    expected: dict[tuple[str, str], Counter[str]] = {}
+    for lead in leads.values():
+        for scope, counts in tallies.contribution(lead).items():
+            expected.setdefault(scope, Counter()).update(counts)
+    stored = _stored_tallies(org_id)
+    off = []
+    for scope in sorted(set(expected) | set(stored)):
+        want = {k: n for k, n in expected.get(scope, Counter()).items() if n}
+        have = {k: n for k, n in stored.get(scope, Counter()).items() if n}
+        if want != have:
+            off.append({"scope": "/".join(scope), "stored": have, "recount": want})
+    return off
 
 
 def kinds(writes: dict[str, list[float]], duration: float) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ COLLECTION_GROUPS = (
     "notifications",
     "emailEvents",
     "reportEvents",
+    "leadTallyEvents",
 )
 
 

@@ -59,7 +59,8 @@ def create_lead(call: Call) -> Reply:
 
 @router.get("/stats", response=Stats)
 def lead_stats(call: Call) -> dict[str, Any]:
-    """Counts by stage and by source over the caller's visible leads (aggregation queries)."""
+    """Counts by stage and by source over the caller's visible leads, from the tallies a trigger keeps as leads
+    change (a few reads whatever the organization's size; seconds behind a write)."""
     return service.stats(caller=call.caller)
 
 

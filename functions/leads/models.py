@@ -321,7 +321,8 @@ class Stats(ApiOut):
     by_stage: dict[str, int] = Field(description="stage -> count")
     by_source: dict[str, int] = Field(description="source -> count")
     aggregation_queries: int = Field(
-        description="Count queries this answer ran (each billed one read per 1,000 entries counted, at least one)"
+        description="Count queries this answer ran (each billed one read per 1,000 entries counted, at least one);"
+        " 0 when it read the counts kept as leads change (admins, managers and agents; an RM's view is counted)"
     )
 
 

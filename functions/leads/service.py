@@ -22,7 +22,7 @@ from core.ids import new_id
 from core.org_settings import OrgSettings
 from core.versioning import check
 from core.visibility import BOOKED, can_reach_member, can_see_lead
-from leads import phones, search, store
+from leads import phones, search, store, tallies
 from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, LeadUpdate, NoteCreate
 from leads.store import Contact, LeadRecord
 from routing import config as routing_config
@@ -608,14 +608,35 @@ def _page_of(
 
 
 def stats(*, caller: Caller) -> dict[str, Any]:
-    """Counts by stage and source over the visible leads with count() aggregations, never reading leads.
+    """Counts by stage and source over the visible leads, never reading leads.
 
-    Cost of one call: 1 + len(stages) + len(sources) aggregation queries (22 with the default settings),
-    each billed one read per 1,000 index entries it counts (at least one): about 21 + 3·N/1000 reads for
-    N visible leads. Run concurrently, so latency is about that of the slowest query."""
+    An admin, a manager or an agent reads its scope's tallies (leads.tallies: a fixed 2-16 reads whatever the
+    organization's size). An RM's view (its own leads and its team's booked ones) and an organization counted
+    before the tallies existed use count() aggregations (`_aggregated`)."""
+    stages, sources = list(caller.settings.stages), list(caller.settings.sources)
+    scope = _tally_scope(caller)
+    if scope is not None and tallies.counted(caller.org):
+        return {**tallies.read(caller.org_id, scope, stages, sources), "aggregationQueries": 0}
+    return _aggregated(caller, stages, sources)
+
+
+def _tally_scope(caller: Caller) -> tallies.Scope | None:
+    """The tally holding exactly the leads visible_query gives the caller (None: no single tally does)."""
+    if caller.role == "admin":
+        return tallies.ORG
+    if caller.role == "manager":
+        return ("team", caller.team_id) if caller.team_id else None
+    if caller.role == "rm" and caller.team_id:
+        return None  # its own leads or its team's booked ones
+    return ("member", caller.uid)
+
+
+def _aggregated(caller: Caller, stages: list[str], sources: list[str]) -> dict[str, Any]:
+    """The counts with count() aggregations: 1 + len(stages) + len(sources) queries (22 with the default
+    settings), each billed one read per 1,000 index entries it counts (at least one): about 21 + 3·N/1000 reads
+    for N visible leads. Run concurrently, so latency is about that of the slowest query."""
     from concurrent.futures import ThreadPoolExecutor
 
-    stages, sources = list(caller.settings.stages), list(caller.settings.sources)
     base = visible_query(caller)
     if base is None:
         return {

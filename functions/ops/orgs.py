@@ -9,6 +9,7 @@ from core import audit, clients, clock, tenancy
 from core.caller import SYSTEM
 from core.errors import ApiError
 from core.org_settings import DEFAULTS
+from leads import tallies
 from members.models import MemberCreate
 from members.service import add_member
 
@@ -37,6 +38,7 @@ def create_org(
         "active": True,
         "settings": DEFAULTS.as_document(),
         "settingsVersion": 1,
+        tallies.SINCE: {"since": now},  # GET /leads/stats counts from its tallies: kept from the first lead
         "createdAt": now,
         "updatedAt": now,
     }

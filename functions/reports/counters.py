@@ -8,9 +8,8 @@ A range of days is read in queries on `day` of at most WINDOW_DAYS days, billed 
 (one for a window with none): one per folded day, at most SHARDS for today and yesterday, whatever the number
 of leads.
 
-Once per event: the increments and a marker `orgs/{orgId}/reportEvents/{hash of the event id}` are one batch
-whose marker is created (`create` fails when it exists), so a redelivered event commits nothing. Markers
-expire by TTL after MARKER_DAYS, far past the triggers' DATA_EVENTS bound on retries.
+Once per event (core.once): the increments and a marker `orgs/{orgId}/reportEvents/{hash of the event id}` are
+one batch whose marker is created, so a redelivered event commits nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from core import clients, clock, tenancy, transactions, ttl
+from core import clients, once, tenancy, transactions
 from core.ids import sha256_hex
 from reports.counting import Cells, Dims
 
@@ -34,7 +33,6 @@ log = logging.getLogger("justo")
 # into one (`compact`), so only the last two days cost up to SHARDS reads each.
 SHARDS = 32
 FOLD_ATTEMPTS = 8  # a finished day is rarely written; a fold losing this often to late events leaves the shards
-MARKER_DAYS = 7
 BATCH_LIMIT = 450  # Firestore's 500 writes per batch, with room for the marker
 WINDOW_DAYS = 31  # days per query of a report's read: a year is 12 short streams, not one long one
 
@@ -95,24 +93,16 @@ def day_writes(cells: Cells) -> list[tuple[str, dict[str, Any]]]:
 
 def apply(org_id: str, event_id: str, cells: Cells, *, shard: int | None = None) -> bool:
     """Add the cells' counts once for this event; False when the event was applied before (or adds nothing)."""
-    from google.api_core.exceptions import AlreadyExists
-
     if not cells:
         return False
     writes = day_writes(cells)
     if len(writes) > BATCH_LIMIT:  # a lead document holds at most 100 dated entries: never in practice
         raise ValueError(f"one event touches {len(writes)} days")
     index = shard_of(event_id) if shard is None else shard
-    now = clock.now()
-    batch = clients.db().batch()
-    batch.create(marker_ref(org_id, event_id), {"at": now, ttl.FIELD: now + timedelta(days=MARKER_DAYS)})
-    for day, document in writes:
-        batch.set(day_ref(org_id, day, index), {**document, "shard": index}, merge=True)
-    try:
-        batch.commit()
-    except AlreadyExists:
-        return False
-    return True
+    return once.commit(
+        marker_ref(org_id, event_id),
+        [(day_ref(org_id, day, index), {**document, "shard": index}) for day, document in writes],
+    )
 
 
 def compact(org_id: str, day: str) -> int:

@@ -1,8 +1,9 @@
 """The report counters' triggers (leads, calls, messages, visits), the nightly check and the weekly email.
 
 Thin: `reports.events` computes what a write changes and applies it once per event id (a marker created in the
-increments' batch), so a redelivered event counts nothing twice. They write only to `reportDays` and
-`reportEvents`, which no trigger listens to: no loops.
+increments' batch), so a redelivered event counts nothing twice; the lead trigger also keeps the stats tallies
+(leads.tallies). They write only to `reportDays`, `reportEvents`, `leadTallies` and `leadTallyEvents`, which no
+trigger listens to: no loops.
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ def _data(snapshot: Any) -> dict[str, Any] | None:
 
 @document_trigger(firestore_fn.on_document_written, document="orgs/{orgId}/leads/{leadId}", max_age=DATA_EVENTS)
 def reportleads(event: firestore_fn.Event[Any]) -> None:
-    """Leads, first contact, enquiries, stage entries and assignments of a lead write."""
+    """Leads, first contact, enquiries, stage entries and assignments of a lead write; and the stats tallies
+    (leads.tallies). Each applies once per event with its own marker: a retry after one of them failed
+    redoes only the other."""
+    from leads import tallies
     from reports import events
 
-    events.on_lead(
-        org_id=event.params["orgId"],
-        event_id=event.id,
-        before=_data(event.data.before),
-        after=_data(event.data.after),
-    )
+    org_id, before, after = event.params["orgId"], _data(event.data.before), _data(event.data.after)
+    events.on_lead(org_id=org_id, event_id=event.id, before=before, after=after)
+    tallies.apply(org_id, event.id, before, after)
 
 
 def _record_trigger(kind: str, event: firestore_fn.Event[Any]) -> None:

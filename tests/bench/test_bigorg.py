@@ -227,3 +227,21 @@ def test_the_scale_table_flags_a_page_read_beyond_its_bound_and_a_growing_export
     rows = scale_bench.rows(results)
     assert [rows[0][-1], rows[-1][-1]] == verdicts
     assert rows[1][-1] == "FAILED" and "DeadlineExceeded" in rows[1][2]
+
+
+@pytest.mark.service
+def test_the_stats_tallies_written_equal_the_aggregations_over_the_leads(generated: bigorg.BigOrg) -> None:
+    from leads import service
+    from leads.seed import member_caller
+
+    for uid in (generated.top_agent, generated.managers[generated.biggest_team], generated.admin_uid):
+        caller = member_caller(ORG, uid)
+        tallied = service.stats(caller=caller)
+        counted = service._aggregated(caller, list(caller.settings.stages), list(caller.settings.sources))
+        assert tallied["aggregationQueries"] == 0 and counted["aggregationQueries"] > 0
+        assert {k: tallied[k] for k in ("total", "byStage", "bySource")} == {
+            k: counted[k] for k in ("total", "byStage", "bySource")
+        }
+    assert (
+        service.stats(caller=member_caller(ORG, generated.admin_uid))["total"] == generated.leads - generated.archived
+    )

@@ -371,6 +371,8 @@ for coll, doc in (
     # the report counters, their event markers, nightly checks and weekly email claims (reports/)
     ("reportDays", "2026-11-24-0"),
     ("reportEvents", "e1"),
+    ("leadTallies", "org-all-0"),
+    ("leadTallyEvents", "e1"),
     ("reportChecks", "2026-11-24"),
     ("reportMails", "2026-11-23-u1"),
 ):

@@ -167,6 +167,8 @@ def seed(db: Any) -> World:
     put(f"{o}/openLeads/u1", {"n": 2, "uid": "u1"})
     put(f"{o}/reportDays/2026-11-24-0", {"day": "2026-11-24", "shard": 0, "cells": {}, "dims": {}})
     put(f"{o}/reportEvents/e1", {"at": NOW})
+    put(f"{o}/leadTallies/org-all-0", {"scope": "org", "id": "all", "shard": 0, "total": 1, "stage": {"new": 1}})
+    put(f"{o}/leadTallyEvents/e1", {"at": NOW})
     put(f"{o}/reportChecks/2026-11-24", {"day": "2026-11-24", "differences": 0})
     put(f"{o}/reportMails/2026-11-23-u1", {"week": "2026-11-23", "uid": "u1"})
     put(f"{o}/config/routing", {"rules": [], "firstContactMinutes": 15, "version": 1})

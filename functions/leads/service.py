@@ -610,7 +610,7 @@ def _page_of(
 def stats(*, caller: Caller) -> dict[str, Any]:
     """Counts by stage and source over the visible leads, never reading leads.
 
-    An admin, a manager or an agent reads its scope's tallies (leads.tallies: a fixed 2-16 reads whatever the
+    An admin, a manager or an agent reads its scope's tallies (leads.tallies: a fixed 4-32 reads whatever the
     organization's size). An RM's view (its own leads and its team's booked ones) and an organization counted
     before the tallies existed use count() aggregations (`_aggregated`)."""
     stages, sources = list(caller.settings.stages), list(caller.settings.sources)

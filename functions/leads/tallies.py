@@ -24,9 +24,11 @@ from typing import Any
 from core import clients, once, tenancy
 from core.ids import sha256_hex
 
-# Shards per scope: the organization's are written on every counted change of every lead (a portal's burst,
-# an import), a team's on its own leads' changes, a member's rarely (a bulk assignment, at most).
-SHARDS = {"org": 16, "team": 8, "member": 2}
+# Shards per scope. The organization's take every counted change of every lead, as the report day shards do
+# (reports.counters.SHARDS, 32, sized by the 50-user load test); a team's its own leads' (the biggest team of
+# bench/bigorg.py holds half the organization's); a member's few, but a bulk assignment or a 500-row import
+# to one agent puts hundreds of events on them within seconds.
+SHARDS = {"org": 32, "team": 16, "member": 4}
 SINCE = "leadTallies"  # the organization document's stamp: {"since": time}
 
 Scope = tuple[str, str]  # (kind, id): ORG, ("team", teamId), ("member", uid)

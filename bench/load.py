@@ -276,10 +276,15 @@ async def _schedule(client: httpx.AsyncClient, ledger: Ledger, desk: Desk) -> No
     lead_id = random.choice(list(desk.leads))
     at = _visit_time()
     body = {"leadId": lead_id, "scheduledAt": _iso(at), "notes": "load"}
-    response = await _send(
-        client, ledger, "schedule visit", "POST", "/visits/", desk.token, json=body,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-    )  # fmt: skip
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    response = await _send(client, ledger, "schedule visit", "POST", "/visits/", desk.token, json=body, headers=key)
+    if response is None or response.status_code >= 500:
+        # as the app does (API.md): the same request again with the same key, which answers the stored visit
+        # when the first one was written and only its answer lost (the emulator cutting a slow worker's reply)
+        await asyncio.sleep(1)
+        response = await _send(
+            client, ledger, "schedule visit (retried)", "POST", "/visits/", desk.token, json=body, headers=key
+        )
     if response is None or response.status_code != 201:  # 409: the agent has a visit within the hour
         return
     visit = response.json()

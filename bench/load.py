@@ -532,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "bursts": ledger.bursts,
         "serverErrors": ledger.failures[:30],
+        "handlerErrors": [failure for failure in ledger.failures if "(handler)" in failure],  # every one, kept
         "refusals": dict(ledger.refusals.most_common()),
         "refusalSamples": ledger.refusal_samples,
         "failureCounts": {

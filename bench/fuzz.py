@@ -11,7 +11,9 @@ is `make fuzz`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ REPORTS = env.ROOT / ".cache" / "fuzz"
 # the e2e tier stays green while they are fixed, and any new failure still fails it. Drop an entry when fixed
 # (`--prune` removes the ones a run no longer reproduces).
 BASELINE = env.ROOT / "bench" / "fuzz-baseline.json"
+# How schemathesis prints a failing case's server error: its status line, then the body in backticks.
+SERVER_ERROR = re.compile(r"\[(5\d\d)\] [^\n]*:\s*`([^`]*)`")
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,28 @@ class FuzzResult:
         """True when no check failed and nothing crashed."""
         return self.returncode == 0
 
+    @property
+    def only_emulator_resets(self) -> bool:
+        """True when every failing case is the Functions emulator's own answer to a worker's dropped socket:
+        a 500 whose body is the Node error `{"code": "ECONNRESET", ...}` (its keys in any order), which our
+        handlers never send (they answer API.md's error shape)."""
+        cases = self.output.count("Test Case ID:")
+        errors = SERVER_ERROR.findall(self.output)
+        return cases > 0 and len(errors) == cases and all(_is_reset(status, body) for status, body in errors)
+
     def summary(self) -> str:
         """Schemathesis' report from its failures section on (or its closing lines)."""
         lines = [line for line in self.output.splitlines() if line.strip()]
         start = next((i for i, line in enumerate(lines) if "FAILURES" in line), max(0, len(lines) - 40))
         return "\n".join(lines[start:][:200])
+
+
+def _is_reset(status: str, body: str) -> bool:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    return status == "500" and isinstance(answer, dict) and answer.get("code") == "ECONNRESET"
 
 
 def run(

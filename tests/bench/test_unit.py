@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bench import opcount
+from bench.fuzz import FuzzResult
 from bench.stats import flatten, percentile, ratio, regressions, summary_ms
 
 pytestmark = pytest.mark.unit
@@ -170,3 +173,29 @@ def test_load_refusals_are_told_apart_by_who_answered() -> None:
         _refused(ledger, "get lead", "GET", "/leads/x", response)
     assert ledger.refusals == {"get lead 404 (handler) NOT_FOUND": 1, "get lead 404 (emulator) -": 2}
     assert len(ledger.refusal_samples) == 2 and "does not exist" in ledger.refusal_samples[1]
+
+
+RESET_CASE = """
+_____________________________ PATCH /org/channels ______________________________
+1. Test Case ID: x2pr1w
+- ST101 Server error
+[500] Internal Server Error:
+    `{body}`
+Reproduce with:
+"""
+
+
+def fuzz_output(*bodies: str) -> str:
+    return "=== FAILURES ===\n" + "".join(RESET_CASE.replace("{body}", body) for body in bodies)
+
+
+def test_a_fuzz_run_failing_only_on_the_emulators_connection_resets_is_told_apart() -> None:
+    resets = ['{"errno":-104,"code":"ECONNRESET","syscall":"read"}', '{"code":"ECONNRESET"}']
+    assert FuzzResult(1, fuzz_output(*resets), Path("j")).only_emulator_resets
+    handler = '{"error":{"code":"INTERNAL","message":"Something went wrong"}}'
+    assert not FuzzResult(1, fuzz_output(resets[0], handler), Path("j")).only_emulator_resets
+    assert not FuzzResult(1, fuzz_output("not json"), Path("j")).only_emulator_resets
+    # a failing case that is not a server error (a schema mismatch) is never excused
+    schema_only = fuzz_output(resets[0]) + "2. Test Case ID: abc123\n- ST108 Response violates schema\n"
+    assert not FuzzResult(1, schema_only, Path("j")).only_emulator_resets
+    assert not FuzzResult(1, "crashed before any case", Path("j")).only_emulator_resets

@@ -484,11 +484,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=100, help="new buyers per capture burst (0: none)")
     parser.add_argument("--json", help="write the report here (default bench/results/load-<UTC time>.json)")
     args = parser.parse_args(argv)
-    from bench import hotdocs, loadcheck
-    from bench.stackctl import local_stack
+    from bench import hotdocs, loadcheck, stackctl
 
     team = roster(args.users)
-    with local_stack() as base:
+    with stackctl.local_stack() as base:
         for name in ("leads", "comms", "visits", "webhooks"):
             if not env.has_function(name):
                 print(f"load: the {name} function does not exist in this tree", file=sys.stderr)
@@ -499,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load: {args.users} users ({added} added) for {args.seconds:.0f} s against {base}", file=sys.stderr)
         loadcheck.drain(ORG)  # the seed's and any earlier run's triggers first: the counters' "before" is settled
         before = loadcheck.snapshot(ORG)
+        log = stackctl.log_path()
+        log_offset = log.stat().st_size if log.exists() else 0
         began = datetime.now(UTC)
         watch = hotdocs.Watch(clients.db(), hotdocs.groups_of(clients.db(), ORG), began).start()
         cpu_before = _cpu()
@@ -507,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         drained = loadcheck.drain(ORG)
         writes = watch.stop()
         checked = loadcheck.verify(ORG, ledger, before)
+        emulator = loadcheck.executions(log, log_offset) if log.exists() else {}
     busy = (cpu_after[0] - cpu_before[0]) / max(cpu_after[1] - cpu_before[1], 1.0)
     total = sum(sum(c.values()) for c in ledger.statuses.values())
     every = [seconds for samples in ledger.latencies.values() for seconds in samples]
@@ -539,6 +541,8 @@ def main(argv: list[str] | None = None) -> int:
             kind: sum(1 for failure in ledger.failures if marker(failure)) for kind, marker in FAILURE_KINDS.items()
         },
         "verification": checked,
+        # what the Functions emulator itself dropped (its log): an unfinished trigger execution is a lost event
+        "emulatorExecutions": emulator,
         "hotDocuments": hottest,
         "hotDocumentKinds": loadcheck.kinds(writes, duration + drained),
         # every report shard of the organization together: what one document would take unsharded, and what

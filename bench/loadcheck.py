@@ -13,9 +13,11 @@ through the same trigger.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter, defaultdict
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -307,3 +309,30 @@ def kinds(writes: dict[str, list[float]], duration: float) -> list[dict[str, Any
         )
     rows.sort(key=lambda row: (row["hottestPeakPerSecond60s"], row["writes"]), reverse=True)
     return rows[:20]
+
+
+# How the Functions emulator logs each execution, and a worker that dropped the request it was given (for a
+# trigger that event is lost: the emulator never redelivers, where production's retry policy would).
+_BEGAN = re.compile(r'Beginning execution of "(?:[a-z0-9-]+-)?([a-z0-9]+)"')
+_FINISHED = re.compile(r'Finished "(?:[a-z0-9-]+-)?([a-z0-9]+)" in')
+_DROPPED = "Request to function failed"
+
+
+def executions(log: Path, offset: int = 0) -> dict[str, Any]:
+    """From the emulator's log after `offset` bytes: executions begun and not finished, per function, and the
+    requests a worker dropped. A report counter short by n matches n unfinished executions of its trigger."""
+    began: Counter[str] = Counter()
+    finished: Counter[str] = Counter()
+    dropped = 0
+    with log.open("rb") as lines:
+        lines.seek(offset)
+        for raw in lines:
+            line = raw.decode("utf-8", "replace")
+            if match := _BEGAN.search(line):
+                began[match.group(1)] += 1
+            elif match := _FINISHED.search(line):
+                finished[match.group(1)] += 1
+            elif _DROPPED in line:
+                dropped += 1
+    unfinished = {name: began[name] - finished[name] for name in sorted(began) if began[name] > finished[name]}
+    return {"executions": sum(began.values()), "unfinished": unfinished, "requestsDropped": dropped}

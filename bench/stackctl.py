@@ -15,6 +15,16 @@ from pathlib import Path
 from bench import env
 from devtools import stack, toolchain
 
+# The Emulator Suite's log: the bench's own suite's, or `make run`'s when the bench uses that one.
+BENCH_LOG = toolchain.CACHE / "bench-emulators.log"
+RUN_LOG = toolchain.CACHE / "emulators.log"
+
+
+def log_path() -> Path:
+    """The log of the suite `local_stack` is using (the newer of the two when both exist)."""
+    logs = [path for path in (BENCH_LOG, RUN_LOG) if path.exists()]
+    return max(logs, key=lambda path: path.stat().st_mtime) if logs else BENCH_LOG
+
 
 def descendants(pid: int) -> set[int]:
     """Every living process below pid (from /proc), whatever its process group."""
@@ -69,7 +79,7 @@ def local_stack() -> Iterator[str]:
                 # a worker must answer within this many seconds or the emulator fails its request (a 500
                 # ECONNRESET or a hang): the default 30 is too short for 20 workers starting on 2 busy cores
                 os.environ.setdefault("FUNCTIONS_DISCOVERY_TIMEOUT", "180")
-                started = stack.Stack(toolchain.CACHE / "bench-emulators.log")
+                started = stack.Stack(BENCH_LOG)
                 started.start()
                 from devtools import seed
 

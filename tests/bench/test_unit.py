@@ -199,3 +199,22 @@ def test_a_fuzz_run_failing_only_on_the_emulators_connection_resets_is_told_apar
     schema_only = fuzz_output(resets[0]) + "2. Test Case ID: abc123\n- ST108 Response violates schema\n"
     assert not FuzzResult(1, schema_only, Path("j")).only_emulator_resets
     assert not FuzzResult(1, "crashed before any case", Path("j")).only_emulator_resets
+
+
+def test_the_emulators_unfinished_executions_are_counted_per_function_after_the_offset(tmp_path: Path) -> None:
+    from bench import loadcheck
+
+    log = tmp_path / "emulators.log"
+    earlier = 'i  functions: Beginning execution of "asia-south1-reportcalls"\n'
+    log.write_text(
+        earlier
+        + 'i  functions: Beginning execution of "asia-south1-reportcalls"\n'
+        + 'i  functions: Beginning execution of "asia-south1-leads"\n'
+        + 'i  functions: Finished "asia-south1-leads" in 12.5ms\n'
+        + 'i  functions: Beginning execution of "asia-south1-reportcalls"\n'
+        + "i  Request to function failed: Error: socket hang up\n"
+        + 'i  functions: Finished "asia-south1-reportcalls" in 8ms\n'
+    )
+    counted = loadcheck.executions(log, offset=len(earlier))
+    assert counted == {"executions": 3, "unfinished": {"reportcalls": 1}, "requestsDropped": 1}
+    assert loadcheck.executions(log)["unfinished"] == {"reportcalls": 2}

@@ -11,6 +11,7 @@ is `make fuzz`.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -24,7 +25,8 @@ from devtools.stack import login
 
 SCHEMA = env.ROOT / "docs" / "openapi.json"
 CHECKS = "not_a_server_error,response_schema_conformance"
-# Ending the fuzzer's own session would turn the rest of the run into 401s: logout is tested elsewhere.
+# Ending the fuzzer's own session would turn the rest of the run into 401s: logout is tested elsewhere (and
+# bench/fuzz_hooks.py keeps the fuzzer's writes off its own member record).
 EXCLUDED_PATHS = ("/auth/logout",)
 REPORTS = env.ROOT / ".cache" / "fuzz"
 # Known failures, each with its owner, cause and an expiry date: they do not fail a run until they expire, so
@@ -70,6 +72,13 @@ def _is_reset(status: str, body: str) -> bool:
     except ValueError:
         return False
     return status == "500" and isinstance(answer, dict) and answer.get("code") == "ECONNRESET"
+
+
+def token_uid(token: str) -> str:
+    """The uid an ID token is for (its payload read, not verified: the fuzzer's own token)."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims.get("user_id") or claims.get("sub") or "")
 
 
 def run(
@@ -121,7 +130,11 @@ def run(
         command += ["--exclude-path", path]
     if seed is not None:
         command += ["--seed", str(seed)]
-    environment = dict(os.environ) | {"PYTHONPATH": str(env.ROOT)}
+    environment = dict(os.environ) | {
+        "PYTHONPATH": str(env.ROOT),
+        "SCHEMATHESIS_HOOKS": "bench.fuzz_hooks",
+        "JUSTO_FUZZ_UID": token_uid(token),
+    }
     completed = subprocess.run(
         command, capture_output=True, text=True, cwd=env.ROOT, env=environment, timeout=max_time + 600
     )

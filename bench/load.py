@@ -113,7 +113,7 @@ class Ledger:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     failures: list[str] = field(default_factory=list)
-    refusals: Counter[str] = field(default_factory=Counter)  # "op status (handler|emulator) CODE" -> count
+    refusals: Counter[str] = field(default_factory=Counter)  # "op status (handler|emulator|misrouted) CODE" -> n
     refusal_samples: list[str] = field(default_factory=list)  # the first answers of each kind of refusal
     phones: set[str] = field(default_factory=set)
     bursts: list[dict[str, Any]] = field(default_factory=list)
@@ -149,12 +149,19 @@ async def _send(
     return response
 
 
+NO_ROUTE = "No such endpoint"  # core.http.Router's answer to a path none of its function's routes has
+
+
 def _refused(ledger: Ledger, op: str, method: str, path: str, response: httpx.Response) -> None:
     """A 4xx, told apart by who said it: our handlers answer API.md's {"error": {"code": ...}}; anything else
-    (the Functions emulator's "Function ... does not exist" or a bare "Not Found") is the emulator's."""
+    (the Functions emulator's "Function ... does not exist" or a bare "Not Found") is the emulator's. Our
+    router's "No such endpoint" on a route this harness knows exists is the emulator's port race (bench/README
+    "Load"): the request reached another function's worker, whose router has no such route."""
     try:
-        code = response.json()["error"]["code"]
-        where = "handler"
+        error = response.json()["error"]
+        code, where = error["code"], "handler"
+        if response.status_code == 404 and error.get("message") == NO_ROUTE:
+            where = "misrouted"
     except (ValueError, KeyError, TypeError):
         code, where = "-", "emulator"
     kind = f"{op} {response.status_code} ({where}) {code}"

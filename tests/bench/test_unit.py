@@ -169,10 +169,15 @@ def test_load_refusals_are_told_apart_by_who_answered() -> None:
     ledger = Ledger(run="r")
     ours = httpx.Response(404, json={"error": {"code": "NOT_FOUND", "message": "Lead not found"}})
     emulator = httpx.Response(404, text="Function us-central1-leads does not exist, valid functions are: auth")
-    for response in (ours, emulator, emulator):
+    misrouted = httpx.Response(404, json={"error": {"code": "NOT_FOUND", "message": "No such endpoint"}})
+    for response in (ours, emulator, emulator, misrouted):
         _refused(ledger, "get lead", "GET", "/leads/x", response)
-    assert ledger.refusals == {"get lead 404 (handler) NOT_FOUND": 1, "get lead 404 (emulator) -": 2}
-    assert len(ledger.refusal_samples) == 2 and "does not exist" in ledger.refusal_samples[1]
+    assert ledger.refusals == {
+        "get lead 404 (handler) NOT_FOUND": 1,
+        "get lead 404 (emulator) -": 2,
+        "get lead 404 (misrouted) NOT_FOUND": 1,
+    }
+    assert len(ledger.refusal_samples) == 3 and "does not exist" in ledger.refusal_samples[1]
 
 
 RESET_CASE = """
@@ -218,3 +223,16 @@ def test_the_emulators_unfinished_executions_are_counted_per_function_after_the_
     counted = loadcheck.executions(log, offset=len(earlier))
     assert counted == {"executions": 3, "unfinished": {"reportcalls": 1}, "requestsDropped": 1}
     assert loadcheck.executions(log)["unfinished"] == {"reportcalls": 2}
+
+
+def test_the_fuzzer_knows_its_own_uid_from_its_token() -> None:
+    import base64
+    import json
+
+    from bench.fuzz import token_uid
+
+    def part(value: dict[str, str]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    token = ".".join([part({"alg": "none"}), part({"user_id": "demo-admin", "sub": "demo-admin"}), ""])
+    assert token_uid(token) == "demo-admin"

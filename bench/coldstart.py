@@ -26,6 +26,9 @@ from bench import env
 
 FRAMEWORK = env.FUNCTIONS / "venv" / "bin" / "functions-framework"
 FLOOR_SOURCE = env.ROOT / "bench" / "floor" / "main.py"
+# The floor answering through a pydantic model (--instructions): what validating replies costs on its own.
+VALIDATED = "floorvalidated"
+SOURCES = {"floor": FLOOR_SOURCE, VALIDATED: FLOOR_SOURCE}
 
 # The import set of the floor, and of "the whole SDK stack" eagerly imported (issue 2's comparison).
 FLOOR_IMPORTS = "firebase_functions.https_fn, firebase_admin.auth, firebase_admin.firestore"
@@ -50,6 +53,7 @@ class FirstRequest:
 # One representative first request per function; functions not listed get an authenticated GET /.
 FIRST_REQUESTS: dict[str, FirstRequest] = {
     "floor": FirstRequest("GET", "/", "demo-agent1"),
+    VALIDATED: FirstRequest("GET", "/", "demo-agent1"),
     "members": FirstRequest("GET", "/me", "demo-agent1"),
     "org": FirstRequest("GET", "/teams", "demo-admin"),
     "devices": FirstRequest(
@@ -232,7 +236,7 @@ def instructions(name: str, firestore_host: str) -> tuple[int, int]:
     count, deterministic), and that response's status."""
     import tempfile
 
-    source = FLOOR_SOURCE if name == "floor" else env.FUNCTIONS / "main.py"
+    source = SOURCES.get(name, env.FUNCTIONS / "main.py")
     process_env = dict(os.environ) | env.function_env(firestore_host) | {"FUNCTION_TARGET": name}
     process_env["PYTHONPATH"] = str(env.ROOT)
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
@@ -266,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     remove_bytecode() if args.no_bytecode else compile_sources()
     with env.firestore() as host:
         cold = run.bench_cold_starts(names, host, args.rounds) if args.rounds else {}
-        counts = {name: instructions(name, host) for name in ["floor", *names]} if args.instructions else {}
+        measured = ["floor", VALIDATED, *names]
+        counts = {name: instructions(name, host) for name in measured} if args.instructions else {}
     shape = "source only, no bytecode" if args.no_bytecode else "source compiled first, as the buildpack does"
     print(f"cold start, median of {args.rounds} rounds ({shape}); load average {os.getloadavg()[0]:.1f}")
     floor = cold.get("floor", {})
@@ -281,10 +286,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"   CPU {figure['cpuSeconds'] * 1000:5.0f} ms {figure['cpuRatio']:.2f}x   -> {figure['status']}"
             )
     if counts:
-        base = counts["floor"][0]
-        print("instructions, process start to first response (valgrind)")
+        base, validated = counts["floor"][0], counts[VALIDATED][0]
+        print(f"instructions, process start to first response (valgrind); ratios to the floor and to {VALIDATED}")
         for name, (count, status) in counts.items():
-            print(f"  {name:<12} {count / 1e6:7.0f} M  {count / base:.3f}x  -> {status}")
+            print(f"  {name:<15} {count / 1e6:7.0f} M  {count / base:.3f}x  {count / validated:.3f}x  -> {status}")
     if cold or counts:
         print(json.dumps({"coldStart": cold, "instructions": {k: v[0] for k, v in counts.items()}}, sort_keys=True))
     sys.stdout.flush()

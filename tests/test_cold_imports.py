@@ -30,8 +30,13 @@ NEVER_AT_START = (
     "defusedxml",  # the 99acres pull
     "matplotlib",  # the weekly report's chart
 )
-# Needed only by the routes that move leads between members: not by the members function's start.
-NOT_AT_START_OF = {"members": ("routing.engine", "routing.queue")}
+# Needed only by the routes that move leads between members (routing), or by the capture-source and capture
+# routes (their services): not by the start of these functions, whose first request is most often a read.
+ROUTING = ("routing.engine", "routing.queue", "routing.config")
+NOT_AT_START_OF = {
+    "members": ROUTING[:2],
+    "leads": (*ROUTING, "leads.capture.pipeline", "leads.capture.sources"),
+}
 
 _PROBE = """
 import json, os, sys

@@ -1,8 +1,14 @@
 """The cold-start floor of this SDK stack: the least an HTTPS function can be that verifies a Firebase ID
-token and reads one Firestore document. Every deployed function is measured against it (bench.run)."""
+token and reads one Firestore document. Every deployed function is measured against it (bench.run).
+
+`floorvalidated` is the same answering through a pydantic model, as every function of ours validates what it
+answers: how low a JSON API that validates can start on this stack (bench.coldstart --instructions). It
+imports pydantic in its first request, so the floor's own start is untouched.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any
@@ -45,3 +51,36 @@ def floor(req: https_fn.Request) -> https_fn.Response:
     snapshot = firestore.client(_lazy_app()).document(path).get()
     body = json.dumps({"exists": snapshot.exists, "uid": claims["uid"]})
     return https_fn.Response(body, status=200, content_type="application/json")
+
+
+@functools.cache
+def _answer_model() -> Any:
+    from typing import Annotated
+
+    from pydantic import BaseModel, ConfigDict, StringConstraints
+
+    class Answer(BaseModel):
+        """The reply, validated as core.http's router validates every reply against its declared model."""
+
+        model_config = ConfigDict(extra="forbid")
+
+        exists: bool
+        uid: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+        name: str | None = None
+
+    return Answer
+
+
+@https_fn.on_request()
+def floorvalidated(req: https_fn.Request) -> https_fn.Response:
+    """The floor's work, its answer validated and serialized by a pydantic model."""
+    token = (req.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+    try:
+        claims = auth.verify_id_token(token, app=_lazy_app())
+    except ValueError:
+        return https_fn.Response(status=401)
+    path = f"orgs/{claims.get('orgId')}/members/{claims['uid']}"
+    snapshot = firestore.client(_lazy_app()).document(path).get()
+    name = (snapshot.to_dict() or {}).get("name")
+    answer = _answer_model().model_validate({"exists": snapshot.exists, "uid": claims["uid"], "name": name})
+    return https_fn.Response(answer.model_dump_json(), status=200, content_type="application/json")

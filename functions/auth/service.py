@@ -107,9 +107,7 @@ def _challenge(code_hash: str, org_id: str | None, uid: str | None) -> dict[str,
 def request_code(*, email: str, client: str) -> None:
     """Email a code to an eligible member; for any other address store a decoy: visibly the same."""
     key = normalize_email(email)
-    throttle.hit(PER_CLIENT, client)
-    throttle.hit(PER_EMAIL_CLIENT, f"{key}\x00{client}")
-    throttle.hit(PER_EMAIL, key)
+    throttle.hit_all([(PER_CLIENT, client), (PER_EMAIL_CLIENT, f"{key}\x00{client}"), (PER_EMAIL, key)])
     code = _new_code()
     code_hash = _code_hash(email, code)  # the same keyed-hash work whoever asks
     eligible = _eligible(email)

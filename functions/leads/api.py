@@ -12,7 +12,6 @@ from core.errors import ApiError, invalid
 from core.http import Call, Page, Reply, Router, created, no_content
 from core.pagination import PageQuery
 from leads import service, store
-from leads.capture import pipeline, sources
 from leads.capture.models import (
     Capture,
     CaptureListQuery,
@@ -124,11 +123,15 @@ def bulk_assign(call: Call) -> BulkAssignResult:
 
 
 # ---- lead capture: sources and captures (before the /{lead_id} routes: the router matches in order) ----------
+# Their services (leads.capture.pipeline, .sources) are imported by these routes only: not at the start of a
+# function whose first request is most likely a list of leads (bench.coldstart).
 
 
 @router.get("/sources", query=PageQuery, items=CaptureSource)
 def list_sources(call: Call) -> Page:
     """The organization's capture sources, newest first (admin)."""
+    from leads.capture import sources
+
     items, cursor = sources.list_sources(caller=call.caller, page=call.query(PageQuery))
     return Page(items, cursor)
 
@@ -138,6 +141,8 @@ def list_sources(call: Call) -> Page:
 @router.post("/sources", idempotent=True, body=CaptureSourceCreate, response=CaptureSourceCreated, status=201)
 def create_source(call: Call) -> Reply:
     """A new capture source (admin); the answer carries its key, shown this once (and to a retry of it)."""
+    from leads.capture import sources
+
     source = sources.create_source(caller=call.caller, data=call.body(CaptureSourceCreate))
     return Reply(source, 201, sealed={"key": secrets.CAPTURE_KEY_PEPPER})
 
@@ -145,6 +150,8 @@ def create_source(call: Call) -> Reply:
 @router.patch("/sources/{source_id}", body=CaptureSourceUpdate, response=CaptureSource)
 def update_source(call: Call) -> dict[str, Any]:
     """Change a capture source (admin; If-Match: its version)."""
+    from leads.capture import sources
+
     data = call.body(CaptureSourceUpdate)
     source = sources.update_source(
         caller=call.caller, source_id=call.params["source_id"], data=data, if_match=call.if_match()
@@ -155,12 +162,16 @@ def update_source(call: Call) -> dict[str, Any]:
 @router.post("/sources/{source_id}/rotate-key", fresh=True, response=CaptureSourceCreated)
 def rotate_source_key(call: Call) -> dict[str, Any]:
     """A new key for the source (admin), shown this once; the old key is refused from now on."""
+    from leads.capture import sources
+
     return sources.rotate_key(caller=call.caller, source_id=call.params["source_id"])
 
 
 @router.get("/captures", query=CaptureListQuery, items=Capture)
 def list_captures(call: Call) -> Page:
     """Every payload received, newest first (admin; manager: its team's, numbers masked where the org masks)."""
+    from leads.capture import pipeline
+
     items, cursor = pipeline.list_captures(caller=call.caller, query=call.query(CaptureListQuery))
     return Page(items, cursor)
 
@@ -168,6 +179,8 @@ def list_captures(call: Call) -> Page:
 @router.post("/captures/{capture_id}/retry", response=Capture)
 def retry_capture(call: Call) -> Capture:
     """Replay a rejected capture with its source's field map as it is now (admin)."""
+    from leads.capture import pipeline
+
     return pipeline.retry(caller=call.caller, capture_id=call.params["capture_id"])
 
 

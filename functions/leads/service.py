@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import clients, clock, pagination, tenancy, transactions
 from core.caller import SYSTEM, Actor, Caller
@@ -25,9 +25,11 @@ from core.visibility import BOOKED, can_reach_member, can_see_lead
 from leads import phones, search, store, tallies
 from leads.models import AssignBody, BulkAssignBody, LeadCreate, LeadListQuery, LeadUpdate, NoteCreate
 from leads.store import Contact, LeadRecord
-from routing import config as routing_config
-from routing import counters, engine, queue
+from routing import counters
 from routing.eligibility import is_open
+
+if TYPE_CHECKING:
+    from routing import engine
 
 RESTORE_DAYS = 30
 ATTRIBUTION_FIELDS = ("sourceId", "campaign", "firstSource")
@@ -162,6 +164,9 @@ def create_lead(
     """
     from google.cloud import firestore
 
+    from routing import config as routing_config
+    from routing import engine, queue
+
     actor.require("leads.create")
     conf = store.settings_of(actor, org_id)
     now = clock.now()
@@ -226,6 +231,7 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
     from google.cloud import firestore
 
     from routing import contact as first_contact
+    from routing import queue
 
     caller.require("leads.update")
     changes = data.model_dump(exclude_unset=True, by_alias=True, mode="python")
@@ -323,6 +329,8 @@ def archive_inactive(*, org_id: str, lead_id: str) -> bool:
 def _archive(org_id: str, lead_id: str, read: Any, if_match: int | None, by: str | None) -> None:
     from google.cloud import firestore
 
+    from routing import queue
+
     now = clock.now()
 
     @firestore.transactional
@@ -357,6 +365,8 @@ def _archive(org_id: str, lead_id: str, read: Any, if_match: int | None, by: str
 def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
     """Bring an archived lead back (admin, within 30 days); 409 `duplicateOf` when its contact was reused."""
     from google.cloud import firestore
+
+    from routing import queue
 
     if not caller.is_admin:
         raise forbidden("Only admins restore leads")
@@ -401,6 +411,9 @@ def assign_lead(*, caller: Caller, lead_id: str, body: AssignBody) -> LeadRecord
     """Reassign a visible lead to a member the caller may reach (admin: anyone active; manager: its team): history
     (reason manual), a new first-contact deadline unless contacted, and both members' open-lead counts."""
     from google.cloud import firestore
+
+    from routing import config as routing_config
+    from routing import engine, queue
 
     caller.require("leads.assign")
     now = clock.now()
@@ -447,6 +460,9 @@ def bulk_assign(*, caller: Caller, body: BulkAssignBody) -> int:
 
     A retry after a failure moves what is left (leads already moved no longer match)."""
     from google.cloud import firestore
+
+    from routing import config as routing_config
+    from routing import engine, queue
 
     caller.require("leads.assign")
     if (body.from_assignee_id is None) == (body.lead_ids is None):

@@ -227,3 +227,26 @@ def test_app_check_is_required_where_the_deployment_enables_it(db: Any, monkeypa
     finally:
         monkeypatch.delenv("APP_CHECK_REQUIRED")
         settings.reset()
+
+
+def test_throttles_checked_together_count_in_order_up_to_the_first_refusal(db: Any) -> None:
+    """One transaction for all of a request's limits (one read, one commit) leaves the counts one hit after
+    another would: the limits before the refusing one counted, the ones after it not."""
+    from core import throttle
+    from core.ids import sha256_hex
+
+    first = throttle.Limit("t-first", count=5, window=timedelta(minutes=5))
+    tight = throttle.Limit("t-tight", count=1, window=timedelta(minutes=5))
+    last = throttle.Limit("t-last", count=5, window=timedelta(minutes=5))
+
+    def count(limit: throttle.Limit) -> int:
+        snapshot = db.collection("throttles").document(sha256_hex(limit.name, "s")).get()
+        return int(snapshot.to_dict()["count"]) if snapshot.exists else 0
+
+    hits = [(first, "s"), (tight, "s"), (last, "s")]
+    throttle.hit_all(hits)
+    assert [count(limit) for limit in (first, tight, last)] == [1, 1, 1]
+    with pytest.raises(ApiError) as raised:
+        throttle.hit_all(hits)
+    assert raised.value.status == 429 and int(raised.value.headers["Retry-After"]) == 300
+    assert [count(limit) for limit in (first, tight, last)] == [2, 1, 1]

@@ -30,12 +30,13 @@ NEVER_AT_START = (
     "defusedxml",  # the 99acres pull
     "matplotlib",  # the weekly report's chart
 )
-# Needed only by the routes that move leads between members (routing), or by the capture-source and capture
-# routes (their services): not by the start of these functions, whose first request is most often a read.
+# Needed only by the routes that move leads between members (routing), by the capture-source and capture
+# routes (their services), or by the channel and routing settings' routes: not by the start of these functions, whose first request is most often a read.
 ROUTING = ("routing.engine", "routing.queue", "routing.config")
 NOT_AT_START_OF = {
     "members": ROUTING[:2],
     "leads": (*ROUTING, "leads.capture.pipeline", "leads.capture.sources"),
+    "org": ("routing.config", "org.channels", "comms.channels", "comms.providers"),
 }
 
 _PROBE = """

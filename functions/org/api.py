@@ -9,7 +9,7 @@ from firebase_functions import https_fn
 from core import secrets
 from core.deploy import https_options
 from core.http import Call, Page, Reply, Router, created
-from org import channels, service
+from org import service
 from org.models import (
     ChannelsConfig,
     ChannelsUpdate,
@@ -21,10 +21,11 @@ from org.models import (
     TeamCreate,
     TeamUpdate,
 )
-from routing import config as routing
 from routing.models import RoutingConfig, RoutingUpdate
 
 router = Router("org")
+# The channel and routing services (org.channels with the comms providers, routing.config) are imported by
+# their routes only: a start whose first request reads the settings or the teams needs neither (bench.coldstart).
 
 
 @router.get("/settings", response=OrgSettings)
@@ -44,12 +45,16 @@ def update_settings(call: Call) -> dict[str, Any]:
 @router.get("/routing", response=RoutingConfig)
 def get_routing(call: Call) -> dict[str, Any]:
     """The routing rules, first-contact SLA and working hours (admin)."""
+    from routing import config as routing
+
     return routing.get_config(caller=call.caller)
 
 
 @router.patch("/routing", fresh=True, body=RoutingUpdate, response=RoutingConfig)
 def update_routing(call: Call) -> dict[str, Any]:
     """Change the routing configuration (admin); `rules` replaces the list."""
+    from routing import config as routing
+
     call.caller.require("settings.manage")
     data = call.body(RoutingUpdate)
     return routing.update_config(caller=call.caller, data=data, if_match=call.if_match())
@@ -59,12 +64,16 @@ def update_routing(call: Call) -> dict[str, Any]:
 def get_channels(call: Call) -> dict[str, Any]:
     """The organization's own WhatsApp number, SMS entity and headers, email sender and voice numbers (admin);
     credentials show only whether they are set and their last 4 characters."""
+    from org import channels
+
     return channels.get_channels(caller=call.caller)
 
 
 @router.patch("/channels", fresh=True, body=ChannelsUpdate, response=ChannelsConfig)
 def update_channels(call: Call) -> dict[str, Any]:
     """Change the channels (admin): a section given merges, null removes it; the token is write-only."""
+    from org import channels
+
     data = call.body(ChannelsUpdate)
     return channels.update_channels(caller=call.caller, data=data, if_match=call.if_match())
 
@@ -72,6 +81,8 @@ def update_channels(call: Call) -> dict[str, Any]:
 @router.post("/channels/test", fresh=True, body=ChannelTest, response=ChannelTestResult)
 def test_channel(call: Call) -> dict[str, Any]:
     """Send a test message on one channel (admin); answers with what the provider said."""
+    from org import channels
+
     return channels.test_channel(caller=call.caller, data=call.body(ChannelTest))
 
 

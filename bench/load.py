@@ -510,9 +510,10 @@ def main(argv: list[str] | None = None) -> int:
         began = datetime.now(UTC)
         watch = hotdocs.Watch(clients.db(), hotdocs.groups_of(clients.db(), ORG), began).start()
         cpu_before = _cpu()
-        ledger, duration = asyncio.run(drive(base, team, args.seconds, args.burst))
-        cpu_after = _cpu()
-        drained = loadcheck.drain(ORG)
+        with stackctl.Reaper() as reaper:
+            ledger, duration = asyncio.run(drive(base, team, args.seconds, args.burst))
+            cpu_after = _cpu()
+            drained = loadcheck.drain(ORG)
         writes = watch.stop()
         checked = loadcheck.verify(ORG, ledger, before)
         emulator = loadcheck.executions(log, log_offset) if log.exists() else {}
@@ -550,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
         "verification": checked,
         # what the Functions emulator itself dropped (its log): an unfinished trigger execution is a lost event
         "emulatorExecutions": emulator,
+        "orphanedWorkersEnded": reaper.reaped,  # workers the emulator gave up on, ended by stackctl.Reaper
         "hotDocuments": hottest,
         "hotDocumentKinds": loadcheck.kinds(writes, duration + drained),
         # every report shard of the organization together: what one document would take unsharded, and what

@@ -8,6 +8,7 @@ import fcntl
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,68 @@ def descendants(pid: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
+
+
+def _stat(pid: str) -> tuple[int, int]:
+    """(parent pid, process group) of a process, from /proc/{pid}/stat."""
+    fields = (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), int(fields[2])
+
+
+def orphaned_workers(group: int) -> list[int]:
+    """The suite's function workers whose launching shell the Functions emulator killed when it gave up on
+    them: `functions-framework` processes of the suite's process group reparented to init. The emulator never
+    sends them a request again, yet each keeps its memory (tens of MB) and its port, where the emulator may start
+    another function's worker (bench/README "Load": the port race)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parent, pgrp = _stat(entry.name)
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if pgrp != group or not any(arg.rsplit(b"/", 1)[-1] == b"functions-framework" for arg in argv):
+                continue
+            # reparented to init, or to a subreaper outside the suite (its shell's place is empty)
+            if parent == 1 or _stat(str(parent))[1] != group:
+                found.append(int(entry.name))
+    return found
+
+
+def reap(group: int) -> int:
+    """End the suite's orphaned workers with everything below them; how many orphans were ended."""
+    orphans = orphaned_workers(group)
+    for pid in orphans:
+        for victim in [pid, *descendants(pid)]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(victim, signal.SIGKILL)
+    return len(orphans)
+
+
+class Reaper:
+    """While a load runs: every `every` seconds end the suite's orphaned workers (with their gunicorn
+    workers). Without it a 50-user run on this machine ran out of memory and the kernel killed the Firestore
+    emulator (24 GiB; hundreds of orphans)."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every, self.reaped = every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="orphan-reaper", daemon=True)
+
+    def __enter__(self) -> Reaper:
+        if stack.PGID_FILE.exists():
+            self._group = int(stack.PGID_FILE.read_text().strip())
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.reaped += reap(self._group)
 
 
 def stop_all(suite: stack.Stack) -> None:

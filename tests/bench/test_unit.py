@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,41 @@ def test_the_fuzzer_knows_its_own_uid_from_its_token() -> None:
 
     token = ".".join([part({"alg": "none"}), part({"user_id": "demo-admin", "sub": "demo-admin"}), ""])
     assert token_uid(token) == "demo-admin"
+
+
+def test_the_reaper_ends_a_worker_whose_shell_is_gone_and_spares_one_whose_shell_lives() -> None:
+    """As the Functions emulator leaves them, in the suite's process group: a worker whose launching process
+    was killed (the worker now a child of init) beside a worker whose launcher still runs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from bench import stackctl
+
+    worker = "['bash', '-c', 'exec -a functions-framework sleep 60']"
+    quiet = "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL"
+    launcher = f"import subprocess; print(subprocess.Popen({worker}, {quiet}).pid)"  # prints its worker, then ends
+    script = (
+        "import subprocess, sys, time\n"
+        f"kept = subprocess.Popen({worker}, {quiet})\n"
+        f"orphan = subprocess.run([sys.executable, '-c', {launcher!r}], capture_output=True, text=True).stdout\n"
+        "print(orphan.strip(), kept.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    suite = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        orphan, kept = (int(pid) for pid in (suite.stdout.readline() if suite.stdout else "").split())
+        deadline = time.monotonic() + 10
+        while orphan not in stackctl.orphaned_workers(suite.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stackctl.orphaned_workers(suite.pid) == [orphan]
+        assert stackctl.reap(suite.pid) == 1
+        time.sleep(0.2)
+        assert stackctl.orphaned_workers(suite.pid) == []
+        assert kept in stackctl.descendants(suite.pid), "the worker whose launcher lives is left alone"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(suite.pid, signal.SIGKILL)
+        suite.wait()

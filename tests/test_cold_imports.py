@@ -31,7 +31,8 @@ NEVER_AT_START = (
     "matplotlib",  # the weekly report's chart
 )
 # Needed only by the routes that move leads between members (routing), by the capture-source and capture
-# routes (their services), or by the channel and routing settings' routes: not by the start of these functions, whose first request is most often a read.
+# routes (their services), or by the channel and routing settings' routes: not by the start of these
+# functions, whose first request is most often a read.
 ROUTING = ("routing.engine", "routing.queue", "routing.config")
 NOT_AT_START_OF = {
     "members": ROUTING[:2],

@@ -139,7 +139,7 @@ def compact(org_id: str, day: str) -> int:
 
     try:
         removed: int = fold(clients.db().transaction(max_attempts=FOLD_ATTEMPTS))
-    except ValueError as error:
+    except Exception as error:
         if not transactions.exhausted(error):  # anything but "writers kept winning" is a real failure
             raise
         log.warning("report shards of %s %s not folded: busy", org_id, day)  # reads still sum every shard

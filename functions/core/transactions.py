@@ -25,14 +25,8 @@ T = TypeVar("T")
 
 
 def exhausted(error: BaseException) -> bool:
-    """A round lost to other writers: the client's "failed to commit in n attempts", or a read inside the
-    transaction aborted by another's lock (`Aborted`, e.g. the emulator's "Transaction lock timeout"), which the
-    client raises as it is instead of attempting again."""
-    from google.api_core.exceptions import Aborted
-
-    return isinstance(error, Aborted) or (
-        isinstance(error, ValueError) and "Failed to commit transaction" in str(error)
-    )
+    """The client's "failed to commit in n attempts": every attempt of one round lost to other writers."""
+    return isinstance(error, ValueError) and "Failed to commit transaction" in str(error)
 
 
 def busy() -> ApiError:
@@ -49,7 +43,7 @@ def contended(apply: Callable[[Any], T], db: Any = None) -> T:
     while True:
         try:
             return apply(db.transaction(max_attempts=ATTEMPTS))
-        except Exception as error:
+        except ValueError as error:
             if not exhausted(error):
                 raise
         pause = random.uniform(0.5, 1.0) * PAUSE_SEC * min(2**round_, PAUSE_GROWTH)

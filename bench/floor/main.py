@@ -39,16 +39,24 @@ def _lazy_app() -> firebase_admin.App:
     return _app
 
 
-@https_fn.on_request()
-def floor(req: https_fn.Request) -> https_fn.Response:
-    """Verify the bearer token, read the caller's member document, answer it."""
+def _caller_member(req: https_fn.Request) -> tuple[dict[str, Any], Any] | None:
+    """The bearer token's claims and the caller's member document; None when the token is not valid."""
     token = (req.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
     try:
         claims = auth.verify_id_token(token, app=_lazy_app())
     except ValueError:
-        return https_fn.Response(status=401)
+        return None
     path = f"orgs/{claims.get('orgId')}/members/{claims['uid']}"
-    snapshot = firestore.client(_lazy_app()).document(path).get()
+    return claims, firestore.client(_lazy_app()).document(path).get()
+
+
+@https_fn.on_request()
+def floor(req: https_fn.Request) -> https_fn.Response:
+    """Verify the bearer token, read the caller's member document, answer it."""
+    found = _caller_member(req)
+    if found is None:
+        return https_fn.Response(status=401)
+    claims, snapshot = found
     body = json.dumps({"exists": snapshot.exists, "uid": claims["uid"]})
     return https_fn.Response(body, status=200, content_type="application/json")
 
@@ -74,13 +82,10 @@ def _answer_model() -> Any:
 @https_fn.on_request()
 def floorvalidated(req: https_fn.Request) -> https_fn.Response:
     """The floor's work, its answer validated and serialized by a pydantic model."""
-    token = (req.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-    try:
-        claims = auth.verify_id_token(token, app=_lazy_app())
-    except ValueError:
+    found = _caller_member(req)
+    if found is None:
         return https_fn.Response(status=401)
-    path = f"orgs/{claims.get('orgId')}/members/{claims['uid']}"
-    snapshot = firestore.client(_lazy_app()).document(path).get()
+    claims, snapshot = found
     name = (snapshot.to_dict() or {}).get("name")
     answer = _answer_model().model_validate({"exists": snapshot.exists, "uid": claims["uid"], "name": name})
     return https_fn.Response(answer.model_dump_json(), status=200, content_type="application/json")

@@ -9,6 +9,7 @@ from google.api_core.exceptions import Aborted
 
 from core import http, transactions
 from core.errors import ApiError
+from tests.support.fake_time import FakeTime
 
 pytestmark = pytest.mark.unit
 
@@ -24,30 +25,15 @@ class _Db:
         return len(self.transactions)
 
 
-class _Time:
-    """The module's clock and sleep: pauses recorded, not slept; each look at the clock `step` seconds later."""
-
-    def __init__(self, step: float) -> None:
-        self.step, self.now, self.pauses = step, 0.0, list[float]()
-
-    def monotonic(self) -> float:
-        self.now += self.step
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.pauses.append(seconds)
-
-
 @pytest.fixture
-def fake_time(monkeypatch: pytest.MonkeyPatch) -> _Time:
-    fake = _Time(step=0.05)
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    fake = FakeTime(step=0.05, sleep_advances=True)
     monkeypatch.setattr(transactions, "time", fake)
     return fake
 
 
 @pytest.mark.parametrize("lost_rounds", [0, 1, 4, 12])
-def test_a_transaction_that_loses_whole_rounds_is_run_again_in_a_new_one(lost_rounds: int, fake_time: _Time) -> None:
+def test_a_transaction_that_loses_whole_rounds_is_run_again_in_a_new_one(lost_rounds: int, fake_time: FakeTime) -> None:
     """More rounds than the 5 it once allowed: on a slow machine contention costs rounds, not refusals."""
     db = _Db()
 
@@ -62,7 +48,7 @@ def test_a_transaction_that_loses_whole_rounds_is_run_again_in_a_new_one(lost_ro
     assert all(pause <= transactions.PAUSE_SEC * transactions.PAUSE_GROWTH for pause in fake_time.pauses)
 
 
-def test_a_transaction_that_loses_every_round_of_its_budget_is_a_503_to_retry(fake_time: _Time) -> None:
+def test_a_transaction_that_loses_every_round_of_its_budget_is_a_503_to_retry(fake_time: FakeTime) -> None:
     db = _Db()
 
     def apply(transaction: int) -> None:

@@ -11,6 +11,7 @@ from google.api_core.exceptions import FailedPrecondition
 
 from core.errors import ApiError
 from routing import engine
+from tests.support.fake_time import FakeTime
 
 pytestmark = pytest.mark.unit
 
@@ -26,22 +27,8 @@ class _Plan:
         return f"candidate-{self.picks}"
 
 
-class _Time:
-    """The engine's clock and sleep: pauses recorded, not slept; each look at the clock `step` seconds later."""
-
-    def __init__(self, step: float) -> None:
-        self.step, self.now, self.pauses = step, 0.0, list[float]()
-
-    def monotonic(self) -> float:
-        self.now += self.step
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-
-
-def _clock(monkeypatch: pytest.MonkeyPatch, step: float) -> _Time:
-    fake = _Time(step)
+def _clock(monkeypatch: pytest.MonkeyPatch, step: float) -> FakeTime:
+    fake = FakeTime(step)
     monkeypatch.setattr(engine, "time", fake)
     return fake
 

@@ -43,20 +43,29 @@ def _future(at: datetime, now: datetime) -> datetime:
 
 
 def _double_booking(transaction: Any, org_id: str, agent_id: str, at: datetime, exclude: str | None) -> None:
-    """409 when another scheduled visit of the agent is within SLOT of `at`."""
+    """409 when another scheduled visit of the agent is within SLOT of `at`.
+
+    The agent's bookings document, read and written in the transaction, orders concurrent bookings of one
+    agent: the later one's transaction reads it again after the earlier commits, and its query then sees the
+    earlier visit. The query itself runs outside the transaction so it holds no lock on the visits: under
+    pessimistic locking a transactional range query locks out every other booking in the organization.
+    """
+    book = tenancy.org_ref(org_id).collection("agentBookings").document(agent_id)
+    book.get(transaction=transaction)
     query = (
         visits_of(org_id)
         .where(filter=clients.where("agentId", "==", agent_id))
         .where(filter=clients.where("scheduledAt", ">", at - SLOT))
         .where(filter=clients.where("scheduledAt", "<", at + SLOT))
     )
-    for snapshot in transaction.get(query):
+    for snapshot in query.stream():
         if snapshot.id != exclude and snapshot.get("status") == "scheduled":
             raise ApiError(
                 "FAILED_PRECONDITION",
                 "The agent has another visit within an hour of this time; send allowDoubleBooking to book anyway",
                 conflictsWith=snapshot.id,
             )
+    transaction.set(book, {"orgId": org_id, "agentId": agent_id, "updatedAt": clock.now()})
 
 
 def _project(transaction: Any, org_id: str, project_id: str | None) -> dict[str, Any] | None:

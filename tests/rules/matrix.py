@@ -368,6 +368,7 @@ for coll, doc in (
     ("config", "routing"),
     ("privacyRequests", "prq1"),
     ("openLeads", "u1"),
+    ("agentBookings", "u1"),  # orders one agent's concurrent bookings (visits.service)
     # the report counters, their event markers, nightly checks and weekly email claims (reports/)
     ("reportDays", "2026-11-24-0"),
     ("reportEvents", "e1"),

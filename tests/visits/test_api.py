@@ -3,6 +3,7 @@ invitations (parsed from the rendered MIME), reminders and check-in."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -102,6 +103,65 @@ def test_double_booking_is_refused_unless_allowed(
     assert _schedule(agent, scheduledAt="2026-11-27T06:00:00Z").status == 201  # an hour later is free
     allowed = _schedule(manager, agentId=agent.uid, scheduledAt="2026-11-27T05:30:00Z", allowDoubleBooking=True)
     assert allowed.status == 201
+
+
+def _race(*attempts: Any) -> list[Any]:
+    """Run the calls at once (a barrier lets them go together); their answers in the order given."""
+    barrier, answers = threading.Barrier(len(attempts)), [None] * len(attempts)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        answers[index] = attempts[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(attempts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_two_bookings_of_one_agent_racing_for_one_hour_one_wins_and_the_other_is_told_which(
+    db: Any, clock: Any, mailer: CapturingMailer, tasks_queue: Any
+) -> None:
+    _, manager, agent, _ = _setup()
+    make_lead("org1", "lead3", assignee=agent.uid, team="north")
+    answers = _race(
+        lambda: _schedule(agent),
+        lambda: _schedule(manager, leadId="lead3", agentId=agent.uid, scheduledAt="2026-11-27T05:30:00Z"),
+    )
+    assert sorted(a.status for a in answers) == [201, 409], [a.body for a in answers]
+    won, lost = sorted(answers, key=lambda a: a.status)
+    stored = [s.id for s in tenancy.org_ref("org1").collection("visits").stream()]
+    assert stored == [won.body["id"]] and lost.error["conflictsWith"] == won.body["id"]
+    # a reschedule into the booked hour racing a new booking there: again exactly one gets the hour
+    other = _schedule(agent, scheduledAt="2026-11-27T09:00:00Z").body
+    answers = _race(
+        lambda: call(
+            "PATCH", f"/visits/{other['id']}", token=agent.token(), json_body={"scheduledAt": "2026-11-27T07:00:00Z"}
+        ),
+        lambda: _schedule(manager, leadId="lead3", agentId=agent.uid, scheduledAt="2026-11-27T07:20:00Z"),
+    )
+    assert sorted(a.status for a in answers) in ([200, 409], [201, 409]), [a.body for a in answers]
+    near = [
+        s.id
+        for s in tenancy.org_ref("org1").collection("visits").stream()
+        if at("2026-11-27T06:00:00Z") < s.get("scheduledAt") < at("2026-11-27T08:30:00Z")
+    ]
+    assert len(near) == 1
+
+
+def test_bookings_of_different_agents_at_one_time_all_go_through(
+    db: Any, clock: Any, mailer: CapturingMailer, tasks_queue: Any
+) -> None:
+    admin, manager, agent, other = _setup()
+    answers = _race(
+        lambda: _schedule(agent),
+        lambda: _schedule(other, leadId="lead2"),
+        lambda: _schedule(admin, leadId="lead2", agentId=manager.uid),
+    )
+    assert [a.status for a in answers] == [201, 201, 201], [a.body for a in answers]
+    assert len(list(tenancy.org_ref("org1").collection("visits").stream())) == 3
 
 
 def test_reschedule_then_cancel_keeps_uid_raises_sequence_and_replaces_then_deletes_reminders(

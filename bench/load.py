@@ -549,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
             kind: sum(1 for failure in ledger.failures if marker(failure)) for kind, marker in FAILURE_KINDS.items()
         },
         "verification": checked,
-        # what the Functions emulator itself dropped (its log): an unfinished trigger execution is a lost event
+        # what the Functions emulator itself lost (its log): an unfinished or raised trigger execution is a lost event
         "emulatorExecutions": emulator,
         "orphanedWorkersEnded": reaper.reaped,  # workers the emulator gave up on, ended by stackctl.Reaper
         "hotDocuments": hottest,

@@ -316,23 +316,38 @@ def kinds(writes: dict[str, list[float]], duration: float) -> list[dict[str, Any
 _BEGAN = re.compile(r'Beginning execution of "(?:[a-z0-9-]+-)?([a-z0-9]+)"')
 _FINISHED = re.compile(r'Finished "(?:[a-z0-9-]+-)?([a-z0-9]+)" in')
 _DROPPED = "Request to function failed"
+_RAISED = "ERROR in app: Exception on"  # a worker's Flask app logging an execution that raised
+_TRIGGER_FRAME = re.compile(r'/functions/triggers/[a-z_]+\.py", line \d+, in ([a-z0-9]+)$')
 
 
 def executions(log: Path, offset: int = 0) -> dict[str, Any]:
-    """From the emulator's log after `offset` bytes: executions begun and not finished, per function, and the
-    requests a worker dropped. A report counter short by n matches n unfinished executions of its trigger."""
+    """From the emulator's log after `offset` bytes: executions begun and not finished, and trigger executions
+    that raised, per function (the trigger's frame in the first traceback after the worker's error line), and
+    the requests a worker dropped. The Functions emulator delivers neither kind of event again (deployed, a
+    retried trigger's is), so a report counter short by n matches n of them."""
     began: Counter[str] = Counter()
     finished: Counter[str] = Counter()
-    dropped = 0
+    raised: Counter[str] = Counter()
+    dropped, pending = 0, False
     with log.open("rb") as lines:
         lines.seek(offset)
         for raw in lines:
-            line = raw.decode("utf-8", "replace")
+            line = raw.decode("utf-8", "replace").rstrip()
             if match := _BEGAN.search(line):
                 began[match.group(1)] += 1
             elif match := _FINISHED.search(line):
                 finished[match.group(1)] += 1
             elif _DROPPED in line:
                 dropped += 1
+            elif _RAISED in line:
+                pending = True
+            elif pending and (match := _TRIGGER_FRAME.search(line)):
+                raised[match.group(1)] += 1
+                pending = False
     unfinished = {name: began[name] - finished[name] for name in sorted(began) if began[name] > finished[name]}
-    return {"executions": sum(began.values()), "unfinished": unfinished, "requestsDropped": dropped}
+    return {
+        "executions": sum(began.values()),
+        "unfinished": unfinished,
+        "triggersRaised": dict(sorted(raised.items())),
+        "requestsDropped": dropped,
+    }

@@ -220,9 +220,24 @@ def test_the_emulators_unfinished_executions_are_counted_per_function_after_the_
         + 'i  functions: Beginning execution of "asia-south1-reportcalls"\n'
         + "i  Request to function failed: Error: socket hang up\n"
         + 'i  functions: Finished "asia-south1-reportcalls" in 8ms\n'
+        + 'i  functions: Beginning execution of "asia-south1-reportleads"\n'
+        + ">  [2026-12-02 12:30:26,098] ERROR in app: Exception on /functions/projects/ [POST]\n"
+        + ">  Traceback (most recent call last):\n"
+        + '>    File "/work/main/functions/core/deploy.py", line 80, in guarded\n'
+        + '>    File "/work/main/functions/triggers/reports.py", line 41, in reportleads\n'
+        + '>    File "/work/main/functions/reports/events.py", line 40, in on_lead\n'
+        + ">  google.api_core.exceptions.Unknown: None \n"
+        + ">  During handling of the above exception, another exception occurred:\n"
+        + '>    File "/work/main/functions/triggers/reports.py", line 41, in reportleads\n'
+        + 'i  functions: Finished "asia-south1-reportleads" in 1571.66ms\n'
     )
     counted = loadcheck.executions(log, offset=len(earlier))
-    assert counted == {"executions": 3, "unfinished": {"reportcalls": 1}, "requestsDropped": 1}
+    assert counted == {
+        "executions": 4,
+        "unfinished": {"reportcalls": 1},
+        "triggersRaised": {"reportleads": 1},  # once, though its frame is in both tracebacks
+        "requestsDropped": 1,
+    }
     assert loadcheck.executions(log)["unfinished"] == {"reportcalls": 2}
 
 

@@ -4,6 +4,7 @@ whole-suite stack other people run), the demo seed, and tokens for the seeded me
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -106,3 +107,17 @@ def seeded_member(uid: str) -> dict[str, Any]:
                     "active": active,
                 }
     raise KeyError(uid)
+
+
+# The Node socket errors the Functions emulator answers with when it loses or cannot reach a function's worker.
+EMULATOR_SOCKET_ERRORS = frozenset({"ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"})
+
+
+def emulator_socket_error(body: str) -> bool:
+    """True when a 5xx body is the Functions emulator's own `{"code": "ECONNRESET", "errno": ..., ...}` (its
+    keys in any order), which our handlers never send: they answer API.md's `{"error": {...}}`."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and "error" not in answer and answer.get("code") in EMULATOR_SOCKET_ERRORS

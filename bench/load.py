@@ -141,8 +141,8 @@ async def _send(
     ledger.latencies[op].append(time.perf_counter() - started)
     ledger.statuses[op][response.status_code] += 1
     if response.status_code >= 500:
-        # the Functions emulator answers {"code":"ECONNRESET"} when it lost the worker (not our handler's body)
-        where = "emulator" if response.text.startswith('{"code":"E') else "handler"
+        # the Functions emulator answers its Node socket error when it lost or missed the worker
+        where = "emulator" if env.emulator_socket_error(response.text) else "handler"
         ledger.failures.append(f"{op} {method} {path}: {response.status_code} ({where}) {response.text[:300]}")
     elif response.status_code >= 400:
         _refused(ledger, op, method, path, response)

@@ -197,6 +197,8 @@ def fuzz_output(*bodies: str) -> str:
 
 def test_a_fuzz_run_failing_only_on_the_emulators_connection_resets_is_told_apart() -> None:
     resets = ['{"errno":-104,"code":"ECONNRESET","syscall":"read"}', '{"code":"ECONNRESET"}']
+    refused = '{"errno":-111,"code":"ECONNREFUSED","syscall":"connect","address":"127.0.0.1","port":9028}'
+    assert FuzzResult(1, fuzz_output(refused), Path("j")).only_emulator_resets  # a worker not listening yet
     assert FuzzResult(1, fuzz_output(*resets), Path("j")).only_emulator_resets
     handler = '{"error":{"code":"INTERNAL","message":"Something went wrong"}}'
     assert not FuzzResult(1, fuzz_output(resets[0], handler), Path("j")).only_emulator_resets
@@ -290,3 +292,14 @@ def test_the_reaper_ends_a_worker_whose_shell_is_gone_and_spares_one_whose_shell
         with contextlib.suppress(ProcessLookupError):
             os.killpg(suite.pid, signal.SIGKILL)
         suite.wait()
+
+
+def test_the_emulators_socket_errors_are_told_apart_from_our_handlers_error_bodies() -> None:
+    from bench import env
+
+    assert env.emulator_socket_error('{"errno":-104,"code":"ECONNRESET","syscall":"connect","port":8388}')
+    assert env.emulator_socket_error('{"code":"ECONNREFUSED","errno":-111}')
+    assert not env.emulator_socket_error('{"error":{"code":"UNAVAILABLE","message":"Too many concurrent changes"}}')
+    assert not env.emulator_socket_error('{"code":"INTERNAL"}') and not env.emulator_socket_error(
+        "Internal Server Error"
+    )

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from core import tenancy
-from devtools.inproc import Response, call
+from devtools.inproc import call
 from tests.support.factory import add_person, make_org
 from tests.support.leads import lead_body, make_team
+from tests.support.race import race
 
 pytestmark = pytest.mark.http
-
-
-def _race(*requests: Callable[[], Response]) -> list[Response]:
-    """Run the requests at the same moment, each on its own thread; their responses in order."""
-    barrier = threading.Barrier(len(requests))
-    responses: list[Response | None] = [None] * len(requests)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        responses[index] = requests[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert all(r is not None for r in responses), "a racing request never answered"
-    return [r for r in responses if r is not None]
 
 
 def _count(org_id: str, collection: str, **equal: Any) -> int:
@@ -84,7 +65,7 @@ def test_concurrent_retries_with_one_key_create_one_lead(db: Any) -> None:
     body = lead_body("98111 44555", "Double Tap")
     headers = {"Idempotency-Key": "lead-double-tap"}
     token = team.agent1.token()
-    responses = _race(*[lambda: call("POST", "/leads", token=token, json_body=body, headers=headers)] * 3)
+    responses = race(*[lambda: call("POST", "/leads", token=token, json_body=body, headers=headers)] * 3)
     statuses = sorted(r.status for r in responses)
     # One creates; a retry arriving meanwhile is told to retry (409 in progress) or gets the same reply.
     assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}, [(r.status, r.body) for r in responses]
@@ -96,7 +77,7 @@ def test_two_member_patches_with_the_same_if_match_exactly_one_wins(db: Any) -> 
     admin = make_org()
     agent = add_person("org1", "agent", "north")
     token = admin.token()
-    responses = _race(
+    responses = race(
         lambda: call(
             "PATCH", f"/members/{agent.uid}", token=token, json_body={"name": "Left"}, headers={"If-Match": "1"}
         ),
@@ -117,7 +98,7 @@ def test_two_lead_patches_with_the_same_if_match_exactly_one_wins(db: Any) -> No
     created = call("POST", "/leads", token=team.agent1.token(), json_body=lead_body("98111 66777", "Race Lead"))
     assert created.status == 201, created.body
     lead_id, token = created.body["id"], team.agent1.token()
-    responses = _race(
+    responses = race(
         lambda: call(
             "PATCH", f"/leads/{lead_id}", token=token, json_body={"stage": "contacted"}, headers={"If-Match": "1"}
         ),

@@ -3,7 +3,6 @@ invitations (parsed from the rendered MIME), reminders and check-in."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from devtools.inproc import call
 from reminders.service import records
 from tests.support.factory import Person, add_person, make_org
 from tests.support.ports import CapturingMailer
+from tests.support.race import race
 from tests.visits.data import at, make_lead, make_project
 
 pytestmark = pytest.mark.http
@@ -105,28 +105,12 @@ def test_double_booking_is_refused_unless_allowed(
     assert allowed.status == 201
 
 
-def _race(*attempts: Any) -> list[Any]:
-    """Run the calls at once (a barrier lets them go together); their answers in the order given."""
-    barrier, answers = threading.Barrier(len(attempts)), [None] * len(attempts)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        answers[index] = attempts[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
-
-
 def test_two_bookings_of_one_agent_racing_for_one_hour_one_wins_and_the_other_is_told_which(
     db: Any, clock: Any, mailer: CapturingMailer, tasks_queue: Any
 ) -> None:
     _, manager, agent, _ = _setup()
     make_lead("org1", "lead3", assignee=agent.uid, team="north")
-    answers = _race(
+    answers = race(
         lambda: _schedule(agent),
         lambda: _schedule(manager, leadId="lead3", agentId=agent.uid, scheduledAt="2026-11-27T05:30:00Z"),
     )
@@ -136,7 +120,7 @@ def test_two_bookings_of_one_agent_racing_for_one_hour_one_wins_and_the_other_is
     assert stored == [won.body["id"]] and lost.error["conflictsWith"] == won.body["id"]
     # a reschedule into the booked hour racing a new booking there: again exactly one gets the hour
     other = _schedule(agent, scheduledAt="2026-11-27T09:00:00Z").body
-    answers = _race(
+    answers = race(
         lambda: call(
             "PATCH", f"/visits/{other['id']}", token=agent.token(), json_body={"scheduledAt": "2026-11-27T07:00:00Z"}
         ),
@@ -155,7 +139,7 @@ def test_bookings_of_different_agents_at_one_time_all_go_through(
     db: Any, clock: Any, mailer: CapturingMailer, tasks_queue: Any
 ) -> None:
     admin, manager, agent, other = _setup()
-    answers = _race(
+    answers = race(
         lambda: _schedule(agent),
         lambda: _schedule(other, leadId="lead2"),
         lambda: _schedule(admin, leadId="lead2", agentId=manager.uid),

@@ -9,7 +9,7 @@ from typing import Any
 
 from attachments import content
 from attachments.models import MAX_BYTES, AttachmentCreate
-from core import clients, clock, storage, tenancy
+from core import clients, clock, storage, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, forbidden, not_found, precondition
 from core.ids import new_id
@@ -191,7 +191,7 @@ def _settle(org_id: str, attachment_id: str, expected: dict[str, Any], changes: 
         transaction.update(ref, update)
         return {**current, **update}
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     return result
 
 

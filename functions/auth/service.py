@@ -15,7 +15,7 @@ from secrets import randbelow, token_hex
 from typing import Any
 
 from auth import sessions
-from core import audit, clients, clock, mail, secrets, tenancy, throttle
+from core import audit, clients, clock, mail, secrets, tenancy, throttle, transactions
 from core.errors import ApiError
 from core.ids import keyed_hash, same, sha256_hex
 
@@ -191,7 +191,7 @@ def _check_code(email: str, code: str, client: str) -> _Outcome:
             audit.append_in(transaction, str(org_id), head, action, actor=str(uid), **details)
         return _Outcome("wrong", left)
 
-    result: _Outcome = attempt(db.transaction())
+    result: _Outcome = transactions.run(attempt, db)
     return result
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core import audit, clients, clock, sealing, secrets, tenancy
+from core import audit, clients, clock, sealing, secrets, tenancy, transactions
 from core.errors import ApiError, precondition
 from core.versioning import check
 
@@ -314,5 +314,5 @@ def save(
             audit.append_in(transaction, org_id, head, "channels.changed", actor=by, fields=sorted(changes))
         return after
 
-    result: dict[str, Any] = apply(db.transaction())
+    result: dict[str, Any] = transactions.run(apply, db)
     return result

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import clients, clock, pagination, tenancy
+from core import clients, clock, pagination, tenancy, transactions
 from core.caller import Caller
 from core.errors import not_found
 from core.models import valid_doc_id
@@ -118,7 +118,7 @@ def store_outbound(org_id: str, message: dict[str, Any]) -> None:
             touch(transaction, org_id, lead, [message])
         transaction.create(message_ref, message)
 
-    apply(clients.db().transaction())
+    transactions.run(apply)
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ def mark_read(*, caller: Caller, conv_id: str) -> dict[str, Any]:
         transaction.update(conv_ref, changes)
         return {**conversation, **changes}
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     return result
 
 
@@ -250,7 +250,7 @@ def _fold(org_id: str, from_id: str, to_id: str, channel: str) -> bool:
         transaction.delete(from_ref)
         return True
 
-    result: bool = apply(clients.db().transaction())
+    result: bool = transactions.run(apply)
     return result
 
 
@@ -274,7 +274,7 @@ def _follow(org_id: str, lead_id: str, channel: str) -> bool:
         transaction.update(conv_ref, {**changes, "updatedAt": clock.now()})
         return True
 
-    result: bool = apply(clients.db().transaction())
+    result: bool = transactions.run(apply)
     return result
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from comms import channels, numbers, providers, service
 from comms import config as comms_config
 from comms.payloads import SendGridEvent, WhatsAppDelivery, WhatsAppMedia, WhatsAppMessage
-from core import clients, clock, tenancy
+from core import clients, clock, tenancy, transactions
 from core.caller import SYSTEM
 from core.errors import ApiError
 from core.ids import sha256_hex
@@ -312,7 +312,7 @@ def _inbound_whatsapp(phone_number_id: str, message: WhatsAppMessage, profile_na
             transaction.create(ref.parent.document(reply["id"]), reply)
         return True
 
-    created: bool = apply(clients.db().transaction())
+    created: bool = transactions.run(apply)
     if not created:
         return False
     _after_inbound(org_id, record)
@@ -685,7 +685,7 @@ def voice_status(call_id: str, params: dict[str, str]) -> bool:
         )
         return True
 
-    result: bool = apply(clients.db().transaction())
+    result: bool = transactions.run(apply)
     return result
 
 

@@ -16,7 +16,7 @@ from comms.models import (
     WhatsAppCreate,
     WhatsAppReply,
 )
-from core import clients, clock, pagination, secrets, tenancy
+from core import clients, clock, pagination, secrets, tenancy, transactions
 from core.caller import SYSTEM, Actor, Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id, sha256_hex
@@ -89,7 +89,7 @@ def log_call(*, caller: Caller, data: CallCreate) -> dict[str, Any]:
             transaction.update(store.ref(caller.org_id, lead.id), first)
         return record
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     return result
 
 
@@ -466,7 +466,7 @@ def _claim(org_id: str, message_id: str) -> dict[str, Any] | None:
         transaction.update(ref, {"sendingSince": now})
         return message
 
-    result: dict[str, Any] | None = apply(clients.db().transaction())
+    result: dict[str, Any] | None = transactions.run(apply)
     return result
 
 
@@ -619,7 +619,7 @@ def apply_status(org_id: str, message_id: str, status: str, *, at: datetime, rea
         transaction.update(ref, changes)
         return forward
 
-    result: bool = apply(clients.db().transaction())
+    result: bool = transactions.run(apply)
     return result
 
 

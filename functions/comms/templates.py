@@ -18,7 +18,7 @@ from typing import Any
 
 from comms import channels, providers, rules
 from comms.models import TemplateCreate, TemplateHeader, TemplateUpdate
-from core import audit, clients, clock, tenancy
+from core import audit, clients, clock, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, invalid, not_found, precondition
 from core.models import valid_doc_id
@@ -330,7 +330,7 @@ def update(*, caller: Caller, template_id: str, data: TemplateUpdate, if_match: 
         transaction.set(ref, after)
         return after
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     audit.record(caller.org_id, "template.changed", actor=caller.uid, target=template_id, fields=sorted(changes))
     return _present(template_id, result)
 

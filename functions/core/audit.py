@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from core import clients, clock
+from core import clients, clock, transactions
 from core.jsonutil import to_json
 
 GENESIS = "0" * 64
@@ -89,7 +89,7 @@ def record(org_id: str, action: str, *, actor: str | None, target: str | None = 
         head = read_head(transaction, org_id)
         return append_in(transaction, org_id, head, action, actor=actor, target=target, **details)
 
-    return str(append(clients.db().transaction()))
+    return str(transactions.run(append))
 
 
 @dataclass(frozen=True)

@@ -335,13 +335,13 @@ def client_address(forwarded_for: str | None, remote_addr: str | None) -> str:
 
 
 def unavailable_or_none(error: Exception) -> ApiError | None:
-    """503 for a backing service that is down or timing out, or a transaction that kept losing to concurrent
-    writers (every route, not only those that run theirs in `transactions.contended`); None for anything else."""
+    """503 for a backing service that is down or timing out, or a transaction that lost to concurrent writers
+    (`transactions.run` already tried it again for its budget); None for anything else."""
     from google.api_core import exceptions as gexc
 
     from core import transactions
 
-    if transactions.exhausted(error) or isinstance(error, gexc.Aborted):
+    if transactions.lost(error):
         return transactions.busy()
     retryable = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError, gexc.InternalServerError)
     if isinstance(error, retryable) or type(error).__name__ in {"_InactiveRpcError", "TransportError"}:

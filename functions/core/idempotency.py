@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
-from core import clients, clock
+from core import clients, clock, transactions
 from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.ids import sha256_hex
@@ -151,7 +151,7 @@ def _take_over(ref: Any, now: Any) -> bool:
         transaction.update(ref, {"leaseUntil": now + LEASE})
         return True
 
-    return bool(claim(clients.db().transaction()))
+    return bool(transactions.run(claim))
 
 
 def _mark_done(ref: Any, update: dict[str, Any], attempts: int = 3) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import clients, clock
+from core import clients, clock, transactions
 from core.errors import ApiError
 from core.ids import sha256_hex
 
@@ -50,7 +50,7 @@ def hit_all(hits: Sequence[tuple[Limit, str]]) -> None:
                 return wait
         return 0.0
 
-    wait = apply(db.transaction())
+    wait = transactions.run(apply, db)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         raise ApiError(

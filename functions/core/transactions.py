@@ -1,9 +1,13 @@
-"""Transactions that may meet contention: several writers of one document, or locks held long under load.
+"""Every transaction of the backend runs here: `run` tries a `@firestore.transactional` function again when
+another writer made it lose, and tells the caller to retry only when that kept happening.
 
-The client retries an aborted commit at once; when writers keep colliding that only repeats the collision, so
-whole rounds of attempts are separated by a jittered, growing pause (Firestore's advice for contended
-documents), for up to BUDGET_SEC: a slow machine or a burst costs rounds, not refusals (the routing engine's
-picks work the same way). A caller that still loses is told to retry (503 with Retry-After), never a 500.
+The client attempts a commit that aborted again at once, but it raises an `Aborted` from a read inside the
+transaction as it is (a lock held by another transaction: production's contention, the emulator's
+"Transaction lock timeout"), and when writers keep colliding its attempts only repeat the collision. So whole
+rounds of attempts, after either, are separated by a jittered, growing pause (Firestore's advice for contended
+documents), for up to BUDGET_SEC: a slow machine or a burst costs rounds, not refusals. A caller that still
+loses gets a 503 with Retry-After, never a 500; one that reads a changed document on its next round gets what
+that document now says (a 412 for a stale If-Match, for instance), as if it had come second.
 """
 
 from __future__ import annotations
@@ -24,9 +28,14 @@ PAUSE_GROWTH = 16
 T = TypeVar("T")
 
 
-def exhausted(error: BaseException) -> bool:
-    """The client's "failed to commit in n attempts": every attempt of one round lost to other writers."""
-    return isinstance(error, ValueError) and "Failed to commit transaction" in str(error)
+def lost(error: BaseException) -> bool:
+    """A round lost to other writers: the client's "failed to commit in n attempts", or an `Aborted` raised by
+    a read inside the transaction."""
+    from google.api_core.exceptions import Aborted
+
+    return isinstance(error, Aborted) or (
+        isinstance(error, ValueError) and "Failed to commit transaction" in str(error)
+    )
 
 
 def busy() -> ApiError:
@@ -34,17 +43,17 @@ def busy() -> ApiError:
     return ApiError("UNAVAILABLE", "Too many concurrent changes; retry", headers={"Retry-After": "1"})
 
 
-def contended(apply: Callable[[Any], T], db: Any = None) -> T:
+def run(apply: Callable[[Any], T], db: Any = None) -> T:
     """Run a `@firestore.transactional` function in rounds of attempts; a 503 to retry when the rounds of
-    BUDGET_SEC all failed."""
+    BUDGET_SEC all lost."""
     db = db or clients.db()
     deadline = time.monotonic() + BUDGET_SEC
     round_ = 0
     while True:
         try:
             return apply(db.transaction(max_attempts=ATTEMPTS))
-        except ValueError as error:
-            if not exhausted(error):
+        except Exception as error:
+            if not lost(error):
                 raise
         pause = random.uniform(0.5, 1.0) * PAUSE_SEC * min(2**round_, PAUSE_GROWTH)
         if time.monotonic() + pause >= deadline:

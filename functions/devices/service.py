@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import clients, clock
+from core import clients, clock, transactions
 from core.caller import Caller
 from core.push_tokens import devices_of, token_ref
 from devices.models import DeviceRegister
@@ -40,7 +40,7 @@ def register(*, caller: Caller, data: DeviceRegister) -> dict[str, Any]:
         transaction.set(holder_ref, {"uid": caller.uid, "deviceId": data.device_id, "updatedAt": now})
         return device
 
-    result: dict[str, Any] = apply(db.transaction())
+    result: dict[str, Any] = transactions.run(apply, db)
     return result
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any, Protocol
 
-from core import audit, clients, clock, csvout, storage, tenancy
+from core import audit, clients, clock, csvout, storage, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
@@ -188,7 +188,7 @@ def start(*, caller: Caller, import_id: str, columns: dict[str, str] | None, dry
         transaction.update(ref, updates)
         return current | updates
 
-    begun = begin(clients.db().transaction())
+    begun = transactions.run(begin)
     if begun is None:  # a racing start began it
         return present(load_visible(caller, import_id))
     try:
@@ -226,7 +226,7 @@ def _unstart(ref: Any, starts: int) -> None:
         if current.get("status") == RUNNING and current.get("rowsTotal") is None and current.get("starts") == starts:
             transaction.update(ref, {"status": UPLOADED, "updatedAt": clock.now()})
 
-    revert(clients.db().transaction())
+    transactions.run(revert)
 
 
 # ---- the task queue -----------------------------------------------------------------------------------------
@@ -412,7 +412,7 @@ def _record_batch(
         )
         return True
 
-    return bool(apply(clients.db().transaction()))
+    return bool(transactions.run(apply))
 
 
 def _count_rows(record: dict[str, Any]) -> int:

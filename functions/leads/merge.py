@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import clients, clock, tenancy
+from core import clients, clock, tenancy, transactions
 from core.caller import Caller
 from core.errors import invalid, not_found, precondition
 from leads import store
@@ -91,10 +91,7 @@ def merge_leads(*, caller: Caller, lead_id: str, duplicate_id: str) -> LeadRecor
             released.append(duplicate.assignee_id)
         return target.updated(updates)
 
-    if existing.merged_into == lead_id:
-        merged = store.get_visible(caller, lead_id)
-    else:
-        merged = apply(clients.db().transaction())
+    merged = store.get_visible(caller, lead_id) if existing.merged_into == lead_id else transactions.run(apply)
     for uid in released:
         queue.drain_for(org_id, uid)
     move_related(org_id, duplicate_id, lead_id, team_id=merged.team_id)

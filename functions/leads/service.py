@@ -208,7 +208,7 @@ def create_lead(
             store.write_keys(transaction, org_id, lead_id, keys, now)
             return stored, claim
 
-        result: tuple[dict[str, Any], engine.Claim] = transactions.contended(apply, db)
+        result: tuple[dict[str, Any], engine.Claim] = transactions.run(apply, db)
         return result
 
     stored, claim = attempt(None) if assignee_id is not None else engine.routed(routing_plan, attempt, now=now)
@@ -294,7 +294,7 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
         transaction.update(store.ref(org_id, lead_id), updates)
         return lead.updated(updates), contact, masked, was_open and not now_open
 
-    lead, contact, masked, closed = apply(db.transaction())
+    lead, contact, masked, closed = transactions.run(apply, db)
     if closed and lead.assignee_id:
         queue.drain_for(org_id, lead.assignee_id)
     if contact is None:
@@ -357,7 +357,7 @@ def _archive(org_id: str, lead_id: str, read: Any, if_match: int | None, by: str
         counters.shift_open(transaction, org_id, released, -1)
         return released
 
-    released = apply(clients.db().transaction())
+    released = transactions.run(apply)
     if released:
         queue.drain_for(org_id, released)
 
@@ -401,7 +401,7 @@ def restore_lead(*, caller: Caller, lead_id: str) -> LeadRecord:
         transaction.update(store.ref(org_id, lead_id), updates)
         return lead.updated(updates)
 
-    restored = apply(clients.db().transaction())
+    restored = transactions.run(apply)
     if restored.queue == "team":
         queue.drain(org_id, restored.team_id)
     return store.shown(org_id, restored, caller)
@@ -449,7 +449,7 @@ def assign_lead(*, caller: Caller, lead_id: str, body: AssignBody) -> LeadRecord
         transaction.update(store.ref(caller.org_id, lead_id), updates)
         return lead.updated(updates), lead.assignee_id if opened else None
 
-    record, released = apply(clients.db().transaction())
+    record, released = transactions.run(apply)
     if released:
         queue.drain_for(caller.org_id, released)
     return store.present(record, caller)
@@ -706,7 +706,7 @@ def record_do_not_contact(org_id: str, lead_id: str, channel: str) -> bool:
         )
         return True
 
-    result: bool = apply(clients.db().transaction())
+    result: bool = transactions.run(apply)
     return result
 
 
@@ -770,5 +770,5 @@ def guard_masking(org_id: str, lead_id: str) -> bool:
             transaction.update(store.ref(org_id, lead_id), {**fields, **SYSTEM_REWRITE})
         return bool(fields)
 
-    result: bool = apply(clients.db().transaction())
+    result: bool = transactions.run(apply)
     return result

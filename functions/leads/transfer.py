@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core import audit, clients, clock, csvout, tenancy
+from core import audit, clients, clock, csvout, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.ids import new_id
@@ -458,7 +458,7 @@ def _write_one(org_id: str, item: dict[str, Any], now: Any) -> str | None:
         _counts(transaction, [item])
         return None
 
-    result: str | None = apply(clients.db().transaction())
+    result: str | None = transactions.run(apply)
     return result
 
 

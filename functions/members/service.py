@@ -13,7 +13,7 @@ from typing import Any
 
 from auth import sessions
 from auth.service import EMAIL_INDEX, email_key, normalize_email
-from core import audit, clients, clock, mail, pagination, tenancy
+from core import audit, clients, clock, mail, pagination, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found, precondition
 from core.ids import new_id
@@ -97,7 +97,7 @@ def add_member(*, org_id: str, actor: str | None, data: MemberCreate, uid: str |
         transaction.update(org_ref, {"activeMembers": used + 1})
         return held_elsewhere
 
-    held_elsewhere = apply(db.transaction())
+    held_elsewhere = transactions.run(apply, db)
     tenancy.cache.forget(org_ref.path)
     audit.record(org_id, "member.added", actor=actor, target=uid, role=data.role, teamId=data.team_id)
     if held_elsewhere:
@@ -186,7 +186,7 @@ def update_member(*, caller: Caller, uid: str, data: MemberUpdate, if_match: int
         )
         return member, sessions_change
 
-    member, sessions_change = apply(db.transaction())
+    member, sessions_change = transactions.run(apply, db)
     tenancy.cache.forget(org_ref.path)
     tenancy.cache.forget(ref.path)
     if sessions_change or "active" in changes:
@@ -223,7 +223,7 @@ def set_availability(*, caller: Caller, uid: str, data: AvailabilityBody) -> dic
             transaction, caller.org_id, head, "member.availability", actor=caller.uid, target=uid, status=data.status
         )
 
-    apply(clients.db().transaction())
+    transactions.run(apply)
     tenancy.cache.forget(ref.path)
     if data.status == "available":
         _drain(caller.org_id, uid)

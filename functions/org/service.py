@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import audit, clients, clock, tenancy
+from core import audit, clients, clock, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, invalid, not_found
 from core.ids import new_id
@@ -55,7 +55,7 @@ def update_settings(*, caller: Caller, data: OrgSettingsUpdate, if_match: int | 
         )
         return current_settings({"settings": merged, "settingsVersion": stored["version"] + 1})
 
-    result: dict[str, Any] = apply(db.transaction())
+    result: dict[str, Any] = transactions.run(apply, db)
     tenancy.cache.forget(ref.path)
     audit.record(caller.org_id, "settings.changed", actor=caller.uid, fields=sorted(changes))
     return result
@@ -119,6 +119,6 @@ def update_team(*, caller: Caller, team_id: str, data: TeamUpdate, if_match: int
         transaction.set(ref, team)
         return {"id": team_id, **team}
 
-    result: dict[str, Any] = apply(db.transaction())
+    result: dict[str, Any] = transactions.run(apply, db)
     audit.record(caller.org_id, "team.changed", actor=caller.uid, target=team_id, fields=sorted(changes))
     return result

@@ -12,7 +12,7 @@ from typing import Any
 
 from auth import sessions
 from auth.service import CHALLENGES, EMAIL_INDEX, PER_EMAIL, email_key, normalize_email
-from core import audit, clients, clock, notify, pagination, tenancy
+from core import audit, clients, clock, notify, pagination, tenancy, transactions
 from core.caller import Caller
 from core.errors import invalid, not_found, precondition
 from core.ids import sha256_hex
@@ -95,7 +95,7 @@ def request_deletion(*, caller: Caller) -> dict[str, Any]:
         transaction.update(ref, {"deletionRequestedAt": now, "deletionPending": True})
         return now, True
 
-    requested_at, new = mark(clients.db().transaction())
+    requested_at, new = transactions.run(mark)
     tenancy.cache.forget(ref.path)
     if new:
         audit.record(caller.org_id, "account.deletion.requested", actor=caller.uid, target=caller.uid)
@@ -191,7 +191,7 @@ def complete_deletion(*, caller: Caller, uid: str) -> None:
             },
         )
 
-    tombstone(db.transaction())
+    transactions.run(tombstone, db)
     tenancy.cache.forget(ref.path)
     tenancy.cache.forget(org_ref.path)
     _forget_person(uid, email)
@@ -234,7 +234,7 @@ def correct_self(*, caller: Caller, name: str | None, phone: Any, fields: set[st
         )  # fmt: skip
         return member | update
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     tenancy.cache.forget(ref.path)
     return result | {"uid": caller.uid}
 

@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import audit, clients, clock, pagination, tenancy
+from core import audit, clients, clock, pagination, tenancy, transactions
 from core.caller import Caller
 from core.errors import invalid, not_found, precondition
 from core.ids import new_id
@@ -89,7 +89,7 @@ def record(*, org_id: str, data: PrivacyRequestCreate, by: str) -> dict[str, Any
             transaction, org_id, head, "privacy.request.recorded", actor=by, target=request_id, kind=data.kind
         )
 
-    apply(clients.db().transaction())
+    transactions.run(apply)
     return request
 
 
@@ -168,7 +168,7 @@ def _move(
         audit.append_in(transaction, org_id, head, action, actor=by, target=request_id, kind=current.get("kind"))
         return current | update
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     return result
 
 

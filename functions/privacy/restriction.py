@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import audit, clients, clock
+from core import audit, clock, transactions
 from core.errors import not_found
 from leads import store
 
@@ -37,7 +37,7 @@ def _set(org_id: str, lead_id: str, restricted: bool, actor: str) -> dict[str, A
         audit.append_in(transaction, org_id, head, action, actor=actor, target=lead_id)
         return {"restricted": restricted, "restrictedAt": changes["restrictedAt"], "changed": True}
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     return result
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from core import audit, clients
+from core import audit, clients, transactions
 from core.ttl import RetentionSettingsError, days_setting
 from privacy import purge
 
@@ -102,7 +102,7 @@ def prune_audit(org_id: str, now: datetime, keep_months: int) -> Pruned:
             anchor = boundary_seq
         return anchor
 
-    anchor = move_anchor(clients.db().transaction())
+    anchor = transactions.run(move_anchor)
     up_to = entries.document(audit.entry_id(anchor))
     removed = purge.delete_matching(entries.order_by(FieldPath.document_id()).end_at({FieldPath.document_id(): up_to}))
     return Pruned(removed, anchor)

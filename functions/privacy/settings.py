@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core import audit, clients, clock, tenancy
+from core import audit, clock, tenancy, transactions
 from core.versioning import check
 
 DEFAULT_RESPONSE_DAYS = 30
@@ -76,5 +76,5 @@ def save(org_id: str, changes: Mapping[str, Any], *, by: str, expected: int | No
         audit.append_in(transaction, org_id, head, "privacy.settings.changed", actor=by, fields=sorted(changes))
         return PrivacySettings.of(after)
 
-    result: PrivacySettings = apply(clients.db().transaction())
+    result: PrivacySettings = transactions.run(apply)
     return result

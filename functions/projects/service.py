@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import clients, clock, pagination, tenancy
+from core import clock, pagination, tenancy, transactions
 from core.caller import Caller
 from core.errors import not_found
 from core.ids import new_id
@@ -63,7 +63,7 @@ def update_project(*, caller: Caller, project_id: str, data: ProjectUpdate, if_m
         project.update(updates)
         return {"id": project_id, **project}
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     return result
 
 

@@ -140,11 +140,9 @@ def compact(org_id: str, day: str) -> int:
     try:
         removed: int = fold(clients.db().transaction(max_attempts=FOLD_ATTEMPTS))
     except Exception as error:
-        from google.api_core.exceptions import Aborted
-
-        # writers kept winning, or a read inside the fold aborted by a writer's lock (the client raises that
-        # at once, e.g. the emulator's "Transaction lock timeout"): leave the shards for the next night
-        if not (transactions.exhausted(error) or isinstance(error, Aborted)):
+        # writers kept winning, or a read inside the fold aborted by a writer's lock: the fold is not worth
+        # contending for (transactions.run's rounds), so the shards wait for the next night
+        if not transactions.lost(error):
             raise
         log.warning("report shards of %s %s not folded: busy", org_id, day)  # reads still sum every shard
         return 0

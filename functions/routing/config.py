@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import audit, clients, clock, tenancy
+from core import audit, clients, clock, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, invalid
 from core.versioning import check
@@ -221,7 +221,7 @@ def update_config(*, caller: Caller, data: RoutingUpdate, if_match: int | None) 
         return view(RoutingSettings.of(merged), merged)
 
     try:
-        result: dict[str, Any] = apply(clients.db().transaction())
+        result: dict[str, Any] = transactions.run(apply)
     except ValueError as error:  # a transaction that kept meeting a concurrent change
         raise ApiError("UNAVAILABLE", "Concurrent change; retry", headers={"Retry-After": "1"}) from error
     return result

@@ -38,7 +38,7 @@ def stamp(lead_ref: Any, actor_uid: str | None, at: datetime) -> bool:
     """Set first contact in a transaction of its own, only while absent; True when this call set it."""
     from google.cloud import firestore
 
-    from core import clients
+    from core import transactions
 
     if not actor_uid:
         return False
@@ -51,5 +51,5 @@ def stamp(lead_ref: Any, actor_uid: str | None, at: datetime) -> bool:
             transaction.update(lead_ref, wanted)
         return bool(wanted)
 
-    result: bool = apply(clients.db().transaction())
+    result: bool = transactions.run(apply)
     return result

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from core import clients, clock, tenancy
+from core import clients, clock, tenancy, transactions
 from core.caller import SYSTEM, epoch_ms
 from core.errors import ApiError
 from core.ids import sha256_hex
@@ -439,7 +439,7 @@ def reassign(org_id: str, lead_id: str, *, due_at: datetime) -> str | None:
             transaction.update(ref, {**taken.fields, **base})
             return str(taken.fields["assigneeId"])
 
-        result: str | None = apply(db.transaction())
+        result: str | None = transactions.run(apply, db)
         return result
 
     if exhausted:

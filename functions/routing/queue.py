@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from core import clients, clock, tenancy
+from core import clients, clock, tenancy, transactions
 from core.caller import SYSTEM
 from routing import config, eligibility
 from routing.engine import Candidate, Plan, claim, plan, routed, zone_of
@@ -111,7 +111,7 @@ def _take_from_queue(ref: Any, routing: Plan, candidate: Candidate, now: datetim
         transaction.update(ref, {**taken.fields, "version": version, "updatedAt": now, "updatedBy": SYSTEM.uid})
         return True
 
-    result: bool = apply(clients.db().transaction())
+    result: bool = transactions.run(apply)
     return result
 
 

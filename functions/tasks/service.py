@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import clients, clock, pagination, tenancy
+from core import clients, clock, pagination, tenancy, transactions
 from core.caller import Caller
 from core.errors import forbidden, invalid, not_found
 from core.ids import new_id
@@ -94,7 +94,7 @@ def update_task(*, caller: Caller, task_id: str, data: TaskUpdate, if_match: int
         task.update(updates)
         return task
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     return result
 
 

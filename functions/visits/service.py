@@ -147,7 +147,7 @@ def create_visit(*, caller: Caller, data: VisitCreate) -> dict[str, Any]:
         transaction.create(ref, visit)
         return visit, lead, project
 
-    visit, lead, project = transactions.contended(apply)  # an agent's visits and its lead: busy under load
+    visit, lead, project = transactions.run(apply)  # an agent's visits and its lead: busy under load
     _after(caller, visit, lead, project, "scheduled", now)
     return visit
 
@@ -216,7 +216,7 @@ def update_visit(*, caller: Caller, visit_id: str, data: VisitUpdate, if_match: 
         visit.update(update)
         return visit, action, lead, project
 
-    visit, action, lead, project = transactions.contended(apply)
+    visit, action, lead, project = transactions.run(apply)
     if action is not None:
         if lead is None:
             lead = store.get(caller.org_id, visit["leadId"]) or LeadRecord(id=visit["leadId"])
@@ -367,5 +367,5 @@ def checkin(*, caller: Caller, visit_id: str, data: CheckinCreate) -> dict[str, 
         )
         return record
 
-    result: dict[str, Any] = apply(clients.db().transaction())
+    result: dict[str, Any] = transactions.run(apply)
     return result

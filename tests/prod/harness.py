@@ -180,11 +180,17 @@ def secret_value(name: str) -> str:
     return f"prodtest-{name.lower()}-{secrets.token_urlsafe(24)}"
 
 
-def free_port() -> int:
-    """A port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports nobody listens on now. All are held until all are chosen: a port picked and let go
+    one at a time can be handed out again before its function binds it (CI once had `reportvisits`' events
+    answered by an HTTPS function's router, "No such endpoint", on the port both were given)."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 @dataclass
@@ -281,8 +287,7 @@ class Fleet:
     def start(self, timeout: float = 300.0) -> None:
         """Start every endpoint at once, then wait until each listens (or has died)."""
         self.logs.mkdir(parents=True, exist_ok=True)
-        for endpoint in self.manifest.values():
-            port = free_port()
+        for endpoint, port in zip(self.manifest.values(), free_ports(len(self.manifest)), strict=True):
             function = Function(endpoint, port, self.environment(endpoint, port), self.logs / f"{endpoint.name}.log")
             with function.log_path.open("wb") as log:
                 function.process = subprocess.Popen(
@@ -317,6 +322,10 @@ class Fleet:
                     function.ready = True
                     del waiting[name]
             time.sleep(0.2)
+        time.sleep(1.0)
+        for function in self.functions.values():  # one that found its port taken exits after something answered
+            assert function.process is not None
+            function.ready = function.ready and function.process.poll() is None
 
     @property
     def started(self) -> list[str]:

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from core import clients, clock, notify, pagination, tenancy
+from core import clients, clock, notify, pagination, tenancy, transactions
 from core.caller import SYSTEM, Caller
 from core.errors import ApiError, forbidden, not_found, precondition
 from core.ids import sha256_hex
@@ -317,7 +317,7 @@ def enquire(
         )
         return {**capture, **updates}
 
-    stored = {**apply(clients.db().transaction()), "attempts": int(capture.get("attempts") or 0) + 1}
+    stored = {**transactions.run(apply), "attempts": int(capture.get("attempts") or 0) + 1}
     follow_up(org_id, capture_id, stored)
     log.info("capture processed capture=%s outcome=%s", capture_id, stored.get("outcome"))
     return shown(capture_id, stored, masked=False)

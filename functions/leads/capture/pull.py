@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import clients, clock
+from core import clients, clock, transactions
 from core.ids import new_id
 from core.provider_calls import ProviderError
 from leads.capture import providers
@@ -77,7 +77,7 @@ def _lease(org_id: str, source_id: str, now: datetime) -> tuple[str, dict[str, A
         transaction.update(_source_ref(org_id, source_id), {"pull.leaseUntil": now + LEASE, "pull.leaseId": lease_id})
         return source
 
-    source = take(clients.db().transaction())
+    source = transactions.run(take)
     return (lease_id, source) if source is not None else None
 
 
@@ -93,7 +93,7 @@ def _release(org_id: str, source_id: str, lease_id: str, updates: Mapping[str, A
         transaction.update(_source_ref(org_id, source_id), {**updates, "pull.leaseUntil": None, "pull.leaseId": None})
         return True
 
-    return bool(release(clients.db().transaction()))
+    return bool(transactions.run(release))
 
 
 def pull_source(org_id: str, source_id: str) -> PullResult:

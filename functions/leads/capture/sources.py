@@ -13,7 +13,7 @@ import secrets as random
 from collections.abc import Mapping
 from typing import Any
 
-from core import clients, clock, pagination, secrets, settings, tenancy
+from core import clients, clock, pagination, secrets, settings, tenancy, transactions
 from core.caller import Caller
 from core.errors import ApiError, forbidden, invalid, not_found
 from core.ids import keyed_hash, new_id, same, sha256_hex
@@ -145,7 +145,7 @@ def create_source(*, caller: Caller, data: CaptureSourceCreate) -> dict[str, Any
         transaction.create(route_ref("source", source_id), {"orgId": caller.org_id, "sourceId": source_id})
         transaction.create(ref(caller.org_id, source_id), document)
 
-    apply(clients.db().transaction())
+    transactions.run(apply)
     return {**present(source_id, document), "key": key}
 
 
@@ -211,7 +211,7 @@ def update_source(*, caller: Caller, source_id: str, data: CaptureSourceUpdate, 
         transaction.update(ref(caller.org_id, source_id), updates)
         return {**stored, **updates}
 
-    return present(source_id, apply(clients.db().transaction()))
+    return present(source_id, transactions.run(apply))
 
 
 def rotate_key(*, caller: Caller, source_id: str) -> dict[str, Any]:
@@ -235,7 +235,7 @@ def rotate_key(*, caller: Caller, source_id: str) -> dict[str, Any]:
         transaction.update(ref(caller.org_id, source_id), updates)
         return {**stored, **updates}
 
-    return {**present(source_id, apply(clients.db().transaction())), "key": key}
+    return {**present(source_id, transactions.run(apply)), "key": key}
 
 
 def _route(kind: str, value: str) -> dict[str, Any] | None:

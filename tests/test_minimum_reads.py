@@ -1,4 +1,5 @@
-"""POST /leads and PATCH /members/{uid} at their minimum Firestore operations (issue 18), each read named:
+"""POST /leads, PATCH /leads/{id} and PATCH /members/{uid} at their minimum Firestore operations (issue 18), each
+read named:
 a cold instance (the member/org cache expired) and a warm one, through the real handlers. A read added to
 either path, or a document read twice where once does, fails here; the checks those reads make stay
 proven by the feature tests and by the seat and masking cases below."""
@@ -33,6 +34,8 @@ def kind(path: str, team: Team) -> str:
         return "org"
     if match := re.fullmatch(r"orgs/[^/]+/(leadKeys|auditHead|config|teams)/.+", path):
         return match.group(1)
+    if re.fullmatch(r"orgs/[^/]+/leads/[^/]+", path):
+        return "lead"
     return path
 
 
@@ -46,10 +49,25 @@ class Case:
     cold: dict[str, int]
     warm: dict[str, int]
     writes: int
+    prepare: Callable[[Team], None] = lambda team: None  # what the request needs first, not counted
 
 
 def _new_lead(team: Team) -> Response:
     return create(team.agent1, f"98450 {next(_numbers):05d}", name="Minimum Reads")
+
+
+_tagged: dict[str, str] = {}  # agent's uid -> the lead it tags, made by _lead_to_tag before the count
+
+
+def _lead_to_tag(team: Team) -> None:
+    created = _new_lead(team)
+    assert created.status == 201, created.body
+    _tagged[team.agent1.uid] = created.body["id"]
+
+
+def _tag(team: Team) -> Response:
+    lead_id = _tagged[team.agent1.uid]
+    return call("PATCH", f"/leads/{lead_id}", token=team.agent1.token(), json_body={"tags": ["hot"]})
 
 
 def _rename(team: Team) -> Response:
@@ -69,6 +87,17 @@ CASES = [
         writes=4,  # lead, private contact, phone key, the assignee's open-lead count
     ),
     Case(
+        "PATCH /leads/{id} (an agent tags its lead)",
+        _tag,
+        200,
+        # The caller's member and org (authentication; the masking flag is that same read, taken before the
+        # transaction as a create's), the lead in the transaction. The organization's document is not locked.
+        cold={"member:agent1": 1, "org": 1, "lead": 1},
+        warm={"org": 1, "lead": 1},  # the masking flag read fresh, never the instance's cached copy
+        writes=1,  # the lead (its open-lead count moves only when the stage opens or closes it)
+        prepare=_lead_to_tag,
+    ),
+    Case(
         "PATCH /members/{uid} (a name)",
         _rename,
         200,
@@ -85,6 +114,7 @@ CASES = [
 @pytest.mark.parametrize("instance", ["cold", "warm"])
 def test_each_read_is_one_the_endpoint_needs(db: Any, case: Case, instance: str) -> None:
     team = make_team()
+    case.prepare(team)
     assert case.request(team).status == case.status  # the instance has served this route once
     if instance == "cold":
         tenancy.cache.clear()
@@ -118,6 +148,19 @@ def test_a_warm_instance_masks_a_new_lead_when_masking_was_turned_on_behind_its_
     response = create(team.agent1, "98450 23999", name="Behind The Cache")
     assert response.status == 201
     stored = next(lead for lead in leads_of() if lead["id"] == response.body["id"])
+    assert stored["primaryPhone"]["e164"] is None and "X" in stored["primaryPhone"]["number"]
+
+
+def test_a_warm_instance_masks_an_updated_lead_when_masking_was_turned_on_behind_its_cache(db: Any) -> None:
+    """PATCH /leads reads the flag before its transaction, fresh: a lead still holding raw numbers (the
+    rewrite of every lead has not reached it) is masked by the first update after the flip."""
+    team = make_team()
+    created = _new_lead(team)  # the instance now holds the organization: masking off
+    assert created.status == 201 and created.body["primaryPhone"]["e164"]
+    tenancy.org_ref("org1").update({"settings.phoneMasking": True})  # its cache is not told
+    response = call("PATCH", f"/leads/{created.body['id']}", token=team.agent1.token(), json_body={"tags": ["hot"]})
+    assert response.status == 200 and response.body["primaryPhone"]["e164"] is None
+    stored = next(lead for lead in leads_of() if lead["id"] == created.body["id"])
     assert stored["primaryPhone"]["e164"] is None and "X" in stored["primaryPhone"]["number"]
 
 

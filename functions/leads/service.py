@@ -247,12 +247,15 @@ def update_lead(*, caller: Caller, lead_id: str, data: LeadUpdate, if_match: int
     now = clock.now()
     db = clients.db()
     org_id = caller.org_id
+    # Read before the transaction, as a create does (leads.store's masking rules): no lead update holds a lock
+    # on the organization's document, and a flip meanwhile is caught by `leadmasking`'s rewrite of every lead
+    # or, where this write stores phones, by `leadmaskguard`.
+    masked = store.masks_now(org_id)
 
     @firestore.transactional
     def apply(transaction: Any) -> tuple[LeadRecord, Contact | None, bool, bool]:
         lead = store.get_visible(caller, lead_id, transaction=transaction)
         version = check(lead.version, if_match)
-        masked = store.masks_now(org_id, transaction=transaction)
         updates: dict[str, Any] = {k: v for k, v in changes.items() if k not in (*store.CONTACT_FIELDS, "optIns")}
         if "optIns" in changes:
             updates["optIns"] = opt_ins(changes["optIns"], lead.opt_ins, by=caller.uid, at=now)

@@ -10,9 +10,9 @@ Notes and the activity history are subcollections of the lead (`child`).
 
 Phone masking, the rules kept here once:
 - What a write stores is decided from the organization's `phoneMasking` flag read fresh for that write
-  (`masks_now`, one read; inside the write's transaction, except for lead creation, which reads it just before
-  so that concurrent creates do not all lock the organization's document, or stands on the read this same
-  request's authentication made moments ago, `tenancy.org_now`), never from the per-instance cache
+  (`masks_now`, one read; inside the write's transaction, except for a lead's creation and update, which read
+  it just before so that concurrent writes do not all lock the organization's document, or stand on the read
+  this same request's authentication made moments ago, `tenancy.org_now`), never from the per-instance cache
   behind `Caller.org`: a lead written in the first seconds after an admin turns masking on is masked like any
   later one. A flip during a write is caught by `leadmaskguard`, which that write triggers.
 - Where the organization masks, the lead document holds masked phones and the search tokens of the full

@@ -149,8 +149,16 @@ def verify(org_id: str, ledger: Ledger, before: dict[str, Any]) -> dict[str, Any
     problems["phonesWithoutLead"] = sorted(p for p in phones if by_phone[p] == 0)
     problems["resentAnsweredDifferently"] = list(ledger.resends)
 
-    # captures: each acknowledged capture stored with its answer; repeats joined the phone's lead, once each
-    lead_of_phone = {acked["phone"]: lead_id for lead_id, acked in ledger.leads.items()} | ledger.capture_phones
+    # captures: each acknowledged capture stored with its answer; repeats joined the phone's lead, once each.
+    # The phone's lead is the one stored with it: a repeat's first capture may have made it unacknowledged (the
+    # emulator's 500 after our handler committed), so what the run was told is checked only where it was told.
+    stored_lead_of_phone = {
+        str((lead.get("primaryPhone") or {}).get("e164", "")): lead_id
+        for lead_id, lead in leads.items()
+        if not lead.get("archived")
+    }
+    told = {acked["phone"]: lead_id for lead_id, acked in ledger.leads.items()} | ledger.capture_phones
+    lead_of_phone = stored_lead_of_phone | told
     enquiries: Counter[str] = Counter()
     for capture_id, acked in ledger.captures.items():
         stored = (db.document(f"orgs/{org_id}/captures/{capture_id}").get().to_dict()) or {}

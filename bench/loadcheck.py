@@ -141,24 +141,20 @@ def verify(org_id: str, ledger: Ledger, before: dict[str, Any]) -> dict[str, Any
             problems["leadsStaleName"].append(lead_id)
     tagged = {i for i, lead in leads.items() if ledger.run in (lead.get("tags") or [])}
     problems["leadsUnacknowledged"] = sorted(tagged - set(ledger.leads))
-    by_phone = Counter(
-        str((lead.get("primaryPhone") or {}).get("e164", "")) for lead in leads.values() if not lead.get("archived")
-    )
+    stored_by_phone: dict[str, list[str]] = defaultdict(list)  # the unarchived leads stored with each phone
+    for lead_id, lead in leads.items():
+        if not lead.get("archived"):
+            stored_by_phone[str((lead.get("primaryPhone") or {}).get("e164", ""))].append(lead_id)
     phones = {acked["phone"] for acked in ledger.leads.values()} | set(ledger.capture_phones)
-    problems["phonesWithTwoLeads"] = sorted(p for p in phones if by_phone[p] > 1)
-    problems["phonesWithoutLead"] = sorted(p for p in phones if by_phone[p] == 0)
+    problems["phonesWithTwoLeads"] = sorted(p for p in phones if len(stored_by_phone.get(p, ())) > 1)
+    problems["phonesWithoutLead"] = sorted(p for p in phones if not stored_by_phone.get(p))
     problems["resentAnsweredDifferently"] = list(ledger.resends)
 
     # captures: each acknowledged capture stored with its answer; repeats joined the phone's lead, once each.
     # The phone's lead is the one stored with it: a repeat's first capture may have made it unacknowledged (the
     # emulator's 500 after our handler committed), so what the run was told is checked only where it was told.
-    stored_lead_of_phone = {
-        str((lead.get("primaryPhone") or {}).get("e164", "")): lead_id
-        for lead_id, lead in leads.items()
-        if not lead.get("archived")
-    }
     told = {acked["phone"]: lead_id for lead_id, acked in ledger.leads.items()} | ledger.capture_phones
-    lead_of_phone = stored_lead_of_phone | told
+    lead_of_phone = {phone: ids[0] for phone, ids in stored_by_phone.items() if len(ids) == 1} | told
     enquiries: Counter[str] = Counter()
     for capture_id, acked in ledger.captures.items():
         stored = (db.document(f"orgs/{org_id}/captures/{capture_id}").get().to_dict()) or {}
